@@ -1,0 +1,32 @@
+import { createServiceApp } from '@chat/common/http'
+import { pingDb } from '@chat/common/db'
+import { pingRedis } from '@chat/common/redis'
+import { credentialsController } from './credentials'
+import type { AuthDeps } from './deps'
+import { keysController } from './keys'
+import { loginController } from './login'
+import { passwordController } from './password'
+import { sessionsController } from './sessions'
+
+export function createAuthApp(deps: AuthDeps) {
+  return createServiceApp({
+    service: 'auth',
+    prefix: '/auth',
+    config: deps.config,
+    log: deps.log,
+    readiness: [
+      { name: 'postgres', check: () => pingDb(deps.sql) },
+      { name: 'redis', check: () => pingRedis(deps.redis) },
+    ],
+    openapi: {
+      title: 'Auth service',
+      description:
+        'Login, refresh-token rotation, logout, sessions and the public signing keys. Access tokens are EdDSA JWTs (15 min) verified locally by every service; revocations reach every instance through Redis.',
+    },
+  })
+    .use(keysController(deps.key))
+    .use(loginController(deps))
+    .use(sessionsController(deps))
+    .use(passwordController(deps))
+    .use(credentialsController(deps))
+}

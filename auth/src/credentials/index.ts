@@ -1,0 +1,60 @@
+import { Elysia, t } from 'elysia'
+import { AppError } from '@chat/common/errors'
+import { internalGuard } from '@chat/common/internal'
+import { Password, PASSWORD_MAX_LENGTH } from '@chat/common/passwords'
+import { Email, Username } from '@chat/common/schemas'
+import type { AuthDeps } from '../deps'
+import { createCredential, deleteCredential, updateIdentity, verifyPassword } from './service'
+
+const UserIdParams = t.Object({ userId: t.String({ format: 'uuid' }) })
+
+const CONFLICT_MESSAGE = {
+  USERNAME_TAKEN: 'That username is taken',
+  EMAIL_TAKEN: 'That email is already registered',
+  CONFLICT: 'Conflicting credential',
+  NOT_FOUND: 'No credential for that user',
+} as const
+
+/**
+ * Service-to-service routes the user service calls; Caddy never routes `/internal/*`, and
+ * each call must carry the shared internal token.
+ */
+export function credentialsController(deps: AuthDeps) {
+  return new Elysia({ name: 'credentials-controller', prefix: '/internal/credentials' })
+    .use(internalGuard(deps.internalToken))
+    .post(
+      '/',
+      async ({ body, set }) => {
+        const result = await createCredential(deps, body.userId, body, body.password)
+        if (!result.ok) throw new AppError(result.reason, CONFLICT_MESSAGE[result.reason])
+        set.status = 201
+        return { userId: body.userId }
+      },
+      { body: t.Object({ userId: t.String({ format: 'uuid' }), username: Username, email: Email, password: Password }) },
+    )
+    .patch(
+      '/:userId',
+      async ({ params, body, set }) => {
+        const result = await updateIdentity(deps, params.userId, body)
+        if (!result.ok) throw new AppError(result.reason, CONFLICT_MESSAGE[result.reason])
+        set.status = 204
+      },
+      { params: UserIdParams, body: t.Object({ username: t.Optional(Username), email: t.Optional(Email) }) },
+    )
+    .post(
+      '/:userId/verify',
+      async ({ params, body, set }) => {
+        if (!(await verifyPassword(deps, params.userId, body.password))) throw new AppError('INVALID_PASSWORD', 'Wrong password')
+        set.status = 204
+      },
+      { params: UserIdParams, body: t.Object({ password: t.String({ maxLength: PASSWORD_MAX_LENGTH }) }) },
+    )
+    .delete(
+      '/:userId',
+      async ({ params, set }) => {
+        await deleteCredential(deps, params.userId)
+        set.status = 204
+      },
+      { params: UserIdParams },
+    )
+}

@@ -1,0 +1,20 @@
+import type { Sql } from '@chat/common/db'
+import type { Logger } from '@chat/common/logger'
+import type { Redis } from '@chat/common/redis'
+import type { TokenVerifier } from '@chat/common/tokens'
+import type { AuthConfig } from './config'
+import type { AccessTokenSigner, SigningKey } from './keys/signing-key'
+import type { PasswordHasher } from './password/hashing'
+
+/** Everything the auth features need, built once in index.ts and passed down explicitly. */
+export type AuthDeps = {
+  config: AuthConfig
+  log: Logger
+  sql: Sql
+  redis: Redis
+  key: SigningKey
+  signAccessToken: AccessTokenSigner
+  verifier: TokenVerifier
+  hasher: PasswordHasher
+  internalToken: string
+}

@@ -1,0 +1,35 @@
+import { join } from 'node:path'
+import { bootService, stopOnSignals } from '@chat/common/boot'
+import { resolveInternalToken } from '@chat/common/dev-secrets'
+import { createTokenVerifier } from '@chat/common/tokens'
+import { createAuthApp } from './app'
+import { loadAuthConfig } from './config'
+import { createAccessTokenSigner, loadSigningKey } from './keys/signing-key'
+import { createPasswordHasher } from './password/hashing'
+
+const config = loadAuthConfig()
+const internalToken = resolveInternalToken(config)
+const key = await loadSigningKey(config)
+const runtime = await bootService('auth', config, 'auth', join(import.meta.dir, '..', 'migrations'))
+// The auth service verifies with its own public key: no JWKS round trip to itself.
+const verifier = createTokenVerifier({
+  keys: key.publicKey,
+  issuer: config.JWT_ISSUER,
+  audience: config.JWT_AUDIENCE,
+  revocations: runtime.revocations,
+})
+
+const app = createAuthApp({
+  ...runtime,
+  config,
+  key,
+  signAccessToken: createAccessTokenSigner(key, config),
+  verifier,
+  hasher: createPasswordHasher(config),
+  internalToken,
+}).listen({ port: config.PORT, hostname: config.HOST })
+
+runtime.log.info('listening', { port: config.PORT, host: config.HOST })
+stopOnSignals(runtime, async () => {
+  await app.stop()
+})

@@ -1,0 +1,34 @@
+import { Elysia } from 'elysia'
+import { AppError, errorResponses } from '@chat/common/errors'
+import { requestContext } from '@chat/common/http'
+import type { AuthDeps } from '../deps'
+import { TokenPair } from '../sessions/model'
+import { LoginBody } from './model'
+import { createLoginLimiters, login } from './service'
+
+export function loginController(deps: AuthDeps) {
+  const limiters = createLoginLimiters(deps)
+  return new Elysia({ name: 'login-controller', prefix: '/auth' })
+    .use(requestContext)
+    .post(
+    '/login',
+    async ({ body, headers, clientIp }) => {
+      const result = await login(deps, limiters, body, { ip: clientIp, userAgent: headers['user-agent'] ?? null })
+      if (result.ok) return result.pair
+      if (result.reason === 'TOO_MANY_ATTEMPTS') {
+        throw new AppError('TOO_MANY_ATTEMPTS', 'Too many failed logins; try again later', { retryAfterSeconds: result.retryAfterSeconds })
+      }
+      throw new AppError('INVALID_CREDENTIALS', 'Wrong login or password')
+    },
+    {
+      body: LoginBody,
+      response: { 200: TokenPair, ...errorResponses },
+      detail: {
+        summary: 'Log in with username or email',
+        tags: ['Sessions'],
+        description:
+          'Opens a session. 401 INVALID_CREDENTIALS is the same for an unknown login and a wrong password. 10 failures for one login from one IP, or 100 from one IP, within 15 minutes answer 429 TOO_MANY_ATTEMPTS with Retry-After.',
+      },
+    },
+  )
+}

@@ -1,0 +1,65 @@
+import type { BaseConfig } from './config'
+import { createDb, withTimeout, type Sql } from './db'
+import { createLogger, type Logger } from './logger'
+import { migrate } from './migrate'
+import { connectRedis, createRedis, type Redis } from './redis'
+import { startRevocationList, type RevocationList } from './revocation'
+
+const STARTUP_TIMEOUT_MS = 5000
+
+export type ServiceRuntime = { log: Logger; sql: Sql; redis: Redis; revocations: RevocationList }
+
+/**
+ * What every service does before it listens: connect Postgres and Redis, apply its own
+ * migrations, load the blacklist. A dependency that is not there stops start-up with one
+ * line naming it (never the URL's password), not a stack trace.
+ */
+export async function bootService(
+  service: string,
+  config: BaseConfig,
+  schema: string,
+  migrationsDir: string,
+): Promise<ServiceRuntime> {
+  const log = createLogger(service, config.LOG_LEVEL)
+  const sql = createDb(config.DATABASE_URL)
+  const redis = createRedis(config.REDIS_URL, log)
+  const fail = (what: string, url: string, error: unknown): never => {
+    const reason = (error as { code?: string; message?: string })?.code ?? (error as Error)?.message
+    console.error(`${service}: cannot reach ${what} at ${safeUrl(url)} (${reason})`)
+    process.exit(1)
+  }
+  const applied = await withTimeout(migrate(sql, schema, migrationsDir), STARTUP_TIMEOUT_MS * 4).catch((error) => {
+    if ((error as { migration?: boolean }).migration) {
+      console.error(`${service}: ${(error as Error).message}`)
+      process.exit(1)
+    }
+    return fail('Postgres', config.DATABASE_URL, error)
+  })
+  if (applied.length > 0) log.info('migrations applied', { schema, applied })
+  await connectRedis(redis, STARTUP_TIMEOUT_MS).catch((error) => fail('Redis', config.REDIS_URL, error))
+  const revocations = await startRevocationList(redis, log)
+  return { log, sql, redis, revocations }
+}
+
+/** Stops accepting, lets in-flight requests finish, then closes the pools. */
+export function stopOnSignals(runtime: ServiceRuntime, stopServer: () => Promise<void> | void) {
+  const stop = async (signal: string) => {
+    runtime.log.info('stopping', { signal })
+    await stopServer()
+    await runtime.revocations.stop()
+    await Promise.allSettled([runtime.sql.end({ timeout: 5 }), runtime.redis.quit()])
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+  process.once('SIGINT', () => void stop('SIGINT'))
+}
+
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.password = ''
+    return `${parsed.host}${parsed.pathname}`
+  } catch {
+    return '(unparseable URL)'
+  }
+}

@@ -1,0 +1,51 @@
+import { Type as t, type TObject, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/**
+ * Settings every service reads. Each service extends this with its own fields and
+ * calls `loadConfig` once at start-up: a wrong setting stops the process with one line.
+ */
+export const BaseConfig = t.Object({
+  NODE_ENV: t.Union([t.Literal('development'), t.Literal('production'), t.Literal('test')], {
+    default: 'development',
+  }),
+  HOST: t.String({ default: '127.0.0.1' }),
+  LOG_LEVEL: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error')], {
+    default: 'info',
+  }),
+  DATABASE_URL: t.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
+  REDIS_URL: t.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /** Public origin users reach through Caddy; the default WebSocket Origin allow-list. */
+  PUBLIC_ORIGIN: t.String({ default: 'http://localhost:8080' }),
+  JWT_ISSUER: t.String({ minLength: 1, default: 'http://localhost:8080/auth' }),
+  JWT_AUDIENCE: t.String({ minLength: 1, default: 'chat-api' }),
+  /** Where verifiers fetch the auth service's public keys (once, then on an unknown `kid`). */
+  AUTH_JWKS_URL: t.String({ default: 'http://127.0.0.1:3001/auth/.well-known/jwks.json' }),
+  /** Shared secret of the internal service-to-service routes; generated into .data/ in development. */
+  INTERNAL_TOKEN: t.Optional(t.String({ minLength: 32 })),
+  /** Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs. */
+  TRUSTED_PROXIES: t.String({ default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
+  /** HTTP request bodies above this get 413 (the contract's 1 MiB). */
+  MAX_BODY_BYTES: t.Number({ minimum: 1024, default: 1_048_576 }),
+})
+export type BaseConfig = Static<typeof BaseConfig>
+
+const SECRET_NAME = /TOKEN|KEY|SECRET|PASSWORD/
+
+export function loadConfig<T extends TObject>(schema: T, env: Record<string, string | undefined> = process.env): Static<T> {
+  const known = Object.fromEntries(
+    Object.keys(schema.properties)
+      .filter((key) => env[key] !== undefined && env[key] !== '')
+      .map((key) => [key, env[key]]),
+  )
+  const value = Value.Convert(schema, Value.Default(schema, known))
+  const firstError = Value.Errors(schema, value).First()
+  if (firstError) {
+    const name = firstError.path.replace(/^\//, '')
+    const got =
+      known[name] === undefined ? 'it is missing' : SECRET_NAME.test(name) ? 'value hidden' : `got ${JSON.stringify(known[name])}`
+    console.error(`config: ${name} is invalid: ${firstError.message} (${got})`)
+    process.exit(1)
+  }
+  return value as Static<T>
+}

@@ -1,0 +1,38 @@
+import postgres from 'postgres'
+
+export type Sql = postgres.Sql
+
+/** A pool per process; `onnotice` silenced because migrations' IF NOT EXISTS notices are noise. */
+export function createDb(url: string, options: { max?: number } = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    idle_timeout: 30,
+    connect_timeout: 5,
+    onnotice: () => {},
+    transform: { undefined: null },
+  })
+}
+
+/** True when Postgres answers a trivial query within the timeout. */
+export async function pingDb(sql: Sql, timeoutMs = 1000): Promise<boolean> {
+  try {
+    await withTimeout(sql`select 1`.execute(), timeoutMs)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: Timer
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`timed out after ${ms} ms`), { code: 'CONNECT_TIMEOUT' })), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Postgres unique-violation (23505) on the named constraint. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string; constraint_name?: string }
+  return e?.code === '23505' && (constraint === undefined || e.constraint_name === constraint)
+}

@@ -1,0 +1,111 @@
+import { Elysia } from 'elysia'
+import { swagger } from '@elysiajs/swagger'
+import type { BaseConfig } from './config'
+import { errorBody, toErrorResponse } from './errors'
+import type { Logger } from './logger'
+
+const REQUEST_ID_HEADER = 'x-request-id'
+const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/
+
+/**
+ * Bun refuses bodies above its own limit before any hook runs, with a bare 413. It sits
+ * above ours so that a declared Content-Length gets the contract's 413 body; it still
+ * caps chunked uploads that declare no length.
+ */
+const BODY_HARD_LIMIT_FACTOR = 4
+
+type RequestMeta = { requestId: string; clientIp: string; startedAt: number }
+/** Filled in `onRequest`, before parsing, so even a malformed request is logged with its id. */
+const requestMeta = new WeakMap<Request, RequestMeta>()
+
+function metaOf(request: Request): RequestMeta {
+  return requestMeta.get(request) ?? { requestId: crypto.randomUUID(), clientIp: 'unknown', startedAt: performance.now() }
+}
+
+/** Gives handlers `requestId` and `clientIp`; controllers `use` it for the types, Elysia applies it once. */
+export const requestContext = new Elysia({ name: 'request-context' }).derive({ as: 'global' }, ({ request }) => {
+  const { requestId, clientIp } = metaOf(request)
+  return { requestId, clientIp }
+})
+
+export type ReadinessCheck = { name: string; check: () => Promise<boolean> }
+
+/**
+ * The HTTP shell every service shares: request id (Caddy's, or a new one), client IP
+ * (X-Forwarded-For believed only from trusted proxies), the body-size limit, the error
+ * shape, one JSON access-log line per request, health/readiness and the OpenAPI document.
+ */
+export function createServiceApp(options: {
+  service: string
+  prefix: string
+  config: BaseConfig
+  log: Logger
+  readiness: ReadinessCheck[]
+  openapi: { title: string; description: string }
+}) {
+  const { service, prefix, config, log } = options
+  const trusted = new Set(config.TRUSTED_PROXIES.split(',').map((ip) => ip.trim()).filter(Boolean))
+
+  return new Elysia({ name: `${service}-app`, serve: { maxRequestBodySize: config.MAX_BODY_BYTES * BODY_HARD_LIMIT_FACTOR } })
+    .onRequest(({ request, server, set }) => {
+      const given = request.headers.get(REQUEST_ID_HEADER)
+      const requestId = given !== null && REQUEST_ID_PATTERN.test(given) ? given : crypto.randomUUID()
+      const peer = server?.requestIP(request)?.address ?? 'unknown'
+      const forwarded = request.headers.get('x-forwarded-for')
+      const clientIp = forwarded && trusted.has(peer) ? forwarded.split(',').at(-1)!.trim() : peer
+      requestMeta.set(request, { requestId, clientIp, startedAt: performance.now() })
+      set.headers[REQUEST_ID_HEADER] = requestId
+      const length = Number(request.headers.get('content-length') ?? 0)
+      if (length > config.MAX_BODY_BYTES) {
+        return Response.json(errorBody('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${config.MAX_BODY_BYTES} bytes`), {
+          status: 413,
+          headers: { [REQUEST_ID_HEADER]: requestId, connection: 'close' },
+        })
+      }
+    })
+    .use(requestContext)
+    .onError({ as: 'global' }, ({ code, error, request, set }) => {
+      const { status, body, headers } = toErrorResponse(code, error)
+      if (status >= 500) log.error('request failed', { reqId: metaOf(request).requestId, path: new URL(request.url).pathname, error })
+      set.status = status
+      Object.assign(set.headers, headers)
+      return body
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, set }) => {
+      const meta = metaOf(request)
+      log.info('request', {
+        reqId: meta.requestId,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: typeof set.status === 'number' ? set.status : 200,
+        ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
+        ip: meta.clientIp,
+      })
+    })
+    .use(
+      swagger({
+        path: `${prefix}/swagger`,
+        exclude: [/^\/internal/, `${prefix}/swagger`, `${prefix}/swagger/json`],
+        documentation: {
+          info: { title: options.openapi.title, description: options.openapi.description, version: '1.0.0' },
+          components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        },
+      }),
+    )
+    .get(`${prefix}/health`, () => ({ status: 'ok', service }), { detail: { summary: 'Process is up', tags: ['Health'] } })
+    .get(
+      `${prefix}/ready`,
+      async ({ set }) => {
+        const results = await Promise.all(options.readiness.map(async ({ name, check }) => ({ name, up: await check() })))
+        const down = results.filter((r) => !r.up)
+        if (down.length === 0) return { status: 'ready', service }
+        set.status = 503
+        return errorBody(
+          'DEPENDENCY_DOWN',
+          `Not ready: ${down.map((d) => d.name).join(', ')} unreachable`,
+          down.map((d) => ({ field: d.name, message: 'unreachable' })),
+        )
+      },
+      { detail: { summary: 'Postgres and Redis are reachable', tags: ['Health'] } },
+    )
+}

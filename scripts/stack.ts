@@ -1,0 +1,204 @@
+import { join, resolve } from 'node:path'
+import type { Subprocess } from 'bun'
+import { exitOnSignals, spawnChild, type Child, type Output } from './child'
+import { answersOk, waitFor } from './net'
+
+export const REPO_ROOT = resolve(import.meta.dir, '..')
+
+export type ServiceName = 'auth' | 'user' | 'chat'
+export const SERVICE_NAMES: readonly ServiceName[] = ['auth', 'user', 'chat']
+
+/** How each service is started and reached. Ports are the single-instance development defaults. */
+export const SERVICES: Record<ServiceName, { entry: string; prefix: string; defaultPort: number }> = {
+  auth: { entry: 'auth/src/index.ts', prefix: '/auth', defaultPort: 3001 },
+  user: { entry: 'user/src/index.ts', prefix: '/users', defaultPort: 3002 },
+  chat: { entry: 'chat/src/index.ts', prefix: '/chat', defaultPort: 3003 },
+}
+
+/** Start-up includes migrations and the first Postgres/Redis connections; slower means something is wrong. */
+const READY_TIMEOUT_MS = 30_000
+const CADDY_TIMEOUT_MS = 10_000
+const JWKS_PATH = '/auth/.well-known/jwks.json'
+
+export type StackOptions = {
+  /** Given to every service instance; PORT and the auth URLs are added per instance. */
+  env: Record<string, string>
+  counts: Record<ServiceName, number>
+  /** Port of the `index`-th instance of `service` (also used by `startInstance`). */
+  allocatePort: (service: ServiceName, index: number) => number | Promise<number>
+  /** Caddy in front, or null for services only. `env` needs PATH and HOME at least. */
+  caddy: { httpPort: number; admin: string; env: Record<string, string> } | null
+  output: Output
+  readyTimeoutMs?: number
+  /** Default true: SIGINT/SIGTERM kill the children and exit. False when the caller handles signals. */
+  exitOnSignal?: boolean
+  /** Entry files relative to the repo root, to replace a service (e.g. a stand-in). */
+  entries?: Partial<Record<ServiceName, string>>
+}
+
+export type Instance = {
+  name: string
+  service: ServiceName
+  port: number
+  /** Direct URL of this instance, bypassing Caddy. */
+  url: string
+  proc: Subprocess
+  child: Child
+}
+
+export type Stack = {
+  /** Caddy's URL, or null when started without Caddy. */
+  url: string | null
+  /** Running instances; `kill` removes from and `startInstance` adds to this array. */
+  instances: Instance[]
+  caddy: Child | null
+  /** Starts one more instance (not added to Caddy's upstreams) and waits until it is ready. */
+  startInstance(service: ServiceName, options?: { env?: Record<string, string>; port?: number }): Promise<Instance>
+  /** Kills one instance (SIGKILL by default: a crash) and waits until it is gone. */
+  kill(instance: Instance, signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>
+  /** Stops Caddy, then every instance (SIGTERM, SIGKILL after a grace period), and waits. */
+  stop(): Promise<void>
+}
+
+export class StackError extends Error {}
+
+/**
+ * Starts every instance and then Caddy, each one waited for until it answers; auth first
+ * because the others fetch its public keys at start-up. On failure everything already
+ * started is stopped and the error names the process with its last lines of output.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  if (options.exitOnSignal !== false) exitOnSignals()
+  const instances: Instance[] = []
+  const started = new Map<ServiceName, number>()
+  let caddy: Child | null = null
+  const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS
+
+  const startInstance = async (service: ServiceName, extra: { env?: Record<string, string>; port?: number } = {}) => {
+    const index = started.get(service) ?? 0
+    started.set(service, index + 1)
+    const port = extra.port ?? (await options.allocatePort(service, index))
+    const instance = spawnInstance(service, index, port, { ...options.env, ...authUrls(instances), ...extra.env })
+    instances.push(instance)
+    try {
+      await waitUntilReady(instance, readyTimeoutMs)
+    } catch (error) {
+      await instance.child.stop()
+      instances.splice(instances.indexOf(instance), 1)
+      throw error
+    }
+    return instance
+  }
+
+  const spawnInstance = (service: ServiceName, index: number, port: number, env: Record<string, string>): Instance => {
+    const name = `${service}-${index + 1}`
+    const host = env.HOST ?? '127.0.0.1'
+    const child = spawnChild({
+      name,
+      cmd: [process.execPath, 'run', options.entries?.[service] ?? SERVICES[service].entry],
+      cwd: REPO_ROOT,
+      env: { ...env, PORT: String(port) },
+      output: options.output,
+    })
+    return { name, service, port, url: `http://${dialHost(host)}:${port}`, proc: child.proc, child }
+  }
+
+  const stop = async () => {
+    await caddy?.stop()
+    await Promise.all(instances.map((instance) => instance.child.stop()))
+    instances.length = 0
+  }
+
+  const startMany = (service: ServiceName) =>
+    Promise.all(Array.from({ length: options.counts[service] }, () => startInstance(service)))
+
+  try {
+    await startMany('auth')
+    await Promise.all([startMany('user'), startMany('chat')])
+    if (options.caddy !== null) caddy = await startCaddy(options.caddy, instances, options.output)
+  } catch (error) {
+    await stop()
+    throw error
+  }
+
+  return {
+    url: options.caddy === null ? null : `http://127.0.0.1:${options.caddy.httpPort}`,
+    instances,
+    caddy,
+    startInstance,
+    async kill(instance, signal = 'SIGKILL') {
+      await instance.child.stop(signal)
+      const at = instances.indexOf(instance)
+      if (at !== -1) instances.splice(at, 1)
+    },
+    stop,
+  }
+}
+
+/** Verifiers fetch keys from, and the user service calls, the first running auth instance. */
+function authUrls(instances: Instance[]): Record<string, string> {
+  const auth = instances.find((instance) => instance.service === 'auth' && instance.proc.exitCode === null)
+  if (auth === undefined) return {}
+  return {
+    AUTH_JWKS_URL: auth.url + JWKS_PATH,
+    AUTH_INTERNAL_URL: auth.url,
+  }
+}
+
+async function waitUntilReady(instance: Instance, timeoutMs: number) {
+  const readyUrl = `${instance.url}${SERVICES[instance.service].prefix}/ready`
+  const ready = await waitFor(() => answersOk(readyUrl), { timeoutMs, stop: instance.proc.exited })
+  if (ready) return
+  const why =
+    instance.proc.exitCode !== null || instance.proc.signalCode !== null
+      ? `exited (${instance.proc.signalCode ?? `code ${instance.proc.exitCode}`}) before it was ready`
+      : `did not answer ${readyUrl} with 200 within ${timeoutMs} ms`
+  throw new StackError(`${instance.name} ${why}\n${describeOutput(instance.child)}`)
+}
+
+async function startCaddy(config: NonNullable<StackOptions['caddy']>, instances: Instance[], output: Output): Promise<Child> {
+  const upstreams = (service: ServiceName) =>
+    instances
+      .filter((instance) => instance.service === service)
+      .map((instance) => new URL(instance.url).host)
+      .join(' ')
+  const caddy = spawnChild({
+    name: 'caddy',
+    cmd: ['caddy', 'run', '--config', join(REPO_ROOT, 'Caddyfile'), '--adapter', 'caddyfile'],
+    cwd: REPO_ROOT,
+    env: {
+      ...config.env,
+      HTTP_PORT: String(config.httpPort),
+      CADDY_ADMIN: config.admin,
+      AUTH_UPSTREAMS: upstreams('auth'),
+      USER_UPSTREAMS: upstreams('user'),
+      CHAT_UPSTREAMS: upstreams('chat'),
+    },
+    output: output.kind === 'prefix' ? { kind: 'prefix', filter: isWorthShowing } : output,
+  })
+  const base = `http://127.0.0.1:${config.httpPort}`
+  const prefixes = [...new Set(instances.map((instance) => SERVICES[instance.service].prefix))]
+  const probe = async () => (await Promise.all(prefixes.map((prefix) => answersOk(`${base}${prefix}/health`)))).every(Boolean)
+  if (!(await waitFor(probe, { timeoutMs: CADDY_TIMEOUT_MS, stop: caddy.proc.exited }))) {
+    const why = caddy.proc.exitCode !== null ? `exited (code ${caddy.proc.exitCode})` : `did not proxy ${prefixes.join(', ')} within ${CADDY_TIMEOUT_MS} ms`
+    await caddy.stop()
+    throw new StackError(`caddy ${why}\n${describeOutput(caddy)}`)
+  }
+  return caddy
+}
+
+/** Caddy logs every failed active health check at info level; in a terminal that is noise, the access log is not. */
+function isWorthShowing(line: string): boolean {
+  return !line.includes('health_checker.active')
+}
+
+export function describeOutput(child: Child): string {
+  const where = child.logFile === null ? '' : ` (full log: ${child.logFile})`
+  return `--- last lines of ${child.name}${where} ---\n${child.tail().join('\n')}\n---`
+}
+
+/** A service listening on every interface is still dialled on loopback. */
+function dialHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
+}

@@ -1,0 +1,202 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { createDb, type Sql } from '@chat/common/db'
+import { findFreePorts } from '../scripts/net'
+import { startStack, type Instance, type ServiceName, type Stack } from '../scripts/stack'
+
+/** The machine's own servers; every test stack gets a database and a Redis DB number of its own on them. */
+const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const BASE_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const DATABASE_PREFIX = 'chat_test_'
+/** Databases left behind by a killed run are dropped by a later one, once surely unused. */
+const STALE_DATABASE_AGE_SECONDS = 2 * 60 * 60
+/** Redis DB 0 is left to development; 1–15 exist on a default server. */
+const REDIS_TEST_DBS = Array.from({ length: 15 }, (_, i) => i + 1)
+const REDIS_CLAIM_KEY = 'chat-test:claimed-by'
+/** A crashed run's claim expires on its own, long after any test file finishes. */
+const REDIS_CLAIM_SECONDS = 60 * 60
+
+export type TestStackOptions = {
+  /** Instances per service; default one auth, one user, no chat. */
+  auth?: number
+  user?: number
+  chat?: number
+  /** Put Caddy in front (default true); `url` is only available with it. */
+  caddy?: boolean
+  /** Extra environment for every instance, e.g. shorter token lifetimes. */
+  env?: Record<string, string>
+}
+
+export type TestStack = {
+  /** Caddy's public URL, e.g. http://127.0.0.1:41234. */
+  readonly url: string
+  instances: Instance[]
+  /** The running instances of one service, in start order. */
+  instancesOf(service: ServiceName): Instance[]
+  databaseUrl: string
+  redisUrl: string
+  /** A small pool on this stack's database, for arranging and checking state. Closed by `stop`. */
+  sql: Sql
+  internalToken: string
+  dataDir: string
+  logDir: string
+  /** Environment every instance got, for starting look-alike processes. */
+  env: Record<string, string>
+  startInstance: Stack['startInstance']
+  kill: Stack['kill']
+  /** Stops every process, drops the database and empties the Redis DB. */
+  stop(): Promise<void>
+}
+
+/**
+ * A complete, isolated stack for one test file: its own database, Redis DB number,
+ * ports, secrets and data folder, so test files (and a developer's `bun run dev`) never
+ * see each other's state. Call in `beforeAll`, and `stop` in `afterAll`.
+ */
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const counts = { auth: options.auth ?? 1, user: options.user ?? 1, chat: options.chat ?? 0 }
+  const withCaddy = options.caddy ?? true
+  const instanceCount = counts.auth + counts.user + counts.chat
+  const [databaseUrl, redis, ports, workDir] = await Promise.all([
+    createTestDatabase(),
+    claimRedisDb(),
+    findFreePorts(instanceCount + 1),
+    mkdtemp(join(tmpdir(), 'chat-stack-')),
+  ])
+  const caddyPort = ports.pop()!
+  const dataDir = join(workDir, 'data')
+  const logDir = join(workDir, 'logs')
+  await Promise.all([mkdir(dataDir), mkdir(logDir)])
+
+  const url = `http://127.0.0.1:${caddyPort}`
+  const internalToken = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: process.env.HOME ?? workDir,
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    INTERNAL_TOKEN: internalToken,
+    DATA_DIR: dataDir,
+    PUBLIC_ORIGIN: url,
+    ...options.env,
+  }
+
+  let stack: Stack
+  try {
+    stack = await startStack({
+      env,
+      counts,
+      allocatePort: async () => ports.shift() ?? (await findFreePorts(1))[0],
+      caddy: withCaddy
+        ? { httpPort: caddyPort, admin: 'off', env: { PATH: env.PATH, HOME: workDir, XDG_CONFIG_HOME: workDir, XDG_DATA_HOME: workDir } }
+        : null,
+      output: { kind: 'files', dir: logDir },
+    })
+  } catch (error) {
+    await Promise.all([dropTestDatabase(databaseUrl), redis.release(), rm(dataDir, { recursive: true, force: true })])
+    throw error
+  }
+
+  const sql = createDb(databaseUrl, { max: 4 })
+  return {
+    get url() {
+      if (!withCaddy) throw new Error('This test stack was started with caddy: false')
+      return url
+    },
+    instances: stack.instances,
+    instancesOf: (service) => stack.instances.filter((instance) => instance.service === service),
+    databaseUrl,
+    redisUrl: redis.url,
+    sql,
+    internalToken,
+    dataDir,
+    logDir,
+    env,
+    startInstance: stack.startInstance,
+    kill: stack.kill,
+    async stop() {
+      await stack.stop()
+      await sql.end({ timeout: 5 })
+      // Logs stay for reading after a failure; keys and secrets do not.
+      await Promise.all([dropTestDatabase(databaseUrl), redis.release(), rm(dataDir, { recursive: true, force: true })])
+    },
+  }
+}
+
+async function createTestDatabase(): Promise<string> {
+  const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
+  try {
+    await dropStaleDatabases(admin)
+    const name = `${DATABASE_PREFIX}${Math.floor(Date.now() / 1000)}_${crypto.randomUUID().slice(0, 8)}`
+    await admin.unsafe(`create database "${name}"`)
+    const url = new URL(BASE_DATABASE_URL)
+    url.pathname = `/${name}`
+    return url.toString()
+  } finally {
+    await admin.end()
+  }
+}
+
+/** The name carries its creation time, so age is known without any bookkeeping table. */
+async function dropStaleDatabases(admin: postgres.Sql) {
+  const rows = await admin`select datname from pg_database where datname like ${DATABASE_PREFIX + '%'}`
+  const cutoff = Date.now() / 1000 - STALE_DATABASE_AGE_SECONDS
+  for (const { datname } of rows) {
+    const createdAt = Number(/^chat_test_(\d+)_/.exec(datname)?.[1] ?? Infinity)
+    if (createdAt < cutoff) await admin.unsafe(`drop database if exists "${datname}" with (force)`).catch(() => {})
+  }
+}
+
+async function dropTestDatabase(databaseUrl: string) {
+  const name = new URL(databaseUrl).pathname.slice(1)
+  const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
+  try {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`)
+  } finally {
+    await admin.end()
+  }
+}
+
+/**
+ * Claims a Redis DB number nobody else is using (another test file, or another test run
+ * on the same machine) with a key that expires on its own, and empties everything else in it.
+ */
+async function claimRedisDb(): Promise<{ url: string; release(): Promise<void> }> {
+  const owner = crypto.randomUUID()
+  const candidates = [...REDIS_TEST_DBS].sort(() => Math.random() - 0.5)
+  for (const db of candidates) {
+    const url = `${BASE_REDIS_URL.replace(/\/\d*$/, '')}/${db}`
+    const client = new Bun.RedisClient(url)
+    try {
+      const claimed = await client.send('SET', [REDIS_CLAIM_KEY, owner, 'NX', 'EX', String(REDIS_CLAIM_SECONDS)])
+      if (claimed !== 'OK') continue
+      await client.send('EVAL', [CLEAR_ALL_BUT_CLAIM, '1', REDIS_CLAIM_KEY])
+    } finally {
+      client.close()
+    }
+    return {
+      url,
+      async release() {
+        const client = new Bun.RedisClient(url)
+        try {
+          await client.send('FLUSHDB', [])
+        } finally {
+          client.close()
+        }
+      },
+    }
+  }
+  throw new Error(`Every Redis DB ${REDIS_TEST_DBS[0]}–${REDIS_TEST_DBS.at(-1)} on ${BASE_REDIS_URL} is claimed by another test run`)
+}
+
+/** Atomic, so no other run can claim the DB between the claim and the clean-up. */
+const CLEAR_ALL_BUT_CLAIM = `
+for _, key in ipairs(redis.call('KEYS', '*')) do
+  if key ~= KEYS[1] then redis.call('DEL', key) end
+end
+return 0`

@@ -1,0 +1,29 @@
+import { join } from 'node:path'
+import { bootService, stopOnSignals } from '@chat/common/boot'
+import { resolveInternalToken } from '@chat/common/dev-secrets'
+import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
+import { createUserApp } from './app'
+import { createAuthClient } from './auth-client'
+import { loadUserConfig } from './config'
+
+const config = loadUserConfig()
+const internalToken = resolveInternalToken(config)
+const runtime = await bootService('user', config, 'users', join(import.meta.dir, '..', 'migrations'))
+const verifier = createTokenVerifier({
+  keys: remoteKeySet(config.AUTH_JWKS_URL),
+  issuer: config.JWT_ISSUER,
+  audience: config.JWT_AUDIENCE,
+  revocations: runtime.revocations,
+})
+
+const app = createUserApp({
+  ...runtime,
+  config,
+  verifier,
+  auth: createAuthClient(config.AUTH_INTERNAL_URL, internalToken),
+}).listen({ port: config.PORT, hostname: config.HOST })
+
+runtime.log.info('listening', { port: config.PORT, host: config.HOST })
+stopOnSignals(runtime, async () => {
+  await app.stop()
+})

@@ -1,0 +1,59 @@
+import { t } from 'elysia'
+import { Password } from '@chat/common/passwords'
+import { Email, MULTILINE_TEXT_PATTERN, PLAIN_TEXT_PATTERN, Timestamp, Username, Uuid } from '@chat/common/schemas'
+
+export const DisplayName = t.String({ minLength: 1, maxLength: 64, pattern: PLAIN_TEXT_PATTERN, examples: ['Ada Lovelace'] })
+export const Bio = t.Nullable(t.String({ maxLength: 500, pattern: MULTILINE_TEXT_PATTERN }))
+export const AvatarUrl = t.Nullable(t.String({ maxLength: 2048, format: 'uri', pattern: '^https?://', examples: ['https://example.com/ada.png'] }))
+
+export const PublicProfile = t.Object(
+  { id: Uuid, username: t.String(), displayName: t.String(), bio: t.Nullable(t.String()), avatarUrl: t.Nullable(t.String()) },
+  { title: 'PublicProfile' },
+)
+export type PublicProfile = typeof PublicProfile.static
+
+export const User = t.Object(
+  {
+    id: Uuid,
+    username: t.String(),
+    email: t.String(),
+    displayName: t.String(),
+    bio: t.Nullable(t.String()),
+    avatarUrl: t.Nullable(t.String()),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { title: 'User' },
+)
+export type User = typeof User.static
+
+export const RegisterBody = t.Object(
+  { username: Username, email: Email, password: Password, displayName: t.Optional(DisplayName) },
+  { additionalProperties: false },
+)
+export type RegisterBody = typeof RegisterBody.static
+
+export const UpdateMeBody = t.Object(
+  {
+    username: t.Optional(Username),
+    email: t.Optional(Email),
+    displayName: t.Optional(DisplayName),
+    bio: t.Optional(Bio),
+    avatarUrl: t.Optional(AvatarUrl),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type UpdateMeBody = typeof UpdateMeBody.static
+
+export const DeleteMeBody = t.Object({ password: t.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })
+
+export const SearchQuery = t.Object({
+  q: t.Optional(t.String({ maxLength: 64, pattern: PLAIN_TEXT_PATTERN, description: 'Prefix of a username or display name' })),
+  limit: t.Optional(t.Numeric({ minimum: 1, description: 'Default 20; values above 100 are clamped' })),
+  cursor: t.Optional(t.String({ maxLength: 512, description: '`nextCursor` of the previous page' })),
+})
+
+export const UserPage = t.Object({ items: t.Array(PublicProfile), nextCursor: t.Nullable(t.String()) }, { title: 'UserPage' })
+export type UserPage = typeof UserPage.static
+
+export const UserIdParams = t.Object({ id: Uuid })

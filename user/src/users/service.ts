@@ -1,0 +1,171 @@
+import { isUniqueViolation } from '@chat/common/db'
+import { findPasswordWeakness } from '@chat/common/passwords'
+import type { UserDeps } from '../deps'
+import type { PublicProfile, RegisterBody, UpdateMeBody, User, UserPage } from './model'
+
+type Row = Record<string, any>
+type Conflict = 'USERNAME_TAKEN' | 'EMAIL_TAKEN'
+
+/** Thrown inside a transaction to roll it back with a reason the caller maps to an answer. */
+class Abort extends Error {
+  constructor(readonly reason: Conflict | 'INVALID_PASSWORD' | 'UNAVAILABLE') {
+    super(reason)
+  }
+}
+
+export type RegisterResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: Conflict | 'UNAVAILABLE' }
+  | { ok: false; reason: 'WEAK_PASSWORD'; why: string }
+
+/**
+ * The profile is written here and the credential in the auth service. The row is inserted
+ * in a transaction that commits only after auth stored the credential, so a failed auth
+ * call leaves nothing behind; if our commit fails after auth succeeded, the credential is
+ * removed again.
+ */
+export async function registerUser(deps: Pick<UserDeps, 'sql' | 'auth'>, body: RegisterBody, requestId?: string): Promise<RegisterResult> {
+  const why = findPasswordWeakness(body.password, body)
+  if (why !== null) return { ok: false, reason: 'WEAK_PASSWORD', why }
+  const id = crypto.randomUUID()
+  let credentialCreated = false
+  try {
+    const user = await deps.sql.begin(async (tx) => {
+      const [row] = await tx`
+        insert into users.users (id, username, email, display_name)
+        values (${id}, ${body.username}, ${body.email}, ${body.displayName?.normalize('NFC').trim() || body.username})
+        returning *`
+      const created = await deps.auth.createCredential(id, { username: body.username, email: body.email }, body.password, requestId)
+      if (!created.ok) throw new Abort(created.reason === 'INVALID_PASSWORD' ? 'UNAVAILABLE' : created.reason)
+      credentialCreated = true
+      return toUser(row)
+    })
+    return { ok: true, user }
+  } catch (error) {
+    if (credentialCreated) await deps.auth.deleteCredential(id, requestId)
+    return { ok: false, reason: failureReason(error) as Conflict | 'UNAVAILABLE' }
+  }
+}
+
+export async function getUser(deps: Pick<UserDeps, 'sql'>, id: string): Promise<User | null> {
+  const [row] = await deps.sql`select * from users.users where id = ${id}`
+  return row === undefined ? null : toUser(row)
+}
+
+export async function getPublicProfile(deps: Pick<UserDeps, 'sql'>, id: string): Promise<PublicProfile | null> {
+  const user = await getUser(deps, id)
+  return user === null ? null : toPublicProfile(user)
+}
+
+export type UpdateResult = { ok: true; user: User } | { ok: false; reason: Conflict | 'NOT_FOUND' | 'UNAVAILABLE' }
+
+/** Username and email changes are mirrored to the auth service inside the same transaction. */
+export async function updateUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: string, patch: UpdateMeBody, requestId?: string): Promise<UpdateResult> {
+  try {
+    const user = await deps.sql.begin(async (tx) => {
+      const [row] = await tx`
+        update users.users set
+          username = coalesce(${patch.username ?? null}, username),
+          email = coalesce(${patch.email ?? null}, email),
+          display_name = coalesce(${patch.displayName?.normalize('NFC').trim() || null}, display_name),
+          bio = ${patch.bio === undefined ? tx`bio` : patch.bio},
+          avatar_url = ${patch.avatarUrl === undefined ? tx`avatar_url` : patch.avatarUrl},
+          updated_at = now()
+        where id = ${id}
+        returning *`
+      if (row === undefined) return null
+      if (patch.username !== undefined || patch.email !== undefined) {
+        const mirrored = await deps.auth.updateIdentity(id, { username: patch.username, email: patch.email }, requestId)
+        if (!mirrored.ok) throw new Abort(mirrored.reason === 'INVALID_PASSWORD' ? 'UNAVAILABLE' : mirrored.reason)
+      }
+      return toUser(row)
+    })
+    return user === null ? { ok: false, reason: 'NOT_FOUND' } : { ok: true, user }
+  } catch (error) {
+    return { ok: false, reason: failureReason(error) as Conflict | 'UNAVAILABLE' }
+  }
+}
+
+export type DeleteResult = { ok: true } | { ok: false; reason: 'INVALID_PASSWORD' | 'UNAVAILABLE' }
+
+/**
+ * Deletes the account after the password is confirmed. The auth call (which revokes every
+ * session everywhere and drops the credential) runs inside the transaction, so the profile
+ * disappears only if the account can no longer be used.
+ */
+export async function deleteUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: string, password: string, requestId?: string): Promise<DeleteResult> {
+  const verified = await deps.auth.verifyPassword(id, password, requestId)
+  if (!verified.ok) return { ok: false, reason: verified.reason === 'INVALID_PASSWORD' ? 'INVALID_PASSWORD' : 'UNAVAILABLE' }
+  try {
+    await deps.sql.begin(async (tx) => {
+      await tx`delete from users.users where id = ${id}`
+      const deleted = await deps.auth.deleteCredential(id, requestId)
+      if (!deleted.ok) throw new Abort('UNAVAILABLE')
+    })
+    return { ok: true }
+  } catch (error) {
+    return { ok: false, reason: failureReason(error) as 'UNAVAILABLE' }
+  }
+}
+
+/** Prefix search over username and display name, keyset-paginated by (lower(username), id). */
+export async function searchUsers(
+  deps: Pick<UserDeps, 'sql' | 'config'>,
+  query: { q?: string; limit?: number; cursor?: string },
+): Promise<UserPage | { error: 'BAD_CURSOR' }> {
+  const limit = Math.min(query.limit ?? deps.config.SEARCH_DEFAULT_LIMIT, deps.config.SEARCH_MAX_LIMIT)
+  const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
+  if (after === undefined) return { error: 'BAD_CURSOR' }
+  const prefix = escapeLike((query.q ?? '').normalize('NFC').trim().toLowerCase()) + '%'
+  const rows = await deps.sql`
+    select * from users.users
+    where (lower(username) like ${prefix} or lower(display_name) like ${prefix})
+      ${after === null ? deps.sql`` : deps.sql`and (lower(username), id) > (${after[0]}, ${after[1]}::uuid)`}
+    order by lower(username), id
+    limit ${limit + 1}`
+  const page = rows.slice(0, limit).map((row) => toPublicProfile(toUser(row)))
+  const last = page.at(-1)
+  return { items: page, nextCursor: rows.length > limit && last ? encodeCursor([last.username.toLowerCase(), last.id]) : null }
+}
+
+function encodeCursor(position: [string, string]): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url')
+}
+
+/** undefined for a cursor we did not make. */
+function decodeCursor(cursor: string): [string, string] | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString())
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && uuid.test(value[1])) return [value[0], value[1]]
+  } catch {}
+  return undefined
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => '\\' + c)
+}
+
+function failureReason(error: unknown): Conflict | 'UNAVAILABLE' | 'INVALID_PASSWORD' {
+  if (error instanceof Abort) return error.reason
+  if (isUniqueViolation(error, 'users_username_key')) return 'USERNAME_TAKEN'
+  if (isUniqueViolation(error, 'users_email_key')) return 'EMAIL_TAKEN'
+  throw error
+}
+
+function toUser(row: Row): User {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    displayName: row.display_name,
+    bio: row.bio,
+    avatarUrl: row.avatar_url,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  }
+}
+
+export function toPublicProfile(user: User): PublicProfile {
+  return { id: user.id, username: user.username, displayName: user.displayName, bio: user.bio, avatarUrl: user.avatarUrl }
+}
