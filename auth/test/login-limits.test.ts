@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startTestStack, type TestStack } from '../../test/harness'
+import { call, expectError, login, register, type Account } from '../../test/client'
+
+let stack: TestStack
+let authUrl: string
+beforeAll(async () => {
+  stack = await startTestStack()
+  authUrl = stack.instancesOf('auth')[0].url
+})
+afterAll(() => stack?.stop())
+
+/** Caddy is the trusted proxy; calling the instance directly from loopback lets a test play any client IP. */
+const loginFrom = (ip: string, loginName: string, password: string) =>
+  call(authUrl, 'POST', '/auth/login', { body: { login: loginName, password }, headers: { 'x-forwarded-for': ip } })
+
+const fakeIp = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`
+
+describe('login failure limits', () => {
+  test('an unknown login and a wrong password get the same answer', async () => {
+    const account = await register(stack.url)
+    const ip = fakeIp()
+    const unknown = await loginFrom(ip, 'nobody_' + account.username, 'some password')
+    const wrong = await loginFrom(ip, account.username, 'some password')
+    expectError(unknown, 401, 'INVALID_CREDENTIALS')
+    expect(wrong.body).toEqual(unknown.body)
+    expect(wrong.status).toBe(unknown.status)
+  })
+
+  test('an unknown login costs a password hash check like a wrong password does', async () => {
+    // Not a speed test: it guards against the unknown-user path skipping argon2id, which
+    // would answer about a hundred times faster and tell attackers which logins exist.
+    const account = await register(stack.url)
+    const ip = fakeIp()
+    const median = async (loginName: string) => {
+      const times: number[] = []
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now()
+        await loginFrom(ip, loginName, `wrong password ${i}`)
+        times.push(performance.now() - started)
+      }
+      return times.sort((a, b) => a - b)[2]
+    }
+    const wrongPassword = await median(account.username)
+    const unknownUser = await median('nobody_' + account.username)
+    expect(unknownUser / wrongPassword).toBeGreaterThan(0.33)
+    expect(unknownUser / wrongPassword).toBeLessThan(3)
+  })
+
+  test('ten failures lock that login from that IP, even for the right password, but not from elsewhere', async () => {
+    const account: Account = await register(stack.url)
+    const attacker = fakeIp()
+    for (let i = 0; i < 10; i++) expectError(await loginFrom(attacker, account.username, 'guess ' + i), 401, 'INVALID_CREDENTIALS')
+
+    const locked = await loginFrom(attacker, account.username, account.password)
+    expectError(locked, 429, 'TOO_MANY_ATTEMPTS')
+    const retryAfter = Number(locked.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(800)
+    expect(retryAfter).toBeLessThanOrEqual(900)
+    // The same login typed differently is the same pair.
+    expectError(await loginFrom(attacker, account.username.toUpperCase(), account.password), 429)
+
+    const owner = await loginFrom('192.0.2.10', account.username, account.password)
+    expect(owner.status).toBe(200)
+  })
+
+  test('a hundred failures from one IP across many logins lock that IP', async () => {
+    const stuffer = `203.0.113.${Math.floor(Math.random() * 250) + 1}`
+    const account = await register(stack.url)
+    for (let batch = 0; batch < 10; batch++) {
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => loginFrom(stuffer, `victim_${batch}_${i}`, 'password guess')))
+      for (const answer of answers) expect(answer.status).toBe(401)
+    }
+    const locked = await loginFrom(stuffer, account.username, account.password)
+    expectError(locked, 429, 'TOO_MANY_ATTEMPTS')
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect((await loginFrom(fakeIp(), account.username, account.password)).status).toBe(200)
+  })
+
+  test('through Caddy the client cannot choose its IP with X-Forwarded-For', async () => {
+    const account = await register(stack.url)
+    const tokens = await login(stack.url, account, { 'x-forwarded-for': '192.0.2.77' })
+    const sessions = await call(stack.url, 'GET', '/auth/sessions', { token: tokens.accessToken })
+    expect(sessions.body[0].ip).toBe('127.0.0.1')
+  })
+})

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startTestStack, type TestStack } from '../../test/harness'
+import { call, expectError, login, register, sleep, uniqueName } from '../../test/client'
+
+let stack: TestStack
+beforeAll(async () => {
+  stack = await startTestStack()
+})
+afterAll(() => stack?.stop())
+
+const countUsers = async (username: string) =>
+  (await stack.sql`select count(*)::int as count from users.users where lower(username) = lower(${username})`)[0].count as number
+const countCredentials = async (username: string) =>
+  (await stack.sql`select count(*)::int as count from auth.credentials where lower(username) = lower(${username})`)[0].count as number
+
+describe('registration and deletion across the user and auth services', () => {
+  test('registration leaves no half-created account when the auth call fails', async () => {
+    // An instance whose auth is unreachable: a port nothing listens on.
+    const broken = await stack.startInstance('user', { env: { AUTH_INTERNAL_URL: 'http://127.0.0.1:9' } })
+    const username = uniqueName('rollback')
+    const answer = await call(broken.url, 'POST', '/users', { body: { username, email: `${username}@example.com`, password: 'a fine long password' } })
+    expectError(answer, 503, 'DEPENDENCY_DOWN')
+    expect(await countUsers(username)).toBe(0)
+    expect(await countCredentials(username)).toBe(0)
+    // The same name is still free afterwards.
+    await register(stack.url, { username })
+  })
+
+  test('registration leaves no half-created account when auth refuses the credential', async () => {
+    const username = uniqueName('clash')
+    // The credential table already has this username (e.g. left by an earlier partial failure).
+    await stack.sql`insert into auth.credentials (user_id, username, email, password_hash) values (${crypto.randomUUID()}, ${username}, ${username + '@x.example'}, 'x')`
+    const answer = await call(stack.url, 'POST', '/users', { body: { username, email: `${username}@example.com`, password: 'a fine long password' } })
+    expectError(answer, 409, 'USERNAME_TAKEN')
+    expect(await countUsers(username)).toBe(0)
+  })
+
+  test('deleting the account needs the password, then revokes every session and stops logins', async () => {
+    const account = await register(stack.url)
+    const first = await login(stack.url, account)
+    const second = await login(stack.url, account)
+
+    expectError(await call(stack.url, 'DELETE', '/users/me', { token: first.accessToken, body: { password: 'not the password' } }), 403, 'INVALID_PASSWORD')
+    expect(await countUsers(account.username)).toBe(1)
+
+    expect((await call(stack.url, 'DELETE', '/users/me', { token: first.accessToken, body: { password: account.password } })).status).toBe(204)
+    await sleep(200)
+    for (const tokens of [first, second]) {
+      expectError(await call(stack.url, 'GET', '/users/me', { token: tokens.accessToken }), 401, 'TOKEN_REVOKED')
+      expectError(await call(stack.url, 'POST', '/auth/refresh', { body: { refreshToken: tokens.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN')
+    }
+    expectError(await call(stack.url, 'POST', '/auth/login', { body: { login: account.username, password: account.password } }), 401, 'INVALID_CREDENTIALS')
+    expect(await countUsers(account.username)).toBe(0)
+    expect(await countCredentials(account.username)).toBe(0)
+    const [{ count }] = await stack.sql`select count(*)::int as count from auth.sessions where user_id = ${account.id}`
+    expect(count).toBe(0)
+    // The name can be registered again by someone new.
+    await register(stack.url, { username: account.username })
+  })
+
+  test('a username or email change is mirrored to login, and conflicts answer 409', async () => {
+    const account = await register(stack.url)
+    const other = await register(stack.url)
+    const { accessToken } = await login(stack.url, account)
+    const newName = uniqueName('renamed')
+    const renamed = await call(stack.url, 'PATCH', '/users/me', { token: accessToken, body: { username: newName, email: `${newName}@example.com` } })
+    expect(renamed.status).toBe(200)
+    expect(renamed.body).toMatchObject({ username: newName, email: `${newName}@example.com` })
+    await login(stack.url, { username: newName, password: account.password })
+    expectError(await call(stack.url, 'POST', '/auth/login', { body: { login: account.username, password: account.password } }), 401)
+
+    expectError(await call(stack.url, 'PATCH', '/users/me', { token: accessToken, body: { username: other.username.toUpperCase() } }), 409, 'USERNAME_TAKEN')
+    expectError(await call(stack.url, 'PATCH', '/users/me', { token: accessToken, body: { email: other.email } }), 409, 'EMAIL_TAKEN')
+    const me = await call(stack.url, 'GET', '/users/me', { token: accessToken })
+    expect(me.body.username).toBe(newName)
+  })
+
+  test('bio and avatar can be set and cleared', async () => {
+    const { accessToken } = await login(stack.url, await register(stack.url))
+    const set = await call(stack.url, 'PATCH', '/users/me', { token: accessToken, body: { bio: 'Hello 👋\nsecond line', avatarUrl: 'https://example.com/a.png' } })
+    expect(set.body).toMatchObject({ bio: 'Hello 👋\nsecond line', avatarUrl: 'https://example.com/a.png' })
+    const cleared = await call(stack.url, 'PATCH', '/users/me', { token: accessToken, body: { bio: null, avatarUrl: null } })
+    expect(cleared.body).toMatchObject({ bio: null, avatarUrl: null })
+  })
+})
