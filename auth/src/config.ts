@@ -7,7 +7,7 @@ export const AuthConfig = t.Composite([
     PORT: t.Number({ default: 3001 }),
     /** PKCS#8 PEM of the Ed25519 signing key. Required in production; generated into .data/ in development. */
     JWT_PRIVATE_KEY: t.Optional(t.String({ minLength: 40 })),
-    ACCESS_TOKEN_TTL_SECONDS: t.Number({ minimum: 30, maximum: 86_400, default: 900 }),
+    ACCESS_TOKEN_TTL_SECONDS: t.Number({ minimum: 2, maximum: 86_400, default: 900 }),
     /** Fixed maximum life of a session, however often it is refreshed. */
     SESSION_MAX_AGE_DAYS: t.Number({ minimum: 1, maximum: 365, default: 30 }),
     /** After a rotation, the spent refresh token returns the same new pair for this long (tabs, retries). */

@@ -42,11 +42,17 @@ export function createServiceApp(options: {
   log: Logger
   readiness: ReadinessCheck[]
   openapi: { title: string; description: string }
+  /** Bun WebSocket settings; Elysia reads them only from the root instance. */
+  websocket?: Record<string, unknown>
 }) {
   const { service, prefix, config, log } = options
   const trusted = new Set(config.TRUSTED_PROXIES.split(',').map((ip) => ip.trim()).filter(Boolean))
 
-  return new Elysia({ name: `${service}-app`, serve: { maxRequestBodySize: config.MAX_BODY_BYTES * BODY_HARD_LIMIT_FACTOR } })
+  return new Elysia({
+    name: `${service}-app`,
+    serve: { maxRequestBodySize: config.MAX_BODY_BYTES * BODY_HARD_LIMIT_FACTOR },
+    websocket: options.websocket,
+  })
     .onRequest(({ request, server, set }) => {
       const given = request.headers.get(REQUEST_ID_HEADER)
       const requestId = given !== null && REQUEST_ID_PATTERN.test(given) ? given : crypto.randomUUID()

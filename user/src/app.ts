@@ -2,6 +2,7 @@ import { pingDb } from '@chat/common/db'
 import { createServiceApp } from '@chat/common/http'
 import { pingRedis } from '@chat/common/redis'
 import type { UserDeps } from './deps'
+import { internalUsersController } from './internal'
 import { usersController } from './users'
 
 export function createUserApp(deps: UserDeps) {
@@ -18,5 +19,7 @@ export function createUserApp(deps: UserDeps) {
       title: 'User service',
       description: 'Registration, profiles and user search. Authenticate with the access token from POST /auth/login.',
     },
-  }).use(usersController(deps))
+  })
+    .use(usersController(deps))
+    .use(internalUsersController(deps))
 }

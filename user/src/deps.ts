@@ -12,4 +12,6 @@ export type UserDeps = {
   redis: Redis
   verifier: TokenVerifier
   auth: AuthClient
+  /** Shared secret of the internal routes other services call. */
+  internalToken: string
 }

@@ -21,6 +21,7 @@ const app = createUserApp({
   config,
   verifier,
   auth: createAuthClient(config.AUTH_INTERNAL_URL, internalToken),
+  internalToken,
 }).listen({ port: config.PORT, hostname: config.HOST })
 
 runtime.log.info('listening', { port: config.PORT, host: config.HOST })

@@ -1,0 +1,37 @@
+import { t } from 'elysia'
+import { BaseConfig, loadConfig } from '@chat/common/config'
+
+export const ChatConfig = t.Composite([
+  BaseConfig,
+  t.Object({
+    PORT: t.Number({ default: 3003 }),
+    /** The user service's internal base URL (to check that a user exists before adding them). */
+    USER_INTERNAL_URL: t.String({ pattern: '^https?://', default: 'http://127.0.0.1:3002' }),
+    /** Comma-separated browser origins allowed to open /chat/ws; defaults to PUBLIC_ORIGIN. */
+    WS_ALLOWED_ORIGINS: t.Optional(t.String()),
+    /** Text frames above this close the socket with 1009. */
+    WS_MAX_FRAME_BYTES: t.Number({ minimum: 1024, default: 1_048_576 }),
+    /** A socket that has not authenticated within this time closes with 4408. */
+    WS_AUTH_TIMEOUT_MS: t.Number({ minimum: 100, default: 5000 }),
+    MESSAGE_MAX_CHARS: t.Number({ minimum: 1, default: 4000 }),
+    /** Token bucket per socket for `send`: capacity, refilled per second. */
+    SEND_BURST: t.Number({ minimum: 1, default: 600 }),
+    SEND_PER_SECOND: t.Number({ minimum: 1, default: 300 }),
+    MAX_ROOMS_PER_SOCKET: t.Number({ minimum: 1, default: 100 }),
+    MAX_SOCKETS_PER_USER: t.Number({ minimum: 1, default: 20 }),
+    /** Bad frames tolerated per minute before closing with 4400. */
+    MAX_BAD_FRAMES_PER_MINUTE: t.Number({ minimum: 1, default: 10 }),
+    /** Bytes queued for a socket that does not read before it is dropped (slow reader). */
+    WS_BACKPRESSURE_LIMIT_BYTES: t.Number({ minimum: 65_536, default: 4_194_304 }),
+    /** Messages stored per database round trip when many arrive at once. */
+    STORE_BATCH_MAX: t.Number({ minimum: 1, default: 500 }),
+    /** Presence entries of a crashed instance expire after this long. */
+    PRESENCE_TTL_SECONDS: t.Number({ minimum: 5, default: 30 }),
+    ROOM_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
+    HISTORY_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
+    HISTORY_PAGE_MAX: t.Number({ minimum: 1, default: 100 }),
+  }),
+])
+export type ChatConfig = typeof ChatConfig.static
+
+export const loadChatConfig = () => loadConfig(ChatConfig)

@@ -1,0 +1,28 @@
+import type { Sql } from '@chat/common/db'
+import type { Logger } from '@chat/common/logger'
+import type { Redis } from '@chat/common/redis'
+import type { RevocationList } from '@chat/common/revocation'
+import type { TokenVerifier } from '@chat/common/tokens'
+import type { ChatConfig } from './config'
+
+/** What the REST side needs from the real-time side (implemented in realtime/). */
+export type RealtimeHooks = {
+  /** A membership ended (leave, removal): that user's sockets on every instance drop the room. */
+  memberLeft(roomId: string, userId: string): Promise<void>
+  /** Members with at least one socket that joined the room, on any instance. */
+  onlineUserIds(roomId: string): Promise<string[]>
+}
+
+/** Answers whether a user id belongs to an existing account (the user service owns accounts). */
+export type UserDirectory = { exists(userId: string, requestId?: string): Promise<boolean | 'unavailable'> }
+
+export type ChatDeps = {
+  config: ChatConfig
+  log: Logger
+  sql: Sql
+  redis: Redis
+  verifier: TokenVerifier
+  revocations: RevocationList
+  users: UserDirectory
+  realtime: RealtimeHooks
+}

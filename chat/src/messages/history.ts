@@ -1,0 +1,52 @@
+import { t } from 'elysia'
+import { Message } from '@chat/common/chat-protocol'
+import type { ChatDeps } from '../deps'
+import { SEQ_MAX } from '../rooms/model'
+import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
+import { toMessage, type MessageRow } from './model'
+
+export const HistoryQuery = t.Object({
+  before: t.Optional(t.Integer({ minimum: 1, maximum: SEQ_MAX, description: 'Messages older than this `seq` (the previous page’s `nextCursor`)' })),
+  after: t.Optional(t.Integer({ minimum: 0, maximum: SEQ_MAX, description: 'Messages newer than this `seq`, oldest first' })),
+  limit: t.Optional(t.Integer({ minimum: 1, description: 'Default 50; values above 100 are clamped' })),
+})
+export type HistoryQuery = typeof HistoryQuery.static
+
+export const MessagePage = t.Object(
+  {
+    items: t.Array(Message, { description: 'Ascending `seq`' }),
+    nextCursor: t.Nullable(t.Integer(), {
+      description: 'Without `after`: the `before` of the next older page, null at the first message. With `after`: the `after` of the next newer page, null when caught up',
+    }),
+  },
+  { title: 'MessagePage' },
+)
+export type MessagePage = typeof MessagePage.static
+
+export type HistoryResult = { ok: true; page: MessagePage } | { ok: false; reason: AccessFailure | 'BOTH_CURSORS' }
+
+/**
+ * A page of a room's history, always in ascending `seq`. One row more than the page is
+ * read to know whether another page follows, so the last page says so without an extra call.
+ */
+export async function readHistory(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId: string, userId: string, query: HistoryQuery): Promise<HistoryResult> {
+  if (query.before !== undefined && query.after !== undefined) return { ok: false, reason: 'BOTH_CURSORS' }
+  const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, userId))
+  if (failure !== null) return { ok: false, reason: failure }
+  const { sql } = deps
+  const limit = Math.min(query.limit ?? deps.config.HISTORY_PAGE_DEFAULT, deps.config.HISTORY_PAGE_MAX)
+
+  if (query.after !== undefined) {
+    const rows = await sql<MessageRow[]>`
+      select * from chat.messages where room_id = ${roomId} and seq > ${query.after}
+      order by seq limit ${limit + 1}`
+    const items = rows.slice(0, limit).map(toMessage)
+    return { ok: true, page: { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null } }
+  }
+  const rows = await sql<MessageRow[]>`
+    select * from chat.messages
+    where room_id = ${roomId} ${query.before === undefined ? sql`` : sql`and seq < ${query.before}`}
+    order by seq desc limit ${limit + 1}`
+  const items = rows.slice(0, limit).reverse().map(toMessage)
+  return { ok: true, page: { items, nextCursor: rows.length > limit ? items[0].seq : null } }
+}

@@ -1,0 +1,25 @@
+import type { Message } from '@chat/common/chat-protocol'
+
+/** What travels between chat instances about one room. */
+export type RoomEvent =
+  | { kind: 'messages'; messages: Message[] }
+  | { kind: 'presence'; userId: string; online: boolean }
+  | { kind: 'typing'; userId: string }
+  | { kind: 'member-left'; userId: string }
+
+/**
+ * Fan-out between chat instances. Delivery is best effort (at most once, in publish order
+ * per publisher): a message lost here is never lost for clients, because stored messages
+ * are replayed from Postgres by seq (gap fill, catch-up after reconnect).
+ */
+export type RoomBroker = {
+  /** Resolves once events published from now on will reach `onEvent`. */
+  subscribe(roomId: string): Promise<void>
+  unsubscribe(roomId: string): Promise<void>
+  /** Sends one event to every instance subscribed to the room (this one included). */
+  publish(roomId: string, event: RoomEvent): Promise<void>
+  onEvent(handler: (roomId: string, event: RoomEvent) => void): void
+  /** Called after the connection to the broker came back: events may have been missed. */
+  onReconnect(handler: () => void): void
+  stop(): Promise<void>
+}

@@ -1,0 +1,215 @@
+import type { Message, ServerFrame } from '@chat/common/chat-protocol'
+import type { ChatDeps } from '../deps'
+import { readMessagesAfter } from '../messages/read'
+import type { RoomBroker } from './broker'
+import type { Presence } from './presence'
+import { CATCH_UP_PAGE, createRoomFeed, type RoomFeed } from './room-feed'
+
+/** A room's feed is kept this long after its last local socket left, so rejoins are cheap. */
+const FEED_RELEASE_DELAY_MS = 5000
+/** How long a join waits for the broker subscription before relying on catch-up instead. */
+const SUBSCRIBE_WAIT_MS = 2000
+const SINCE_CATCH_UP_TRIES = 3
+
+/** The part of a socket the hub needs: it never parses frames, it only delivers. */
+export type Member = {
+  readonly userId: string
+  send(frame: ServerFrame): void
+  /** Bun topic subscription: live frames for the room reach the socket without the hub touching it. */
+  subscribe(topic: string): void
+  unsubscribe(topic: string): void
+  isOpen(): boolean
+  /** The membership ended elsewhere (REST leave): the socket forgets the room and says `left`. */
+  removedFrom(roomId: string): void
+}
+
+type LiveRoom = { feed: RoomFeed; ready: Promise<void>; members: Set<Member>; releaseTimer: Timer | null }
+
+export const roomTopic = (roomId: string) => `room:${roomId}`
+
+/**
+ * The instance-wide side of real time: one feed per room that local sockets joined, the
+ * broker subscriptions behind them, presence, and delivery through Bun's topic publish
+ * (one serialization per message whatever the number of local sockets).
+ */
+export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroker, presence: Presence, publish: (topic: string, data: string) => void) {
+  const rooms = new Map<string, LiveRoom>()
+  /** Local sockets per (room, user), to know when a user comes online or goes offline here. */
+  const localPresence = new Map<string, Map<string, number>>()
+
+  const deliver = (message: Message) => publish(roomTopic(message.room), JSON.stringify({ type: 'message', ...message }))
+  const readAfter = (roomId: string, seq: number) => readMessagesAfter(deps.sql, roomId, seq, null, CATCH_UP_PAGE)
+
+  broker.onEvent((roomId, event) => {
+    switch (event.kind) {
+      case 'messages':
+        rooms.get(roomId)?.feed.offer(event.messages)
+        return
+      case 'presence':
+        publish(roomTopic(roomId), JSON.stringify({ type: 'presence', room: roomId, userId: event.userId, online: event.online }))
+        return
+      case 'typing':
+        publish(roomTopic(roomId), JSON.stringify({ type: 'typing', room: roomId, userId: event.userId }))
+        return
+      case 'member-left':
+        for (const member of [...(rooms.get(roomId)?.members ?? [])]) {
+          if (member.userId === event.userId) void leave(member, roomId).then(() => member.removedFrom(roomId))
+        }
+        return
+    }
+  })
+  broker.onReconnect(() => {
+    for (const room of rooms.values()) void room.feed.catchUp()
+  })
+
+  /** Subscribes (once) and learns where the room's stream starts. */
+  const openRoom = (roomId: string): LiveRoom => {
+    const existing = rooms.get(roomId)
+    if (existing !== undefined) {
+      if (existing.releaseTimer !== null) clearTimeout(existing.releaseTimer)
+      existing.releaseTimer = null
+      return existing
+    }
+    const feed = createRoomFeed(roomId, deliver, readAfter, (error) => deps.log.warn('room catch-up failed', { roomId, error }))
+    const ready = (async () => {
+      // Subscribe first, then read last_seq: anything committed after the read arrives
+      // through the broker, anything before it is at or below the starting point.
+      const subscribed = broker.subscribe(roomId)
+      const timedOut = await Promise.race([subscribed.then(() => false), Bun.sleep(SUBSCRIBE_WAIT_MS).then(() => true)])
+      if (timedOut) deps.log.warn('broker subscription delayed; relying on catch-up', { roomId })
+      const [row] = await deps.sql`select last_seq from chat.rooms where id = ${roomId}`
+      feed.start(Number(row?.last_seq ?? 0))
+    })()
+    const room: LiveRoom = { feed, ready, members: new Set(), releaseTimer: null }
+    rooms.set(roomId, room)
+    ready.catch(() => closeRoom(roomId, room))
+    return room
+  }
+
+  const closeRoom = (roomId: string, room: LiveRoom) => {
+    if (rooms.get(roomId) !== room) return
+    rooms.delete(roomId)
+    room.feed.stop()
+    broker.unsubscribe(roomId).catch(() => {})
+  }
+
+  const releaseLater = (roomId: string, room: LiveRoom) => {
+    if (room.members.size > 0 || room.releaseTimer !== null) return
+    room.releaseTimer = setTimeout(() => {
+      room.releaseTimer = null
+      if (room.members.size === 0) closeRoom(roomId, room)
+    }, FEED_RELEASE_DELAY_MS)
+  }
+
+  /**
+   * Adds a socket to a room. With `since`, stored messages after it are sent first, then
+   * the socket is subscribed to live delivery in the same synchronous step as the last
+   * check of how far the feed has got: nothing is missed and nothing arrives twice.
+   */
+  async function join(member: Member, roomId: string, since: number | undefined, answer: (lastSeq: number) => void): Promise<void> {
+    const room = openRoom(roomId)
+    room.members.add(member)
+    try {
+      await room.ready
+    } catch (error) {
+      room.members.delete(member)
+      throw error
+    }
+    // Live delivery cannot be filtered per socket, so the feed must have passed `since`
+    // before this socket subscribes; otherwise messages the client already has would
+    // reach it again. Catching up reads whatever is committed (bounded tries: a `since`
+    // beyond the stored messages simply never arrives).
+    for (let tries = 0; since !== undefined && since > room.feed.deliveredSeq && tries < SINCE_CATCH_UP_TRIES; tries++) {
+      await room.feed.catchUp()
+    }
+    answer(room.feed.deliveredSeq)
+    if (since !== undefined) {
+      let cursor = since
+      while (cursor < room.feed.deliveredSeq && member.isOpen()) {
+        const page = await readMessagesAfter(deps.sql, roomId, cursor, room.feed.deliveredSeq, CATCH_UP_PAGE)
+        for (const message of page) member.send({ type: 'message', ...message })
+        if (page.length === 0) break
+        cursor = page.at(-1)!.seq
+      }
+    }
+    if (!member.isOpen()) return void room.members.delete(member)
+    member.subscribe(roomTopic(roomId))
+    await userArrived(roomId, member.userId)
+  }
+
+  async function leave(member: Member, roomId: string): Promise<void> {
+    const room = rooms.get(roomId)
+    if (room === undefined || !room.members.delete(member)) return
+    if (member.isOpen()) member.unsubscribe(roomTopic(roomId))
+    releaseLater(roomId, room)
+    await userDeparted(roomId, member.userId)
+  }
+
+  const userArrived = async (roomId: string, userId: string) => {
+    const users = localPresence.get(roomId) ?? new Map<string, number>()
+    localPresence.set(roomId, users)
+    const count = (users.get(userId) ?? 0) + 1
+    users.set(userId, count)
+    if (count > 1) return
+    await presence.markOnline(roomId, userId)
+    await broker.publish(roomId, { kind: 'presence', userId, online: true })
+  }
+
+  const userDeparted = async (roomId: string, userId: string) => {
+    const users = localPresence.get(roomId)
+    const count = (users?.get(userId) ?? 1) - 1
+    if (count > 0) return void users!.set(userId, count)
+    users?.delete(userId)
+    if (users?.size === 0) localPresence.delete(roomId)
+    await presence.markOffline(roomId, userId)
+    if (!(await presence.isOnline(roomId, userId))) await broker.publish(roomId, { kind: 'presence', userId, online: false })
+  }
+
+  /** Renews this instance's presence entries and reports users whose instance died. */
+  async function maintainPresence(sockets: [userId: string, socketId: string][]) {
+    const entries: [string, string][] = []
+    for (const [roomId, users] of localPresence) for (const userId of users.keys()) entries.push([roomId, userId])
+    await presence.heartbeat({ rooms: entries, sockets })
+    for (const roomId of rooms.keys()) {
+      for (const userId of await presence.sweepExpired(roomId)) {
+        if (!(await presence.isOnline(roomId, userId))) await broker.publish(roomId, { kind: 'presence', userId, online: false })
+      }
+    }
+  }
+
+  /** Safety net behind pub/sub: any room whose stored seq is ahead of its feed catches up. */
+  async function reconcile() {
+    const ids = [...rooms.keys()]
+    if (ids.length === 0) return
+    const rows = await deps.sql`select id, last_seq from chat.rooms where id = any(${ids}::uuid[])`
+    for (const row of rows) {
+      const room = rooms.get(row.id)
+      if (room?.feed.started && Number(row.last_seq) > room.feed.deliveredSeq) void room.feed.catchUp()
+    }
+  }
+
+  return {
+    join,
+    leave,
+    maintainPresence,
+    reconcile,
+    typing: (roomId: string, userId: string) => broker.publish(roomId, { kind: 'typing', userId }),
+    memberLeft: (roomId: string, userId: string) => broker.publish(roomId, { kind: 'member-left', userId }),
+    onlineUserIds: (roomId: string) => presence.onlineUserIds(roomId),
+    /** Fans freshly stored messages out to every instance, one broker event per room. */
+    async publishStored(messages: Message[]) {
+      const byRoom = new Map<string, Message[]>()
+      for (const message of messages) {
+        const list = byRoom.get(message.room)
+        if (list === undefined) byRoom.set(message.room, [message])
+        else list.push(message)
+      }
+      await Promise.all(
+        [...byRoom].map(([roomId, list]) =>
+          broker.publish(roomId, { kind: 'messages', messages: list }).catch((error) => deps.log.warn('publish failed; receivers will catch up', { roomId, error })),
+        ),
+      )
+    },
+  }
+}
+export type Hub = ReturnType<typeof createHub>

@@ -1,0 +1,39 @@
+import type { Logger } from '@chat/common/logger'
+import type { Redis } from '@chat/common/redis'
+import type { ChatConfig } from '../config'
+import type { Sql } from '@chat/common/db'
+import { startRedisBroker } from './broker.redis'
+import { createHub } from './hub'
+import { createPresence } from './presence'
+
+/** How often presence entries are renewed and stored seqs are compared with the feeds. */
+const MAINTENANCE_INTERVAL_MS = 5000
+
+/** Wires the broker, presence and hub of one chat instance and runs their upkeep. */
+export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; redis: Redis }, publish: (topic: string, data: string) => void) {
+  const instanceId = crypto.randomUUID()
+  const broker = await startRedisBroker(deps.redis, deps.log)
+  const presence = createPresence(deps.redis, instanceId, deps.config.PRESENCE_TTL_SECONDS)
+  const hub = createHub(deps, broker, presence, publish)
+  let socketEntries: () => [string, string][] = () => []
+
+  const interval = Math.min(MAINTENANCE_INTERVAL_MS, (deps.config.PRESENCE_TTL_SECONDS * 1000) / 3)
+  const timer = setInterval(() => {
+    hub.maintainPresence(socketEntries()).catch((error) => deps.log.debug('presence upkeep failed', { error }))
+    hub.reconcile().catch((error) => deps.log.debug('reconcile failed', { error }))
+  }, interval)
+
+  return {
+    instanceId,
+    hub,
+    presence,
+    /** The ws layer tells which sockets this instance holds, for the heartbeat. */
+    reportSocketsWith(list: () => [string, string][]) {
+      socketEntries = list
+    },
+    async stop() {
+      clearInterval(timer)
+      await broker.stop()
+    },
+  }
+}

@@ -1,0 +1,105 @@
+import type { Message } from '@chat/common/chat-protocol'
+
+/** How long an out-of-order message waits for the missing ones before they are read from Postgres. */
+export const GAP_FILL_DELAY_MS = 200
+/** Messages read per catch-up query; `readAfter` returns at most this many. */
+export const CATCH_UP_PAGE = 500
+
+/**
+ * One room's live stream on one instance. Messages reach it from the broker in any order
+ * (several instances publish) and possibly with holes (a lost pub/sub message); it hands
+ * them on strictly in seq order with no gap and no duplicate, reading missing ones from
+ * Postgres when a hole does not close by itself.
+ */
+export type RoomFeed = {
+  readonly roomId: string
+  /** The highest seq handed on; everything at or below it is stored and was delivered. */
+  readonly deliveredSeq: number
+  readonly started: boolean
+  /** Sets the starting point (the room's last seq when the feed was subscribed). */
+  start(lastSeq: number): void
+  offer(messages: Message[]): void
+  /** Reads from Postgres whatever lies beyond deliveredSeq (after a reconnect, or a periodic check). */
+  catchUp(): Promise<void>
+  stop(): void
+}
+
+export function createRoomFeed(
+  roomId: string,
+  deliver: (message: Message) => void,
+  readAfter: (roomId: string, seq: number) => Promise<Message[]>,
+  onError: (error: unknown) => void,
+): RoomFeed {
+  let deliveredSeq = 0
+  let started = false
+  let stopped = false
+  const waiting = new Map<number, Message>()
+  let gapTimer: Timer | null = null
+  let reading: Promise<void> | null = null
+
+  const drain = () => {
+    let next = waiting.get(deliveredSeq + 1)
+    while (next !== undefined) {
+      waiting.delete(next.seq)
+      deliveredSeq = next.seq
+      deliver(next)
+      next = waiting.get(deliveredSeq + 1)
+    }
+    if (waiting.size > 0 && gapTimer === null) gapTimer = setTimeout(fillGap, GAP_FILL_DELAY_MS)
+  }
+
+  const offer = (messages: Message[]) => {
+    for (const message of messages) {
+      if (started && message.seq <= deliveredSeq) continue
+      waiting.set(message.seq, message)
+    }
+    if (started) drain()
+  }
+
+  const catchUp = (): Promise<void> => {
+    if (stopped || !started) return Promise.resolve()
+    reading ??= (async () => {
+      try {
+        for (;;) {
+          const rows = await readAfter(roomId, deliveredSeq)
+          if (stopped) break
+          offer(rows)
+          if (rows.length < CATCH_UP_PAGE) break
+        }
+      } catch (error) {
+        onError(error)
+      } finally {
+        reading = null
+      }
+    })()
+    return reading
+  }
+
+  function fillGap() {
+    gapTimer = null
+    if (waiting.size > 0) void catchUp()
+  }
+
+  return {
+    roomId,
+    get deliveredSeq() {
+      return deliveredSeq
+    },
+    get started() {
+      return started
+    },
+    start(lastSeq) {
+      deliveredSeq = lastSeq
+      started = true
+      for (const seq of waiting.keys()) if (seq <= lastSeq) waiting.delete(seq)
+      drain()
+    },
+    offer,
+    catchUp,
+    stop() {
+      stopped = true
+      if (gapTimer !== null) clearTimeout(gapTimer)
+      waiting.clear()
+    },
+  }
+}

@@ -1,0 +1,179 @@
+import { Elysia, t } from 'elysia'
+import { AppError, errorResponses, type ErrorCode } from '@chat/common/errors'
+import { requestContext } from '@chat/common/http'
+import { authGuard } from '@chat/common/tokens'
+import type { ChatDeps } from '../deps'
+import { CreateRoomBody, ListRoomsQuery, Presence, ReadMarkerBody, Room, RoomIdParams, RoomPage, RoomWithMembers, UserIdBody } from './model'
+import { addMember, createRoom, getRoom, joinRoom, leaveRoom, listPresence, listRooms, markRead, openDirectRoom } from './service'
+
+const FAILURE = {
+  NOT_FOUND: { code: 'NOT_FOUND', message: 'No such room' },
+  NOT_A_MEMBER: { code: 'FORBIDDEN', message: 'Only members of this room can do that; join it first' },
+  NOT_OWNER: { code: 'FORBIDDEN', message: 'Only the room’s owner can add members' },
+  USER_NOT_FOUND: { code: 'NOT_FOUND', message: 'No such user' },
+  UNAVAILABLE: { code: 'DEPENDENCY_DOWN', message: 'The user service is unavailable; nothing was changed, try again shortly' },
+  SELF_DM: { code: 'VALIDATION_FAILED', message: 'A direct message needs another user', field: 'userId' },
+  BLANK_NAME: { code: 'VALIDATION_FAILED', message: 'The room name cannot be only spaces', field: 'name' },
+} satisfies Record<string, { code: ErrorCode; message: string; field?: string }>
+
+/** Throws the contract's error for a room service's failure reason; the messages controller shares it. */
+export function failRoom(reason: keyof typeof FAILURE): never {
+  const failure: { code: ErrorCode; message: string; field?: string } = FAILURE[reason]
+  const details = failure.field === undefined ? undefined : [{ field: failure.field, message: failure.message }]
+  throw new AppError(failure.code, failure.message, { details })
+}
+
+const NO_CONTENT = { 204: t.Void(), ...errorResponses }
+const TAGS = ['Rooms']
+
+export function roomsController(deps: ChatDeps) {
+  return new Elysia({ name: 'rooms-controller', prefix: '/chat' })
+    .use(requestContext)
+    .use(authGuard(deps.verifier))
+    .post(
+      '/rooms',
+      async ({ auth, body, set }) => {
+        const result = await createRoom(deps, auth.userId, body)
+        if (!result.ok) return failRoom(result.reason)
+        set.status = 201
+        return result.room
+      },
+      {
+        auth: true,
+        body: CreateRoomBody,
+        response: { 201: Room, ...errorResponses },
+        detail: { summary: 'Create a room', tags: TAGS, description: 'The caller becomes its owner and first member.' },
+      },
+    )
+    .get(
+      '/rooms',
+      async ({ auth, query }) => {
+        const page = await listRooms(deps, auth.userId, query)
+        if ('error' in page) throw new AppError('VALIDATION_FAILED', 'Unknown cursor', { details: [{ field: 'cursor', message: 'is not a cursor from this API' }] })
+        return page
+      },
+      {
+        auth: true,
+        query: ListRoomsQuery,
+        response: { 200: RoomPage, ...errorResponses },
+        detail: {
+          summary: 'List public rooms, or the caller’s rooms',
+          tags: TAGS,
+          description:
+            'Without `mine`: public rooms. With `mine=true`: every room the caller is a member of (public, private and direct messages), each with `unread`, the number of messages from others after the caller’s read marker and since they joined. Both are ordered by name (case-insensitive), then id; `q` filters by name prefix; pass `nextCursor` as `cursor` for the next page (null on the last).',
+        },
+      },
+    )
+    .get('/rooms/:id', async ({ auth, params }) => (await getRoom(deps, params.id, auth.userId)) ?? failRoom('NOT_FOUND'), {
+      auth: true,
+      params: RoomIdParams,
+      response: { 200: RoomWithMembers, ...errorResponses },
+      detail: { summary: 'A room with its member count', tags: TAGS, description: 'A private room the caller is not in answers 404, as if it did not exist.' },
+    })
+    .post(
+      '/rooms/:id/join',
+      async ({ auth, params, set }) => {
+        const result = await joinRoom(deps, params.id, auth.userId)
+        if (!result.ok) failRoom(result.reason)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: RoomIdParams,
+        response: NO_CONTENT,
+        detail: { summary: 'Join a public room', tags: TAGS, description: 'Idempotent. Private rooms are joined only by being added by their owner (404 otherwise).' },
+      },
+    )
+    .post(
+      '/rooms/:id/leave',
+      async ({ auth, params, set }) => {
+        const result = await leaveRoom(deps, params.id, auth.userId)
+        if (!result.ok) failRoom(result.reason)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: RoomIdParams,
+        response: NO_CONTENT,
+        detail: {
+          summary: 'Leave a room',
+          tags: TAGS,
+          description:
+            'Idempotent for public rooms. The caller’s sockets stop receiving the room at once. When the owner leaves, ownership passes to the earliest-joined remaining member (`ownerId` becomes null if nobody remains).',
+        },
+      },
+    )
+    .post(
+      '/rooms/:id/members',
+      async ({ auth, params, body, set, requestId }) => {
+        const result = await addMember(deps, params.id, auth.userId, body.userId, requestId)
+        if (!result.ok) failRoom(result.reason)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: RoomIdParams,
+        body: UserIdBody,
+        response: NO_CONTENT,
+        detail: {
+          summary: 'Add a member (owner only)',
+          tags: TAGS,
+          description: 'Idempotent. 403 for members who are not the owner; 404 for an unknown user or a private room the caller is not in.',
+        },
+      },
+    )
+    .post(
+      '/dms',
+      async ({ auth, body, requestId }) => {
+        const result = await openDirectRoom(deps, auth.userId, body.userId, requestId)
+        return result.ok ? result.room : failRoom(result.reason)
+      },
+      {
+        auth: true,
+        body: UserIdBody,
+        response: { 200: Room, ...errorResponses },
+        detail: {
+          summary: 'The direct-message room with another user',
+          tags: TAGS,
+          description:
+            'The one private two-member room of the pair, created on first use: every call, from either side, answers the same room, and makes both users members again if one had left. It has no owner, so nobody can add a third member.',
+        },
+      },
+    )
+    .post(
+      '/rooms/:id/read',
+      async ({ auth, params, body, set }) => {
+        const result = await markRead(deps, params.id, auth.userId, body.seq)
+        if (!result.ok) failRoom(result.reason)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: RoomIdParams,
+        body: ReadMarkerBody,
+        response: NO_CONTENT,
+        detail: {
+          summary: 'Move the caller’s read marker',
+          tags: TAGS,
+          description: 'Members only. The marker never moves backwards and is clamped to the room’s `lastSeq`; it drives `unread` in `GET /chat/rooms?mine=true`.',
+        },
+      },
+    )
+    .get(
+      '/rooms/:id/presence',
+      async ({ auth, params }) => {
+        const result = await listPresence(deps, params.id, auth.userId)
+        return result.ok ? result.presence : failRoom(result.reason)
+      },
+      {
+        auth: true,
+        params: RoomIdParams,
+        response: { 200: Presence, ...errorResponses },
+        detail: {
+          summary: 'Members online in the room',
+          tags: TAGS,
+          description: 'Members with at least one socket that has joined this room, on any chat instance. Members only (403 for a public room, 404 for a private one).',
+        },
+      },
+    )
+}

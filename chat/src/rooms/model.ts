@@ -1,0 +1,64 @@
+import { t } from 'elysia'
+import { PLAIN_TEXT_PATTERN, Timestamp, Uuid } from '@chat/common/schemas'
+
+/** Sequence numbers are Postgres bigints; past this a JavaScript number loses digits. */
+export const SEQ_MAX = Number.MAX_SAFE_INTEGER
+
+export const RoomName = t.String({ minLength: 1, maxLength: 100, pattern: PLAIN_TEXT_PATTERN, examples: ['general'] })
+
+export const Room = t.Object(
+  {
+    id: Uuid,
+    name: t.String({ description: 'For a direct-message room: the two user ids, sorted, joined by `:`' }),
+    private: t.Boolean(),
+    ownerId: t.Nullable(Uuid, { description: 'null for direct-message rooms and for rooms whose last member left' }),
+    createdAt: Timestamp,
+    lastSeq: t.Integer({ minimum: 0, description: '`seq` of the newest message, 0 before the first' }),
+  },
+  { title: 'Room' },
+)
+export type Room = typeof Room.static
+
+export const RoomWithMembers = t.Composite([Room, t.Object({ members: t.Integer({ minimum: 0, description: 'Number of members' }) })], {
+  title: 'RoomWithMembers',
+})
+export type RoomWithMembers = typeof RoomWithMembers.static
+
+export const RoomListItem = t.Composite(
+  [
+    Room,
+    t.Object({
+      unread: t.Optional(
+        t.Integer({ minimum: 0, description: 'With `mine=true` only: messages from others after the caller’s read marker' }),
+      ),
+    }),
+  ],
+  { title: 'RoomListItem' },
+)
+export type RoomListItem = typeof RoomListItem.static
+
+export const RoomPage = t.Object({ items: t.Array(RoomListItem), nextCursor: t.Nullable(t.String()) }, { title: 'RoomPage' })
+export type RoomPage = typeof RoomPage.static
+
+export const CreateRoomBody = t.Object({ name: RoomName, private: t.Optional(t.Boolean({ default: false })) }, { additionalProperties: false })
+export type CreateRoomBody = typeof CreateRoomBody.static
+
+export const ListRoomsQuery = t.Object({
+  mine: t.Optional(t.Boolean({ description: 'true: the caller’s rooms (public, private and direct messages) with `unread`' })),
+  q: t.Optional(t.String({ maxLength: 100, pattern: PLAIN_TEXT_PATTERN, description: 'Prefix of the room name, any case' })),
+  cursor: t.Optional(t.String({ maxLength: 512, description: '`nextCursor` of the previous page' })),
+  limit: t.Optional(t.Integer({ minimum: 1, description: 'Default 50; values above 100 are clamped' })),
+})
+export type ListRoomsQuery = typeof ListRoomsQuery.static
+
+export const RoomIdParams = t.Object({ id: Uuid })
+
+export const UserIdBody = t.Object({ userId: Uuid }, { additionalProperties: false })
+
+export const ReadMarkerBody = t.Object(
+  { seq: t.Integer({ minimum: 0, maximum: SEQ_MAX, description: 'Newest `seq` the caller has seen; clamped to the room’s `lastSeq`' }) },
+  { additionalProperties: false },
+)
+
+export const Presence = t.Array(t.Object({ userId: Uuid, online: t.Literal(true) }), { title: 'Presence' })
+export type Presence = typeof Presence.static

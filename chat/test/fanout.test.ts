@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startTestStack, type TestStack } from '../../test/harness'
+import { call, login, register, sleep, type Tokens } from '../../test/client'
+import { connect, joinRoom, type Frame, type SocketClient } from '../../test/ws-client'
+
+let stack: TestStack
+beforeAll(async () => {
+  stack = await startTestStack({ chat: 2 })
+})
+afterAll(() => stack?.stop())
+
+async function person(): Promise<Tokens & { userId: string }> {
+  const account = await register(stack.url)
+  return { ...(await login(stack.url, account)), userId: account.id }
+}
+
+async function createRoom(owner: Tokens, members: Tokens[]): Promise<string> {
+  const room = await call(stack.url, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: `fan ${Math.random()}` } })
+  for (const member of members) await call(stack.url, 'POST', `/chat/rooms/${room.body.id}/join`, { token: member.accessToken })
+  return room.body.id
+}
+
+const seqsIn = (frames: Frame[], room: string) => frames.filter((f) => f.type === 'message' && f.room === room).map((f) => f.seq as number)
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe('fan-out across two chat instances', () => {
+  test('clients on both instances receive every message of several rooms exactly once, in seq order', async () => {
+    const [a, b] = stack.instancesOf('chat')
+    const people = [await person(), await person(), await person(), await person()]
+    const rooms = [await createRoom(people[0], people.slice(1)), await createRoom(people[1], [people[0], people[2], people[3]]), await createRoom(people[2], [people[0], people[1], people[3]])]
+    // Two clients directly on each instance, so both must fan out to each other.
+    const clients: SocketClient[] = []
+    for (const [i, p] of people.entries()) clients.push(await connect(i % 2 === 0 ? a.url : b.url, p.accessToken))
+    for (const client of clients) for (const room of rooms) await joinRoom(client, room)
+
+    const perClientPerRoom = 40
+    await Promise.all(
+      clients.map(async (client, c) => {
+        for (let i = 0; i < perClientPerRoom; i++) {
+          for (const room of rooms) client.send({ type: 'send', room, body: `c${c} m${i}`, clientId: `c${c}-${room}-${i}` })
+          if (i % 10 === 0) await sleep(2)
+        }
+      }),
+    )
+    const total = clients.length * perClientPerRoom
+    for (const client of clients) {
+      await client.collect((f) => f.type === 'message', total * rooms.length, 15_000)
+      await client.collect((f) => f.type === 'ack', perClientPerRoom * rooms.length, 15_000)
+    }
+    await sleep(300)
+    for (const client of clients) for (const room of rooms) expect(seqsIn(client.frames, room)).toEqual(range(1, total))
+    for (const client of clients) client.close()
+  })
+
+  test('kill -9 of an instance while clients send: every acknowledged message is stored, and clients resume gaplessly through Caddy', async () => {
+    const [victim, survivor] = stack.instancesOf('chat')
+    const [alice, bob] = [await person(), await person()]
+    const room = await createRoom(alice, [bob])
+    const senderOnVictim = await connect(victim.url, alice.accessToken)
+    const readerOnVictim = await connect(victim.url, bob.accessToken)
+    const senderOnSurvivor = await connect(survivor.url, bob.accessToken)
+    for (const client of [senderOnVictim, readerOnVictim, senderOnSurvivor]) await joinRoom(client, room)
+
+    let stop = false
+    const sendLoop = async (client: SocketClient, tag: string) => {
+      for (let i = 0; !stop && i < 2000; i++) {
+        if (client.ws.readyState !== WebSocket.OPEN) return
+        client.send({ type: 'send', room, body: `${tag} ${i}`, clientId: `${tag}-${i}` })
+        if (i % 5 === 0) await sleep(3)
+      }
+    }
+    const loops = [sendLoop(senderOnVictim, 'victim'), sendLoop(senderOnSurvivor, 'survivor')]
+    await sleep(300)
+    await stack.kill(victim, 'SIGKILL')
+    await sleep(300)
+    stop = true
+    await Promise.all(loops)
+    await sleep(300)
+
+    const acked = [...senderOnVictim.frames, ...senderOnSurvivor.frames].filter((f) => f.type === 'ack')
+    expect(acked.length).toBeGreaterThan(0)
+    const stored = await stack.sql`select id, seq from chat.messages where room_id = ${room} order by seq`
+    const storedIds = new Set(stored.map((r) => r.id))
+    expect(acked.filter((ack) => !storedIds.has(ack.id))).toEqual([])
+    expect(stored.map((r) => Number(r.seq))).toEqual(range(1, stored.length))
+
+    // The reader that lost its instance reconnects through Caddy and resumes from what it saw.
+    const seen = seqsIn(readerOnVictim.frames, room)
+    expect(seen).toEqual(range(1, seen.length))
+    const resumed = await connect(stack.url, bob.accessToken)
+    await joinRoom(resumed, room, seen.length)
+    const rest = await resumed.collect((f) => f.type === 'message', stored.length - seen.length, 10_000)
+    expect([...seen, ...rest.map((f) => f.seq)]).toEqual(range(1, stored.length))
+    // And the survivor's own socket saw everything live, in order.
+    expect(seqsIn(senderOnSurvivor.frames, room)).toEqual(range(1, stored.length))
+    for (const client of [resumed, senderOnSurvivor]) client.close()
+  })
+})

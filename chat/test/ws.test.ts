@@ -1,0 +1,275 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startTestStack, type TestStack } from '../../test/harness'
+import { call, login, register, sleep, type Tokens } from '../../test/client'
+import { connect, joinRoom, openSocket, type Frame } from '../../test/ws-client'
+
+let stack: TestStack
+beforeAll(async () => {
+  stack = await startTestStack({ chat: 1, env: { WS_AUTH_TIMEOUT_MS: '500' } })
+})
+afterAll(() => stack?.stop())
+
+async function person(): Promise<Tokens & { userId: string; password: string }> {
+  const account = await register(stack.url)
+  return { ...(await login(stack.url, account)), userId: account.id, password: account.password }
+}
+
+async function roomWith(owner: Tokens, ...others: Tokens[]): Promise<string> {
+  const room = await call(stack.url, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: 'room ' + Math.random() } })
+  expect(room.status).toBe(201)
+  for (const other of others) expect((await call(stack.url, 'POST', `/chat/rooms/${room.body.id}/join`, { token: other.accessToken })).status).toBe(204)
+  return room.body.id
+}
+
+const messagesOf = (frames: Frame[], room: string) => frames.filter((f) => f.type === 'message' && f.room === room)
+
+describe('WebSocket authentication and Origin', () => {
+  test('a Bearer header at the upgrade gets ready with the user and session', async () => {
+    const alice = await person()
+    const socket = await openSocket(stack.url, { token: alice.accessToken })
+    const ready = await socket.next((f) => f.type === 'ready')
+    expect(ready).toEqual({ type: 'ready', userId: alice.userId, sessionId: alice.sessionId })
+    socket.close()
+  })
+
+  test('an auth frame authenticates a socket opened without a header', async () => {
+    const alice = await person()
+    const socket = await openSocket(stack.url)
+    socket.send({ type: 'auth', token: alice.accessToken, ref: 'a1' })
+    expect(await socket.next((f) => f.ref === 'a1')).toMatchObject({ type: 'ready', userId: alice.userId })
+    socket.close()
+  })
+
+  test('without an auth frame in time the socket closes with 4408', async () => {
+    const socket = await openSocket(stack.url)
+    expect((await socket.closed).code).toBe(4408)
+  })
+
+  test('a bad token in the auth frame closes with 4401; a bad Bearer header is refused at the upgrade', async () => {
+    const socket = await openSocket(stack.url)
+    socket.send({ type: 'auth', token: 'not-a-token' })
+    expect((await socket.closed).code).toBe(4401)
+    await expect(openSocket(stack.url, { token: 'not-a-token' })).rejects.toThrow()
+    const upgrade = await fetch(stack.url + '/chat/ws', { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', authorization: 'Bearer nope' } })
+    expect(upgrade.status).toBe(401)
+  })
+
+  test('a browser Origin outside the allow-list is refused with 403; the public origin is allowed', async () => {
+    const alice = await person()
+    await expect(openSocket(stack.url, { token: alice.accessToken, origin: 'https://evil.example' })).rejects.toThrow()
+    const upgrade = await fetch(stack.url + '/chat/ws', { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', origin: 'https://evil.example' } })
+    expect(upgrade.status).toBe(403)
+    const allowed = await openSocket(stack.url, { token: alice.accessToken, origin: stack.env.PUBLIC_ORIGIN })
+    await allowed.next((f) => f.type === 'ready')
+    allowed.close()
+  })
+
+  test('logging out closes the session’s sockets with 4403 within a second', async () => {
+    const alice = await person()
+    const socket = await connect(stack.url, alice.accessToken)
+    const started = performance.now()
+    expect((await call(stack.url, 'POST', '/auth/logout', { token: alice.accessToken })).status).toBe(204)
+    expect((await socket.closed).code).toBe(4403)
+    expect(performance.now() - started).toBeLessThan(1000)
+  })
+
+  test('deleting the account closes its sockets with 4403', async () => {
+    const alice = await person()
+    const socket = await connect(stack.url, alice.accessToken)
+    expect((await call(stack.url, 'DELETE', '/users/me', { token: alice.accessToken, body: { password: alice.password } })).status).toBe(204)
+    expect((await socket.closed).code).toBe(4403)
+  })
+})
+
+describe('rooms over the socket', () => {
+  test('join needs membership: a non-member gets NOT_A_MEMBER', async () => {
+    const [alice, mallory] = [await person(), await person()]
+    const room = await roomWith(alice)
+    const socket = await connect(stack.url, mallory.accessToken)
+    socket.send({ type: 'join', room, ref: 'j' })
+    expect(await socket.next((f) => f.ref === 'j')).toMatchObject({ type: 'error', code: 'NOT_A_MEMBER' })
+    socket.send({ type: 'send', room, body: 'hi', clientId: 'x', ref: 's' })
+    expect(await socket.next((f) => f.ref === 's')).toMatchObject({ type: 'error', code: 'NOT_A_MEMBER' })
+    socket.close()
+  })
+
+  test('a sent message is acknowledged with its seq and reaches every joined socket, the sender’s included, once', async () => {
+    const [alice, bob] = [await person(), await person()]
+    const room = await roomWith(alice, bob)
+    const a = await connect(stack.url, alice.accessToken)
+    const b = await connect(stack.url, bob.accessToken)
+    expect(await joinRoom(a, room)).toMatchObject({ type: 'joined', room, lastSeq: 0 })
+    await joinRoom(b, room)
+    a.send({ type: 'send', room, body: 'hello bob', clientId: 'c-1', ref: 'r1' })
+    const ack = await a.next((f) => f.type === 'ack')
+    expect(ack).toMatchObject({ type: 'ack', ref: 'r1', clientId: 'c-1', room, seq: 1, id: expect.any(String) })
+    for (const socket of [a, b]) {
+      const message = await socket.next((f) => f.type === 'message')
+      expect(message).toEqual({ type: 'message', id: ack.id, room, seq: 1, senderId: alice.userId, body: 'hello bob', clientId: 'c-1', createdAt: expect.any(String) })
+    }
+    await sleep(100)
+    expect(messagesOf(a.frames, room)).toHaveLength(1)
+    expect(messagesOf(b.frames, room)).toHaveLength(1)
+    a.close()
+    b.close()
+  })
+
+  test('a re-sent clientId is acknowledged again with the original seq and stored once', async () => {
+    const alice = await person()
+    const room = await roomWith(alice)
+    const a = await connect(stack.url, alice.accessToken)
+    await joinRoom(a, room)
+    a.send({ type: 'send', room, body: 'once', clientId: 'same', ref: 1 })
+    a.send({ type: 'send', room, body: 'once', clientId: 'same', ref: 2 })
+    const first = await a.next((f) => f.ref === 1)
+    const second = await a.next((f) => f.ref === 2)
+    expect(second.seq).toBe(first.seq)
+    expect(second.id).toBe(first.id)
+    await sleep(100)
+    a.send({ type: 'send', room, body: 'once', clientId: 'same', ref: 3 })
+    expect((await a.next((f) => f.ref === 3)).seq).toBe(first.seq)
+    const [{ count }] = await stack.sql`select count(*)::int as count from chat.messages where room_id = ${room}`
+    expect(count).toBe(1)
+    expect(messagesOf(a.frames, room)).toHaveLength(1)
+    a.close()
+  })
+
+  test('join with since replays every later message in order, then live ones', async () => {
+    const alice = await person()
+    const room = await roomWith(alice)
+    const a = await connect(stack.url, alice.accessToken)
+    await joinRoom(a, room)
+    for (let i = 1; i <= 5; i++) a.send({ type: 'send', room, body: `m${i}`, clientId: `c${i}` })
+    await a.collect((f) => f.type === 'ack', 5)
+
+    const late = await connect(stack.url, alice.accessToken)
+    expect(await joinRoom(late, room, 2)).toMatchObject({ lastSeq: 5 })
+    await late.collect((f) => f.type === 'message', 3)
+    a.send({ type: 'send', room, body: 'm6', clientId: 'c6' })
+    const all = await late.collect((f) => f.type === 'message', 4)
+    expect(all.map((m) => m.seq)).toEqual([3, 4, 5, 6])
+    a.close()
+    late.close()
+  })
+
+  test('replay race: messages sent while a socket joins with since arrive once and in order', async () => {
+    const [alice, bob] = [await person(), await person()]
+    const room = await roomWith(alice, bob)
+    const sender = await connect(stack.url, alice.accessToken)
+    const total = 400
+    let sent = 0
+    // Keep sending while bob joins with since at various points.
+    const sending = (async () => {
+      while (sent < total) {
+        sender.send({ type: 'send', room, body: `n${sent}`, clientId: `k${sent}` })
+        sent++
+        if (sent % 20 === 0) await sleep(5)
+      }
+    })()
+    await sleep(30)
+    const joiners = []
+    // A client resumes from a seq it has seen: wait until the third message is acknowledged.
+    await sender.collect((f) => f.type === 'ack', 3)
+    for (const since of [0, 3]) {
+      const socket = await connect(stack.url, bob.accessToken)
+      await joinRoom(socket, room, since)
+      joiners.push({ socket, since })
+      await sleep(15)
+    }
+    await sending
+    await sender.collect((f) => f.type === 'ack', total, 10_000)
+    for (const { socket, since } of joiners) {
+      const received = await socket.collect((f) => f.type === 'message', total - since, 10_000)
+      expect(received.map((m) => m.seq)).toEqual(Array.from({ length: total - since }, (_, i) => since + 1 + i))
+      await sleep(50)
+      expect(messagesOf(socket.frames, room)).toHaveLength(total - since)
+      socket.close()
+    }
+    sender.close()
+  })
+
+  test('typing and presence reach the other members; presence is listed over REST', async () => {
+    const [alice, bob] = [await person(), await person()]
+    const room = await roomWith(alice, bob)
+    const a = await connect(stack.url, alice.accessToken)
+    await joinRoom(a, room)
+    const b = await connect(stack.url, bob.accessToken)
+    await joinRoom(b, room)
+    expect(await a.next((f) => f.type === 'presence' && f.userId === bob.userId)).toEqual({ type: 'presence', room, userId: bob.userId, online: true })
+    const online = await call(stack.url, 'GET', `/chat/rooms/${room}/presence`, { token: alice.accessToken })
+    expect(online.body.map((p: { userId: string }) => p.userId).sort()).toEqual([alice.userId, bob.userId].sort())
+
+    b.send({ type: 'typing', room })
+    expect(await a.next((f) => f.type === 'typing')).toEqual({ type: 'typing', room, userId: bob.userId })
+    b.close()
+    expect(await a.next((f) => f.type === 'presence' && f.online === false)).toEqual({ type: 'presence', room, userId: bob.userId, online: false })
+    a.close()
+  })
+
+  test('leaving the room over REST removes it from the user’s sockets with a left frame', async () => {
+    const [alice, bob] = [await person(), await person()]
+    const room = await roomWith(alice, bob)
+    const b = await connect(stack.url, bob.accessToken)
+    await joinRoom(b, room)
+    expect((await call(stack.url, 'POST', `/chat/rooms/${room}/leave`, { token: bob.accessToken })).status).toBe(204)
+    expect(await b.next((f) => f.type === 'left')).toEqual({ type: 'left', room })
+    b.send({ type: 'send', room, body: 'still here?', clientId: 'z', ref: 'z' })
+    expect(await b.next((f) => f.ref === 'z')).toMatchObject({ type: 'error', code: 'NOT_A_MEMBER' })
+    b.close()
+  })
+})
+
+describe('bad frames and limits', () => {
+  test('not JSON, unknown types and wrong fields get BAD_FRAME and the socket stays open', async () => {
+    const alice = await person()
+    const room = await roomWith(alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    socket.sendRaw('this is not json')
+    socket.send({ type: 'dance' })
+    socket.send({ type: 'send', room, body: 42, clientId: 'x', ref: 'typed' })
+    socket.send({ type: 'join', room: 'nope' })
+    const errors = await socket.collect((f) => f.type === 'error', 4)
+    expect(errors.every((e) => e.code === 'BAD_FRAME')).toBe(true)
+    expect(errors[2].ref).toBe('typed')
+    await joinRoom(socket, room)
+    socket.send({ type: 'send', room, body: '', clientId: 'empty', ref: 'e' })
+    expect(await socket.next((f) => f.ref === 'e')).toMatchObject({ type: 'error', code: 'INVALID_MESSAGE' })
+    socket.send({ type: 'send', room, body: 'x'.repeat(4001), clientId: 'long', ref: 'l' })
+    expect(await socket.next((f) => f.ref === 'l')).toMatchObject({ type: 'error', code: 'INVALID_MESSAGE' })
+    socket.send({ type: 'send', room, body: '😀'.repeat(4000), clientId: 'emoji', ref: 'ok' })
+    expect(await socket.next((f) => f.ref === 'ok')).toMatchObject({ type: 'ack' })
+    socket.close()
+  })
+
+  test('ten bad frames within a minute close with 4400; other sockets are unaffected', async () => {
+    const alice = await person()
+    const bystander = await connect(stack.url, alice.accessToken)
+    const socket = await connect(stack.url, alice.accessToken)
+    for (let i = 0; i < 10; i++) socket.sendRaw('{broken')
+    expect((await socket.closed).code).toBe(4400)
+    const room = await roomWith(alice)
+    await joinRoom(bystander, room)
+    bystander.close()
+  })
+
+  test('a frame over 1 MiB closes with 1009', async () => {
+    const alice = await person()
+    const socket = await connect(stack.url, alice.accessToken)
+    socket.sendRaw(JSON.stringify({ type: 'send', room: crypto.randomUUID(), body: 'x'.repeat(1_100_000), clientId: 'big' }))
+    expect((await socket.closed).code).toBe(1009)
+  })
+
+  test('a flood gets RATE_LIMITED first, then 4429', async () => {
+    const alice = await person()
+    const room = await roomWith(alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    await joinRoom(socket, room)
+    for (let i = 0; i < 1000; i++) socket.send({ type: 'send', room, body: 'flood', clientId: `f${i}` })
+    expect(await socket.next((f) => f.type === 'error' && f.code === 'RATE_LIMITED')).toBeDefined()
+    expect((await socket.closed).code).toBe(4429)
+    // What was acknowledged is stored.
+    const acked = socket.frames.filter((f) => f.type === 'ack').length
+    const [{ count }] = await stack.sql`select count(*)::int as count from chat.messages where room_id = ${room}`
+    expect(count).toBeGreaterThanOrEqual(acked)
+  })
+})

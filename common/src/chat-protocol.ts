@@ -1,0 +1,62 @@
+import { t } from 'elysia'
+
+/**
+ * The chat's wire contract: the message resource and every WebSocket frame. The server
+ * validates client frames with these, the REST routes reuse `Message`, and the docs and
+ * the typed client read them too.
+ */
+
+export const Message = t.Object(
+  {
+    id: t.String({ format: 'uuid' }),
+    room: t.String({ format: 'uuid' }),
+    seq: t.Integer({ minimum: 1, description: 'Per room 1, 2, 3, … with no gaps; the history and replay cursor' }),
+    senderId: t.String({ format: 'uuid' }),
+    body: t.String(),
+    clientId: t.String(),
+    createdAt: t.String({ format: 'date-time' }),
+  },
+  { title: 'Message' },
+)
+export type Message = typeof Message.static
+
+const RoomId = t.String({ format: 'uuid' })
+/** Optional correlation id; the answer to a frame echoes it. */
+const Ref = t.Optional(t.Union([t.String({ maxLength: 64 }), t.Integer()]))
+
+export const ClientFrame = t.Union([
+  t.Object({ type: t.Literal('auth'), token: t.String({ minLength: 1, maxLength: 4096 }), ref: Ref }),
+  t.Object({ type: t.Literal('join'), room: RoomId, since: t.Optional(t.Integer({ minimum: 0 })), ref: Ref }),
+  t.Object({ type: t.Literal('leave'), room: RoomId, ref: Ref }),
+  t.Object({
+    type: t.Literal('send'),
+    room: RoomId,
+    // The length limit is configurable, so it is checked by the handler, not here.
+    body: t.String(),
+    clientId: t.String({ minLength: 1, maxLength: 64, description: 'Chosen by the client; a re-send with the same id is stored once' }),
+    ref: Ref,
+  }),
+  t.Object({ type: t.Literal('typing'), room: RoomId, ref: Ref }),
+])
+export type ClientFrame = typeof ClientFrame.static
+
+export type ServerFrame =
+  | { type: 'ready'; userId: string; sessionId: string; ref?: string | number }
+  | { type: 'joined'; room: string; lastSeq: number; ref?: string | number }
+  | ({ type: 'message' } & Message)
+  | { type: 'ack'; ref?: string | number; clientId: string; room: string; seq: number; id: string }
+  | { type: 'presence'; room: string; userId: string; online: boolean }
+  | { type: 'typing'; room: string; userId: string }
+  | { type: 'left'; room: string; ref?: string | number }
+  | { type: 'error'; code: string; message: string; ref?: string | number }
+
+/** Close codes of the protocol. */
+export const CLOSE = {
+  SERVICE_RESTART: 1012,
+  FRAME_TOO_LARGE: 1009,
+  BAD_FRAMES: 4400,
+  UNAUTHENTICATED: 4401,
+  REVOKED: 4403,
+  AUTH_TIMEOUT: 4408,
+  RATE_LIMITED: 4429,
+} as const

@@ -1,0 +1,90 @@
+/** A WebSocket test client that records every frame and lets a test wait for the one it expects. */
+
+export type Frame = Record<string, any>
+export type SocketClient = {
+  ws: WebSocket
+  frames: Frame[]
+  send(frame: unknown): void
+  sendRaw(data: string): void
+  /** Resolves with the first recorded frame (from `from` on) matching `match`. */
+  next(match: (frame: Frame) => boolean, timeoutMs?: number): Promise<Frame>
+  /** Waits until `count` frames match, returning them in arrival order. */
+  collect(match: (frame: Frame) => boolean, count: number, timeoutMs?: number): Promise<Frame[]>
+  closed: Promise<{ code: number; reason: string }>
+  close(): void
+}
+
+export function wsUrl(httpUrl: string): string {
+  return httpUrl.replace(/^http/, 'ws') + '/chat/ws'
+}
+
+export async function openSocket(httpUrl: string, options: { token?: string; origin?: string } = {}): Promise<SocketClient> {
+  const headers: Record<string, string> = {}
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  if (options.origin !== undefined) headers.origin = options.origin
+  const ws = new WebSocket(wsUrl(httpUrl), { headers } as never)
+  const frames: Frame[] = []
+  const waiters = new Set<() => void>()
+  ws.onmessage = (event) => {
+    frames.push(JSON.parse(String(event.data)))
+    for (const wake of [...waiters]) wake()
+  }
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.onclose = (event) => {
+      resolve({ code: event.code, reason: event.reason })
+      for (const wake of [...waiters]) wake()
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve()
+    ws.onerror = () => reject(new Error('WebSocket failed to open'))
+    closed.then(({ code }) => reject(new Error(`WebSocket closed before opening (${code})`)))
+  })
+
+  const collect = (match: (frame: Frame) => boolean, count: number, timeoutMs = 5000) =>
+    new Promise<Frame[]>((resolve, reject) => {
+      const check = () => {
+        const found = frames.filter(match)
+        if (found.length >= count) {
+          cleanup()
+          resolve(found.slice(0, count))
+        }
+      }
+      const timer = setTimeout(() => {
+        cleanup()
+        reject(new Error(`timed out waiting for ${count} frames; have ${frames.filter(match).length}: ${JSON.stringify(frames.slice(-5))}`))
+      }, timeoutMs)
+      const cleanup = () => {
+        clearTimeout(timer)
+        waiters.delete(check)
+      }
+      waiters.add(check)
+      check()
+    })
+
+  return {
+    ws,
+    frames,
+    send: (frame) => ws.send(JSON.stringify(frame)),
+    sendRaw: (data) => ws.send(data),
+    next: async (match, timeoutMs) => (await collect(match, 1, timeoutMs))[0],
+    collect,
+    closed,
+    close: () => ws.close(),
+  }
+}
+
+/** Opens a socket authenticated at the upgrade and waits for `ready`. */
+export async function connect(httpUrl: string, token: string): Promise<SocketClient> {
+  const client = await openSocket(httpUrl, { token })
+  await client.next((f) => f.type === 'ready')
+  return client
+}
+
+export async function joinRoom(client: SocketClient, room: string, since?: number): Promise<Frame> {
+  const ref = `join-${room}-${Math.random()}`
+  client.send({ type: 'join', room, ref, ...(since === undefined ? {} : { since }) })
+  const answer = await client.next((f) => f.ref === ref)
+  if (answer.type !== 'joined') throw new Error(`join failed: ${JSON.stringify(answer)}`)
+  return answer
+}
