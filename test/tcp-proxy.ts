@@ -51,7 +51,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       },
     },
   })
-  return {
+  const proxy: TcpProxy = {
     port: listener.port,
     cut() {
       open = false
@@ -65,8 +65,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       open = true
     },
     stop() {
-      this.cut()
+      proxy.cut()
       listener.stop(true)
     },
   }
+  return proxy
 }
