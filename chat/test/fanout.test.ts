@@ -91,7 +91,9 @@ describe('fan-out across two chat instances', () => {
     await joinRoom(resumed, room, seen.length)
     const rest = await resumed.collect((f) => f.type === 'message', stored.length - seen.length, 10_000)
     expect([...seen, ...rest.map((f) => f.seq)]).toEqual(range(1, stored.length))
-    // And the survivor's own socket saw everything live, in order.
+    // And the survivor's own socket gets everything, in order: what the dead instance
+    // stored but never published arrives through the survivor's periodic reconcile.
+    await senderOnSurvivor.collect((f) => f.type === 'message', stored.length, 10_000)
     expect(seqsIn(senderOnSurvivor.frames, room)).toEqual(range(1, stored.length))
     for (const client of [resumed, senderOnSurvivor]) client.close()
   })

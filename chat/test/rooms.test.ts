@@ -353,9 +353,17 @@ describe('message history', () => {
     expect(seqsOf(clamped)).toEqual(range(21, 120))
     expect(clamped.body.nextCursor).toBe(21)
     expect(seqsOf(await api(reader, 'GET', `${history}?limit=3`))).toEqual([118, 119, 120])
-    for (const query of ['limit=0', 'limit=-1', 'limit=1.5', 'limit=x', 'before=0', 'before=x', 'after=-1', 'after=1e30', 'before=5&after=1']) {
-      expectError(await api(reader, 'GET', `${history}?${query}`), 422, 'VALIDATION_FAILED')
+    for (const query of ['limit=0', 'limit=-1', 'limit=1.5', 'limit=Infinity', 'limit=x', 'before=0', 'before=x', 'before=1.5', 'after=-1', 'after=1e30', 'before=5&after=1']) {
+      const answer = await api(reader, 'GET', `${history}?${query}`)
+      expectError(answer, 422, 'VALIDATION_FAILED')
+      // The last parameter is the wrong one in each case, and the answer names it.
+      const field = query.split('&').at(-1)!.split('=')[0]
+      expect({ query, fields: answer.body.details.map((d: { field: string }) => d.field) }).toEqual({ query, fields: [field] })
     }
+  })
+
+  test('parameters it does not know, such as a cache buster, are ignored', async () => {
+    expect(seqsOf(await api(reader, 'GET', `${history}?before=4&limit=2&_=${Date.now()}`))).toEqual([2, 3])
   })
 })
 
@@ -384,6 +392,7 @@ describe('bad input', () => {
       ['/chat/rooms', {}],
       ['/chat/rooms', { name: '' }],
       ['/chat/rooms', { name: '   ' }],
+      ['/chat/rooms', { name: '\u00A0\u3000' }],
       ['/chat/rooms', { name: 'x'.repeat(101) }],
       ['/chat/rooms', { name: 'line\nbreak' }],
       ['/chat/rooms', { name: 'nul\u0000' }],
@@ -402,23 +411,39 @@ describe('bad input', () => {
       const answer = await api(user, 'POST', path, body)
       expect({ path, body, status: answer.status }).toEqual({ path, body, status: 422 })
       expectError(answer, 422, 'VALIDATION_FAILED')
+      expect(answer.body.details.length).toBeGreaterThan(0)
     }
     expect(((await api(user, 'GET', '/chat/rooms?mine=true')).body.items as unknown[]).length).toBe(1)
   })
 
-  test('unknown body fields are dropped, like on every service, so they cannot change anything', async () => {
+  test('unknown body fields are refused with 422 naming each, like on every service, and nothing is stored', async () => {
     const [user, other] = await Promise.all([newUser(), newUser()])
-    const answer = await api(user, 'POST', '/chat/rooms', { name: uniqueName('extra'), ownerId: other.id, lastSeq: 99, id: crypto.randomUUID() })
-    expect(answer.status).toBe(201)
-    expect(answer.body).toMatchObject({ ownerId: user.id, lastSeq: 0 })
-    expect((await api(user, 'GET', `/chat/rooms/${answer.body.id}`)).body.members).toBe(1)
+    const room = await createRoom(user)
+    const name = uniqueName('extra')
+    const cases: [string, Record<string, unknown>, string[]][] = [
+      ['/chat/rooms', { name, ownerId: other.id, lastSeq: 99, id: crypto.randomUUID() }, ['id', 'lastSeq', 'ownerId']],
+      [`/chat/rooms/${room.id}/members`, { userId: other.id, role: 'owner' }, ['role']],
+      ['/chat/dms', { userId: other.id, name: 'custom' }, ['name']],
+      [`/chat/rooms/${room.id}/read`, { seq: 0, userId: other.id }, ['userId']],
+    ]
+    for (const [path, body, fields] of cases) {
+      const answer = await api(user, 'POST', path, body)
+      expectError(answer, 422, 'VALIDATION_FAILED')
+      expect({ path, fields: answer.body.details.map((d: { field: string }) => d.field).sort() }).toEqual({ path, fields })
+    }
+    expect((await api(user, 'GET', `/chat/rooms?q=${name}`)).body.items).toEqual([])
+    expect((await api(user, 'GET', `/chat/rooms/${room.id}`)).body.members).toBe(1)
+    expect((await api(other, 'GET', '/chat/rooms?mine=true')).body.items).toEqual([])
   })
 
   test('bad listing parameters, malformed JSON and missing tokens get their own errors', async () => {
     const user = await newUser()
-    for (const query of ['cursor=garbage', 'limit=0', 'mine=maybe', `q=${encodeURIComponent('\u202Eevil')}`]) {
-      expectError(await api(user, 'GET', `/chat/rooms?${query}`), 422, 'VALIDATION_FAILED')
+    for (const query of ['cursor=garbage', 'limit=0', 'limit=1.5', 'mine=maybe', `q=${encodeURIComponent('\u202Eevil')}`]) {
+      const answer = await api(user, 'GET', `/chat/rooms?${query}`)
+      expectError(answer, 422, 'VALIDATION_FAILED')
+      expect({ query, fields: answer.body.details.map((d: { field: string }) => d.field) }).toEqual({ query, fields: [query.split('=')[0]] })
     }
+    expect((await api(user, 'GET', `/chat/rooms?mine=true&_=${Date.now()}`)).status).toBe(200)
     expect((await api(user, 'GET', `/chat/rooms?q=${encodeURIComponent('%_\\')}`)).body).toEqual({ items: [], nextCursor: null })
     expectError(await call(stack.url, 'POST', '/chat/rooms', { token: user.token, raw: '{"name":' }), 400, 'MALFORMED_JSON')
     expectError(await call(stack.url, 'GET', '/chat/rooms'), 401, 'UNAUTHENTICATED')

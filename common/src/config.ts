@@ -43,9 +43,19 @@ export function loadConfig<T extends TObject>(schema: T, env: Record<string, str
   if (firstError) {
     const name = firstError.path.replace(/^\//, '')
     const got =
-      known[name] === undefined ? 'it is missing' : SECRET_NAME.test(name) ? 'value hidden' : `got ${JSON.stringify(known[name])}`
+      known[name] === undefined ? 'it is missing' : SECRET_NAME.test(name) ? 'value hidden' : `got ${JSON.stringify(withoutCredentials(known[name]))}`
     console.error(`config: ${name} is invalid: ${firstError.message} (${got})`)
     process.exit(1)
   }
   return value as Static<T>
+}
+
+/** A connection URL carries its password whatever the variable is called: print it without. */
+function withoutCredentials(value: string): string {
+  if (!URL.canParse(value)) return value
+  const url = new URL(value)
+  if (url.username === '' && url.password === '') return value
+  url.username = ''
+  url.password = ''
+  return url.href
 }

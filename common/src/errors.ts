@@ -55,13 +55,17 @@ export function errorBody(code: string, message: string, details?: Detail[]): Er
   return details === undefined ? { error: code, message } : { error: code, message, details }
 }
 
-/** Elysia's validation error → one detail per failing field, named by its JSON pointer path. */
-function validationDetails(error: { all?: unknown }): Detail[] {
+/**
+ * Elysia's validation error → one detail per failing field, named by its JSON pointer path.
+ * An item without a path is about the whole part of the request (`type`: body, query, …).
+ */
+function validationDetails(error: { all?: unknown; type?: unknown }): Detail[] {
   const all = (Array.isArray(error.all) ? error.all : []) as { path?: string; message?: string; summary?: string }[]
+  const whole = `(${typeof error.type === 'string' && error.type !== '' ? error.type : 'body'})`
   const seen = new Set<string>()
   const details: Detail[] = []
   for (const item of all) {
-    const field = (item.path ?? '').replace(/^\//, '').replaceAll('/', '.') || '(body)'
+    const field = (item.path ?? '').replace(/^\//, '').replaceAll('/', '.') || whole
     if (seen.has(field)) continue
     seen.add(field)
     details.push({ field, message: item.summary ?? item.message ?? 'is invalid' })
@@ -97,7 +101,7 @@ export function toErrorResponse(code: string | number, error: unknown): { status
     case 'VALIDATION':
       return {
         status: 422,
-        body: errorBody('VALIDATION_FAILED', 'The request does not match the expected schema', validationDetails(error as { all?: unknown })),
+        body: errorBody('VALIDATION_FAILED', 'The request does not match the expected schema', validationDetails(error as { all?: unknown; type?: unknown })),
       }
     case 'PARSE':
       return { status: 400, body: errorBody('MALFORMED_JSON', 'The request body is not valid JSON') }

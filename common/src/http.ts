@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia'
+import { Elysia, ParseError } from 'elysia'
 import { swagger } from '@elysiajs/swagger'
 import type { BaseConfig } from './config'
 import { errorBody, toErrorResponse } from './errors'
@@ -28,6 +28,22 @@ export const requestContext = new Elysia({ name: 'request-context' }).derive({ a
   return { requestId, clientIp }
 })
 
+/**
+ * `parse` hook for a route whose JSON object body may be left out (logout). Elysia ignores
+ * a parse error when the body schema is optional, so a truncated body would quietly mean
+ * "no body". Here only an empty body does (as `{}`); unparseable JSON is a parse error
+ * (400), and a value that is not an object is left for the route's `t.Object` to refuse (422).
+ */
+export async function parseOptionalJsonBody({ request }: { request: Request }): Promise<unknown> {
+  const text = await request.text()
+  if (text.trim() === '') return {}
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new ParseError(error as SyntaxError)
+  }
+}
+
 export type ReadinessCheck = { name: string; check: () => Promise<boolean> }
 
 /**
@@ -50,6 +66,10 @@ export function createServiceApp(options: {
 
   return new Elysia({
     name: `${service}-app`,
+    // Elysia's default quietly drops unknown body fields before validation; the contract
+    // answers them with 422 instead. Controllers' routes are compiled by this root instance,
+    // so its setting applies to every route.
+    normalize: false,
     serve: { maxRequestBodySize: config.MAX_BODY_BYTES * BODY_HARD_LIMIT_FACTOR },
     websocket: options.websocket,
   })

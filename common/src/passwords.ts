@@ -21,7 +21,8 @@ const COMMON_PASSWORDS = new Set([
 export function findPasswordWeakness(password: string, identity: { username?: string; email?: string } = {}): string | null {
   const lower = password.toLowerCase()
   if (COMMON_PASSWORDS.has(lower)) return 'is one of the most common passwords'
-  if (/^(.)\1*$/.test(password)) return 'repeats a single character'
+  // `u`: an emoji is one character, not two UTF-16 units.
+  if (/^(.)\1*$/u.test(password)) return 'repeats a single character'
   if (identity.username && lower.includes(identity.username.toLowerCase())) return 'contains the username'
   const mailbox = identity.email?.split('@')[0]?.toLowerCase()
   if (mailbox && mailbox.length >= 3 && lower.includes(mailbox)) return 'contains the email address'

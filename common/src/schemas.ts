@@ -22,14 +22,17 @@ export const Email = t.String({
 
 export const Timestamp = t.String({ format: 'date-time', description: 'ISO-8601 UTC' })
 
-/** `limit` query parameter: defaults and clamping are applied by the handler, not rejected. */
-export const PageLimit = t.Optional(t.Numeric({ minimum: 1, description: 'Page size; values above the maximum are clamped' }))
-
 /**
- * No control characters (NUL would make Postgres fail) and no bidirectional overrides
- * (they make a name read differently from what it is). Written with \u escapes because
- * TypeBox compiles patterns without the `u` flag.
+ * No control characters (NUL would make Postgres fail), no bidirectional overrides (they
+ * make a name read differently from what it is) and no unpaired UTF-16 surrogates
+ * (postgres.js would store them as U+FFFD): a surrogate is accepted only as half of a
+ * pair, so emoji pass. Written with \u escapes because TypeBox compiles patterns without
+ * the `u` flag.
  */
-export const PLAIN_TEXT_PATTERN = '^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$'
-/** The same, but line breaks and tabs are allowed (multi-line text such as a bio). */
-export const MULTILINE_TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$'
+const PLAIN_CHARACTER = '[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF]'
+export const PLAIN_TEXT_PATTERN = `^(?:${PLAIN_CHARACTER})*$`
+/** Plain text with at least one character that is not a space, since a name of only spaces would show as nothing. */
+export const NAME_PATTERN = `^(?=[\\s\\S]*\\S)(?:${PLAIN_CHARACTER})*$`
+/** The same as plain text, but line breaks and tabs are allowed (multi-line text such as a bio). */
+export const MULTILINE_TEXT_PATTERN =
+  '^(?:[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$'

@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import { AppError, errorResponses } from '@chat/common/errors'
+import { parseOptionalJsonBody } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { AuthDeps } from '../deps'
 import { LogoutBody, RefreshBody, SessionIdParams, SessionInfo, TokenPair } from './model'
@@ -34,11 +35,12 @@ export function sessionsController(deps: AuthDeps) {
     .post(
       '/logout',
       async ({ auth, body, set }) => {
-        await logout(deps, auth.userId, auth.sessionId, body?.scope ?? 'local')
+        await logout(deps, auth.userId, auth.sessionId, body.scope ?? 'local')
         set.status = 204
       },
       {
         auth: true,
+        parse: parseOptionalJsonBody,
         body: LogoutBody,
         response: { 204: t.Void(), ...errorResponses },
         detail: { summary: 'Log out (this session, every session, or all others)', tags: ['Sessions'] },

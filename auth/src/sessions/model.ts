@@ -14,17 +14,16 @@ export type TokenPair = typeof TokenPair.static
 
 export const RefreshBody = t.Object({ refreshToken: t.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false })
 
-export const LogoutBody = t.Optional(
-  t.Object(
-    {
-      scope: t.Optional(
-        t.Union([t.Literal('local'), t.Literal('global'), t.Literal('others')], {
-          description: '`local`: this session (default); `global`: every session; `others`: all but this one',
-        }),
-      ),
-    },
-    { additionalProperties: false },
-  ),
+/** The body may be left out: the route's `parseOptionalJsonBody` hook reads an empty one as `{}`. */
+export const LogoutBody = t.Object(
+  {
+    scope: t.Optional(
+      t.Union([t.Literal('local'), t.Literal('global'), t.Literal('others')], {
+        description: '`local`: this session (default); `global`: every session; `others`: all but this one',
+      }),
+    ),
+  },
+  { additionalProperties: false },
 )
 export type LogoutScope = 'local' | 'global' | 'others'
 

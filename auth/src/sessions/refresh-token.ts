@@ -29,7 +29,8 @@ export function openSuccessor<T>(spentToken: string, sealed: Buffer): T | null {
   try {
     const iv = sealed.subarray(0, SEAL_IV_BYTES)
     const tag = sealed.subarray(SEAL_IV_BYTES, SEAL_IV_BYTES + SEAL_TAG_BYTES)
-    const decipher = createDecipheriv('aes-256-gcm', successorKey(spentToken), iv)
+    // Without a fixed tag length, Node's GCM would also accept a truncated (weaker) tag.
+    const decipher = createDecipheriv('aes-256-gcm', successorKey(spentToken), iv, { authTagLength: SEAL_TAG_BYTES })
     decipher.setAuthTag(tag)
     const text = Buffer.concat([decipher.update(sealed.subarray(SEAL_IV_BYTES + SEAL_TAG_BYTES)), decipher.final()])
     return JSON.parse(text.toString()) as T

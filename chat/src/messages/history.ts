@@ -1,15 +1,24 @@
 import { t } from 'elysia'
 import { Message } from '@chat/common/chat-protocol'
+import { clampLimit, PageLimit } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
-import { SEQ_MAX } from '../rooms/model'
 import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
 import { toMessage, type MessageRow } from './model'
 
-export const HistoryQuery = t.Object({
-  before: t.Optional(t.Integer({ minimum: 1, maximum: SEQ_MAX, description: 'Messages older than this `seq` (the previous page’s `nextCursor`)' })),
-  after: t.Optional(t.Integer({ minimum: 0, maximum: SEQ_MAX, description: 'Messages newer than this `seq`, oldest first' })),
-  limit: t.Optional(t.Integer({ minimum: 1, description: 'Default 50; values above 100 are clamped' })),
-})
+/**
+ * Cursors are digit strings, like `limit` (see PageLimit), so a bad one is reported under
+ * its own name. 16 digits cover SEQ_MAX (rooms/model.ts); a larger value loses precision
+ * as a number but still compares the same way with every stored `seq`.
+ */
+export const HistoryQuery = t.Object(
+  {
+    before: t.Optional(t.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'Messages older than this `seq` (the previous page’s `nextCursor`)' })),
+    after: t.Optional(t.String({ pattern: '^(?:0|[1-9][0-9]{0,15})$', description: 'Messages newer than this `seq`, oldest first' })),
+    limit: PageLimit('Default 50; values above 100 are clamped'),
+  },
+  // Unknown parameters are allowed (clients add cache busters such as `_=…`); Elysia makes an object strict unless told.
+  { additionalProperties: true },
+)
 export type HistoryQuery = typeof HistoryQuery.static
 
 export const MessagePage = t.Object(
@@ -34,18 +43,18 @@ export async function readHistory(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId
   const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, userId))
   if (failure !== null) return { ok: false, reason: failure }
   const { sql } = deps
-  const limit = Math.min(query.limit ?? deps.config.HISTORY_PAGE_DEFAULT, deps.config.HISTORY_PAGE_MAX)
+  const limit = clampLimit(query.limit, deps.config.HISTORY_PAGE_DEFAULT, deps.config.HISTORY_PAGE_MAX)
 
   if (query.after !== undefined) {
     const rows = await sql<MessageRow[]>`
-      select * from chat.messages where room_id = ${roomId} and seq > ${query.after}
+      select * from chat.messages where room_id = ${roomId} and seq > ${Number(query.after)}
       order by seq limit ${limit + 1}`
     const items = rows.slice(0, limit).map(toMessage)
     return { ok: true, page: { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null } }
   }
   const rows = await sql<MessageRow[]>`
     select * from chat.messages
-    where room_id = ${roomId} ${query.before === undefined ? sql`` : sql`and seq < ${query.before}`}
+    where room_id = ${roomId} ${query.before === undefined ? sql`` : sql`and seq < ${Number(query.before)}`}
     order by seq desc limit ${limit + 1}`
   const items = rows.slice(0, limit).reverse().map(toMessage)
   return { ok: true, page: { items, nextCursor: rows.length > limit ? items[0].seq : null } }

@@ -6,8 +6,13 @@ import { startRedisBroker } from './broker.redis'
 import { createHub } from './hub'
 import { createPresence } from './presence'
 
-/** How often presence entries are renewed and stored seqs are compared with the feeds. */
+/** How often presence entries are renewed. */
 const MAINTENANCE_INTERVAL_MS = 5000
+/**
+ * How often stored seqs are compared with the feeds: the longest a message stored by an
+ * instance that died before publishing it waits to reach the other instances' sockets.
+ */
+const RECONCILE_INTERVAL_MS = 1000
 
 /** Wires the broker, presence and hub of one chat instance and runs their upkeep. */
 export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; redis: Redis }, publish: (topic: string, data: string) => void) {
@@ -18,10 +23,10 @@ export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql
   let socketEntries: () => [string, string][] = () => []
 
   const interval = Math.min(MAINTENANCE_INTERVAL_MS, (deps.config.PRESENCE_TTL_SECONDS * 1000) / 3)
-  const timer = setInterval(() => {
-    hub.maintainPresence(socketEntries()).catch((error) => deps.log.debug('presence upkeep failed', { error }))
-    hub.reconcile().catch((error) => deps.log.debug('reconcile failed', { error }))
-  }, interval)
+  const timers = [
+    setInterval(() => hub.maintainPresence(socketEntries()).catch((error) => deps.log.debug('presence upkeep failed', { error })), interval),
+    setInterval(() => hub.reconcile().catch((error) => deps.log.debug('reconcile failed', { error })), RECONCILE_INTERVAL_MS),
+  ]
 
   return {
     instanceId,
@@ -32,7 +37,7 @@ export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql
       socketEntries = list
     },
     async stop() {
-      clearInterval(timer)
+      for (const timer of timers) clearInterval(timer)
       await broker.stop()
     },
   }

@@ -1,10 +1,11 @@
 import { t } from 'elysia'
-import { PLAIN_TEXT_PATTERN, Timestamp, Uuid } from '@chat/common/schemas'
+import { PageLimit } from '@chat/common/pagination'
+import { NAME_PATTERN, PLAIN_TEXT_PATTERN, Timestamp, Uuid } from '@chat/common/schemas'
 
 /** Sequence numbers are Postgres bigints; past this a JavaScript number loses digits. */
 export const SEQ_MAX = Number.MAX_SAFE_INTEGER
 
-export const RoomName = t.String({ minLength: 1, maxLength: 100, pattern: PLAIN_TEXT_PATTERN, examples: ['general'] })
+export const RoomName = t.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN, examples: ['general'] })
 
 export const Room = t.Object(
   {
@@ -43,12 +44,16 @@ export type RoomPage = typeof RoomPage.static
 export const CreateRoomBody = t.Object({ name: RoomName, private: t.Optional(t.Boolean({ default: false })) }, { additionalProperties: false })
 export type CreateRoomBody = typeof CreateRoomBody.static
 
-export const ListRoomsQuery = t.Object({
-  mine: t.Optional(t.Boolean({ description: 'true: the caller’s rooms (public, private and direct messages) with `unread`' })),
-  q: t.Optional(t.String({ maxLength: 100, pattern: PLAIN_TEXT_PATTERN, description: 'Prefix of the room name, any case' })),
-  cursor: t.Optional(t.String({ maxLength: 512, description: '`nextCursor` of the previous page' })),
-  limit: t.Optional(t.Integer({ minimum: 1, description: 'Default 50; values above 100 are clamped' })),
-})
+/** Unknown parameters are allowed (clients add cache busters such as `_=…`); Elysia makes an object strict unless told. */
+export const ListRoomsQuery = t.Object(
+  {
+    mine: t.Optional(t.Boolean({ description: 'true: the caller’s rooms (public, private and direct messages) with `unread`' })),
+    q: t.Optional(t.String({ maxLength: 100, pattern: PLAIN_TEXT_PATTERN, description: 'Prefix of the room name, any case' })),
+    cursor: t.Optional(t.String({ maxLength: 512, description: '`nextCursor` of the previous page' })),
+    limit: PageLimit('Default 50; values above 100 are clamped'),
+  },
+  { additionalProperties: true },
+)
 export type ListRoomsQuery = typeof ListRoomsQuery.static
 
 export const RoomIdParams = t.Object({ id: Uuid })

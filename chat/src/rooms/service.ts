@@ -1,5 +1,6 @@
 import type { TransactionSql } from 'postgres'
 import type { Sql } from '@chat/common/db'
+import { clampLimit, decodeCursor, encodeCursor, escapeLike } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
 import type { CreateRoomBody, ListRoomsQuery, Presence, Room, RoomPage, RoomWithMembers } from './model'
 
@@ -29,12 +30,9 @@ export function findAccessFailure(access: RoomAccess | null): AccessFailure | nu
   return access.member ? null : 'NOT_A_MEMBER'
 }
 
-export type CreateRoomResult = { ok: true; room: Room } | { ok: false; reason: 'BLANK_NAME' }
-
 /** Room and owner membership in one statement, so a room never exists without its creator. */
-export async function createRoom(deps: Pick<ChatDeps, 'sql'>, ownerId: string, body: CreateRoomBody): Promise<CreateRoomResult> {
+export async function createRoom(deps: Pick<ChatDeps, 'sql'>, ownerId: string, body: CreateRoomBody): Promise<Room> {
   const name = body.name.normalize('NFC').trim()
-  if (name === '') return { ok: false, reason: 'BLANK_NAME' }
   const [row] = await deps.sql`
     with room as (
       insert into chat.rooms (id, name, private, owner_id)
@@ -44,7 +42,7 @@ export async function createRoom(deps: Pick<ChatDeps, 'sql'>, ownerId: string, b
       insert into chat.members (room_id, user_id) select id, owner_id from room
     )
     select * from room`
-  return { ok: true, room: toRoom(row) }
+  return toRoom(row)
 }
 
 /**
@@ -58,7 +56,7 @@ export async function listRooms(
   query: ListRoomsQuery,
 ): Promise<RoomPage | { error: 'BAD_CURSOR' }> {
   const { sql } = deps
-  const limit = Math.min(query.limit ?? deps.config.ROOM_PAGE_DEFAULT, ROOM_PAGE_MAX)
+  const limit = clampLimit(query.limit, deps.config.ROOM_PAGE_DEFAULT, ROOM_PAGE_MAX)
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
   if (after === undefined) return { error: 'BAD_CURSOR' }
   // Lower-cased by Postgres, like the names, so search and cursor agree with the ordering whatever the locale.
@@ -231,22 +229,4 @@ function toRoom(row: Row): Room {
     createdAt: row.created_at.toISOString(),
     lastSeq: Number(row.last_seq),
   }
-}
-
-function encodeCursor(position: [string, string]): string {
-  return Buffer.from(JSON.stringify(position)).toString('base64url')
-}
-
-/** undefined for a cursor we did not make. */
-function decodeCursor(cursor: string): [string, string] | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString())
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && uuid.test(value[1])) return [value[0], value[1]]
-  } catch {}
-  return undefined
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => '\\' + c)
 }

@@ -1,8 +1,9 @@
 import { t } from 'elysia'
+import { PageLimit } from '@chat/common/pagination'
 import { Password } from '@chat/common/passwords'
-import { Email, MULTILINE_TEXT_PATTERN, PLAIN_TEXT_PATTERN, Timestamp, Username, Uuid } from '@chat/common/schemas'
+import { Email, MULTILINE_TEXT_PATTERN, NAME_PATTERN, PLAIN_TEXT_PATTERN, Timestamp, Username, Uuid } from '@chat/common/schemas'
 
-export const DisplayName = t.String({ minLength: 1, maxLength: 64, pattern: PLAIN_TEXT_PATTERN, examples: ['Ada Lovelace'] })
+export const DisplayName = t.String({ minLength: 1, maxLength: 64, pattern: NAME_PATTERN, examples: ['Ada Lovelace'] })
 export const Bio = t.Nullable(t.String({ maxLength: 500, pattern: MULTILINE_TEXT_PATTERN }))
 export const AvatarUrl = t.Nullable(t.String({ maxLength: 2048, format: 'uri', pattern: '^https?://', examples: ['https://example.com/ada.png'] }))
 
@@ -47,11 +48,16 @@ export type UpdateMeBody = typeof UpdateMeBody.static
 
 export const DeleteMeBody = t.Object({ password: t.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })
 
-export const SearchQuery = t.Object({
-  q: t.Optional(t.String({ maxLength: 64, pattern: PLAIN_TEXT_PATTERN, description: 'Prefix of a username or display name' })),
-  limit: t.Optional(t.Numeric({ minimum: 1, description: 'Default 20; values above 100 are clamped' })),
-  cursor: t.Optional(t.String({ maxLength: 512, description: '`nextCursor` of the previous page' })),
-})
+/** Unknown parameters are allowed (clients add cache busters such as `_=…`); Elysia makes an object strict unless told. */
+export const SearchQuery = t.Object(
+  {
+    q: t.Optional(t.String({ maxLength: 64, pattern: PLAIN_TEXT_PATTERN, description: 'Prefix of a username or display name' })),
+    limit: PageLimit('Default 20; values above 100 are clamped'),
+    cursor: t.Optional(t.String({ maxLength: 512, description: '`nextCursor` of the previous page' })),
+  },
+  { additionalProperties: true },
+)
+export type SearchQuery = typeof SearchQuery.static
 
 export const UserPage = t.Object({ items: t.Array(PublicProfile), nextCursor: t.Nullable(t.String()) }, { title: 'UserPage' })
 export type UserPage = typeof UserPage.static

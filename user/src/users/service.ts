@@ -1,7 +1,8 @@
 import { isUniqueViolation } from '@chat/common/db'
+import { clampLimit, decodeCursor, encodeCursor, escapeLike } from '@chat/common/pagination'
 import { findPasswordWeakness } from '@chat/common/passwords'
 import type { UserDeps } from '../deps'
-import type { PublicProfile, RegisterBody, UpdateMeBody, User, UserPage } from './model'
+import type { PublicProfile, RegisterBody, SearchQuery, UpdateMeBody, User, UserPage } from './model'
 
 type Row = Record<string, any>
 type Conflict = 'USERNAME_TAKEN' | 'EMAIL_TAKEN'
@@ -33,7 +34,7 @@ export async function registerUser(deps: Pick<UserDeps, 'sql' | 'auth'>, body: R
     const user = await deps.sql.begin(async (tx) => {
       const [row] = await tx`
         insert into users.users (id, username, email, display_name)
-        values (${id}, ${body.username}, ${body.email}, ${body.displayName?.normalize('NFC').trim() || body.username})
+        values (${id}, ${body.username}, ${body.email}, ${body.displayName?.normalize('NFC').trim() ?? body.username})
         returning *`
       const created = await deps.auth.createCredential(id, { username: body.username, email: body.email }, body.password, requestId)
       if (!created.ok) throw new Abort(created.reason === 'INVALID_PASSWORD' ? 'UNAVAILABLE' : created.reason)
@@ -67,7 +68,7 @@ export async function updateUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: strin
         update users.users set
           username = coalesce(${patch.username ?? null}, username),
           email = coalesce(${patch.email ?? null}, email),
-          display_name = coalesce(${patch.displayName?.normalize('NFC').trim() || null}, display_name),
+          display_name = coalesce(${patch.displayName?.normalize('NFC').trim() ?? null}, display_name),
           bio = ${patch.bio === undefined ? tx`bio` : patch.bio},
           avatar_url = ${patch.avatarUrl === undefined ? tx`avatar_url` : patch.avatarUrl},
           updated_at = now()
@@ -111,9 +112,9 @@ export async function deleteUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: strin
 /** Prefix search over username and display name, keyset-paginated by (lower(username), id). */
 export async function searchUsers(
   deps: Pick<UserDeps, 'sql' | 'config'>,
-  query: { q?: string; limit?: number; cursor?: string },
+  query: SearchQuery,
 ): Promise<UserPage | { error: 'BAD_CURSOR' }> {
-  const limit = Math.min(query.limit ?? deps.config.SEARCH_DEFAULT_LIMIT, deps.config.SEARCH_MAX_LIMIT)
+  const limit = clampLimit(query.limit, deps.config.SEARCH_DEFAULT_LIMIT, deps.config.SEARCH_MAX_LIMIT)
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
   if (after === undefined) return { error: 'BAD_CURSOR' }
   const prefix = escapeLike((query.q ?? '').normalize('NFC').trim().toLowerCase()) + '%'
@@ -126,24 +127,6 @@ export async function searchUsers(
   const page = rows.slice(0, limit).map((row) => toPublicProfile(toUser(row)))
   const last = page.at(-1)
   return { items: page, nextCursor: rows.length > limit && last ? encodeCursor([last.username.toLowerCase(), last.id]) : null }
-}
-
-function encodeCursor(position: [string, string]): string {
-  return Buffer.from(JSON.stringify(position)).toString('base64url')
-}
-
-/** undefined for a cursor we did not make. */
-function decodeCursor(cursor: string): [string, string] | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString())
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && uuid.test(value[1])) return [value[0], value[1]]
-  } catch {}
-  return undefined
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => '\\' + c)
 }
 
 function failureReason(error: unknown): Conflict | 'UNAVAILABLE' | 'INVALID_PASSWORD' {

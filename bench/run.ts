@@ -1,0 +1,389 @@
+/**
+ * Throughput and latency of the stack against bare baselines, measured in one run on one
+ * machine so the rows compare: a bare Bun.serve direct and behind Caddy, then the
+ * services' shell, an authenticated read, login (argon2id-bound) and refresh rotation.
+ * Each row's CPU is split by process, to show where the time goes.
+ *
+ *   bun run bench                      10 s per row
+ *   BENCH_SECONDS=5 bun run bench      shorter rows
+ *
+ * Settings (environment): BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_THREADS (2),
+ * BENCH_CONNECTIONS (32), BENCH_LOGIN_CONNECTIONS (16), BENCH_USERS (32),
+ * BENCH_ROWS (comma-separated row ids to run; default all): A, B, B2, B3, health-caddy,
+ * health-direct, me-caddy, me-direct, me-direct-info, login, refresh.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, release, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AuthConfig } from '../auth/src/config'
+import { spawnChild, type Child } from '../scripts/child'
+import { answersOk, findFreePorts, waitFor } from '../scripts/net'
+import { REPO_ROOT } from '../scripts/stack'
+import { call, login, register, type Account } from '../test/client'
+import { startTestStack, type TestStack } from '../test/harness'
+import { childPids, machineLoad, measureCpu, pidsByCommand, pidsByCommandLine, waitUntilQuiet, type Component, type CpuUsage } from './cpu'
+import { refreshRotationScript, rotatingBodiesScript, staticRequestScript } from './lua'
+import { runWrk, type WrkResult } from './wrk'
+
+const SECONDS = positiveInt('BENCH_SECONDS', 10)
+const WARMUP_SECONDS = positiveInt('BENCH_WARMUP_SECONDS', 2, { allowZero: true })
+const THREADS = positiveInt('BENCH_THREADS', 2)
+const CONNECTIONS = positiveInt('BENCH_CONNECTIONS', 32)
+/** Login is CPU-bound on argon2id: more connections only queue longer, they add no throughput. */
+const LOGIN_CONNECTIONS = positiveInt('BENCH_LOGIN_CONNECTIONS', 16)
+const USERS = positiveInt('BENCH_USERS', 32)
+const ONLY = process.env.BENCH_ROWS?.split(',').map((id) => id.trim()).filter(Boolean) ?? null
+
+/** Registration and preparatory logins hash with argon2id; a few at a time keep both cores busy. */
+const PREPARE_CONCURRENCY = 4
+/** Each wrk thread starts with this many refresh tokens per connection it holds. */
+const REFRESH_TOKENS_PER_CONNECTION = 2
+/** A login waits in argon2id's queue; wrk's default 2 s would count a slow answer as an error. */
+const SLOW_ROW_TIMEOUT_SECONDS = 10
+const PROCESS_READY_TIMEOUT_MS = 10_000
+const ARGON2_SAMPLES = 5
+/** A row during which other processes used more than this share of one core is marked as disturbed. */
+const DISTURBED_REST_CORES = 0.25
+/** How long the machine's load is sampled before the rows, to show what else is running. */
+const BACKGROUND_SAMPLE_MS = 2000
+
+type Row = {
+  id: string
+  name: string
+  url: string
+  script?: string
+  connections: number
+  /** Rows whose requests change state that a second run could not repeat get no warm-up. */
+  warmUp: boolean
+  timeoutSeconds?: number
+}
+
+type Measured = { row: Row; wrk: WrkResult; cpu: CpuUsage }
+
+function positiveInt(name: string, fallback: number, options: { allowZero?: boolean } = {}): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < (options.allowZero ? 0 : 1)) {
+    console.error(`bench: ${name} must be a ${options.allowZero ? 'non-negative' : 'positive'} integer (got ${JSON.stringify(raw)})`)
+    process.exit(1)
+  }
+  return value
+}
+
+const wanted = (id: string) => ONLY === null || ONLY.includes(id)
+
+// Everything started here, stopped in reverse order on success, failure or a signal.
+const stoppers: Array<() => Promise<unknown>> = []
+let workDir: string | null = null
+let cleaning: Promise<void> | null = null
+
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const stop of stoppers.reverse()) await stop().catch((error) => console.error('bench: clean-up step failed:', error))
+    if (workDir !== null) await rm(workDir, { recursive: true, force: true })
+  })()
+  return cleaning
+}
+
+// Installed before the harness starts anything, so its own handlers (which exit without
+// dropping the database) stay out of the way.
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+  process.once(signal, () => {
+    console.error(`\nbench: ${signal}, stopping everything`)
+    void cleanUp().finally(() => process.exit(128 + number))
+  })
+}
+
+async function startChild(name: string, cmd: string[], env: Record<string, string>, readyUrl: string): Promise<Child> {
+  const child = spawnChild({ name, cmd, cwd: REPO_ROOT, env, output: { kind: 'files', dir: workDir! } })
+  stoppers.push(() => child.stop())
+  if (!(await waitFor(() => answersOk(readyUrl), { timeoutMs: PROCESS_READY_TIMEOUT_MS, stop: child.proc.exited }))) {
+    throw new Error(`${name} did not answer ${readyUrl}\n${child.tail().join('\n')}`)
+  }
+  return child
+}
+
+function caddyEnv(extra: Record<string, string> = {}): Record<string, string> {
+  // Caddy writes autosave and data files under these; keep them in the throwaway folder.
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir!, XDG_CONFIG_HOME: workDir!, XDG_DATA_HOME: workDir!, ...extra }
+}
+
+async function inChunks<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(work))))
+  return results
+}
+
+async function expectOk(label: string, answer: Promise<{ status: number }>) {
+  const { status } = await answer
+  if (status < 200 || status > 299) throw new Error(`bench: sanity check ${label} answered ${status}`)
+}
+
+type Argon2Cost = { memoryKib: number; timeCost: number; wallMs: number; cpuMs: number; parallelPerSecond: number }
+
+/**
+ * One argon2id verify with the auth service's own parameters: wall and CPU time alone
+ * (CPU time is what bounds logins/s; wall time also shows other load on the machine),
+ * and verifies/s with one per core at a time.
+ */
+async function measureArgon2(stackEnv: Record<string, string>): Promise<Argon2Cost> {
+  const memoryKib = Number(stackEnv.ARGON2_MEMORY_KIB ?? AuthConfig.properties.ARGON2_MEMORY_KIB.default)
+  const timeCost = Number(stackEnv.ARGON2_TIME_COST ?? AuthConfig.properties.ARGON2_TIME_COST.default)
+  const password = 'correct horse battery staple'
+  const hash = await Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: memoryKib, timeCost })
+  const wall: number[] = []
+  const cpu: number[] = []
+  for (let i = 0; i < ARGON2_SAMPLES; i++) {
+    const startedAt = performance.now()
+    const cpuBefore = process.cpuUsage()
+    await Bun.password.verify(password, hash)
+    const used = process.cpuUsage(cpuBefore)
+    wall.push(performance.now() - startedAt)
+    cpu.push((used.user + used.system) / 1000)
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]
+  const cores = cpus().length
+  const startedAt = performance.now()
+  await Promise.all(
+    Array.from({ length: cores }, async () => {
+      for (let i = 0; i < ARGON2_SAMPLES; i++) await Bun.password.verify(password, hash)
+    }),
+  )
+  const parallelPerSecond = (cores * ARGON2_SAMPLES) / ((performance.now() - startedAt) / 1000)
+  return { memoryKib, timeCost, wallMs: median(wall), cpuMs: median(cpu), parallelPerSecond }
+}
+
+function versionOf(cmd: string[]): string {
+  try {
+    const result = Bun.spawnSync(cmd, { stderr: 'pipe' })
+    return (result.stdout.toString() + result.stderr.toString()).trim().split('\n')[0]
+  } catch {
+    return 'unknown'
+  }
+}
+
+async function main() {
+  workDir = await mkdtemp(join(tmpdir(), 'chat-bench-'))
+  const [barePort, minimalCaddyPort, projectCaddyPort, quietCaddyPort] = await findFreePorts(4)
+
+  console.error('bench: starting the stack (LOG_LEVEL=warn) and the baselines…')
+  // Tests discard Caddy's access log; a benchmark keeps it, as the Caddyfile's default does.
+  process.env.TEST_CADDY_ACCESS_LOG ??= 'stdout'
+  const stack: TestStack = await startTestStack({ env: { LOG_LEVEL: 'warn' } })
+  stoppers.push(() => stack.stop())
+
+  const bareUrl = `http://127.0.0.1:${barePort}`
+  const bare = await startChild('bare', [process.execPath, 'run', join(import.meta.dir, 'bare-server.ts')], { PATH: process.env.PATH ?? '', PORT: String(barePort) }, bareUrl + '/')
+
+  const minimalCaddyfile = join(workDir, 'Caddyfile.minimal')
+  await writeFile(
+    minimalCaddyfile,
+    `{\n\tadmin off\n\tauto_https off\n}\n:${minimalCaddyPort} {\n\treverse_proxy 127.0.0.1:${barePort}\n}\n`,
+  )
+  const minimalCaddyUrl = `http://127.0.0.1:${minimalCaddyPort}`
+  await startChild('caddy-minimal', ['caddy', 'run', '--config', minimalCaddyfile, '--adapter', 'caddyfile'], caddyEnv(), minimalCaddyUrl + '/')
+
+  // The project's own Caddyfile (access log, request ids, body limit, health checks) in
+  // front of the bare server: the proxy configuration's cost without any service code;
+  // once more with the access log discarded, to show what writing it costs.
+  const projectCaddy = (port: number, accessLog: string) =>
+    startChild(
+      `caddy-project-${accessLog}`,
+      ['caddy', 'run', '--config', join(REPO_ROOT, 'Caddyfile'), '--adapter', 'caddyfile'],
+      caddyEnv({
+        HTTP_PORT: String(port),
+        CADDY_ADMIN: 'off',
+        CADDY_ACCESS_LOG: accessLog,
+        AUTH_UPSTREAMS: `127.0.0.1:${barePort}`,
+        USER_UPSTREAMS: `127.0.0.1:${barePort}`,
+        CHAT_UPSTREAMS: '',
+      }),
+      `http://127.0.0.1:${port}/users/health`,
+    )
+  const projectCaddyUrl = `http://127.0.0.1:${projectCaddyPort}`
+  const quietCaddyUrl = `http://127.0.0.1:${quietCaddyPort}`
+  if (wanted('B2')) await projectCaddy(projectCaddyPort, 'stdout')
+  if (wanted('B3')) await projectCaddy(quietCaddyPort, 'discard')
+
+  // A second user instance that logs every request at info level, outside Caddy's rotation.
+  const userDirect = stack.instancesOf('user')[0]
+  const userInfoLevel = wanted('me-direct-info') ? await stack.startInstance('user', { env: { LOG_LEVEL: 'info' } }) : null
+
+  console.error(`bench: registering ${USERS} users and logging in…`)
+  const accounts: Account[] = await inChunks(Array.from({ length: USERS }, (_, i) => i), PREPARE_CONCURRENCY, () => register(stack.url))
+  const { accessToken } = await login(stack.url, accounts[0])
+  const loginsForRefresh = wanted('refresh') ? CONNECTIONS * REFRESH_TOKENS_PER_CONNECTION : 0
+  const refreshTokens = (
+    await inChunks(Array.from({ length: loginsForRefresh }, (_, i) => accounts[i % accounts.length]), PREPARE_CONCURRENCY, (account) => login(stack.url, account))
+  ).map((tokens) => tokens.refreshToken)
+
+  const bearer = { Authorization: `Bearer ${accessToken}` }
+  await Promise.all([
+    expectOk('GET /users/me via Caddy', call(stack.url, 'GET', '/users/me', { token: accessToken })),
+    expectOk('GET /users/me direct', call(userDirect.url, 'GET', '/users/me', { token: accessToken })),
+    ...(userInfoLevel === null ? [] : [expectOk('GET /users/me info-level', call(userInfoLevel.url, 'GET', '/users/me', { token: accessToken }))]),
+  ])
+
+  const script = async (name: string, text: string) => {
+    const path = join(workDir!, `${name}.lua`)
+    await writeFile(path, text)
+    return path
+  }
+  const meScript = await script('me', staticRequestScript({ headers: bearer }))
+  const loginScript = await script(
+    'login',
+    rotatingBodiesScript(accounts.map((account) => JSON.stringify({ login: account.username, password: account.password }))),
+  )
+  const refreshScript = await script(
+    'refresh',
+    refreshRotationScript(Array.from({ length: THREADS }, (_, thread) => refreshTokens.filter((_, i) => i % THREADS === thread))),
+  )
+
+  const rows: Row[] = [
+    { id: 'A', name: 'A: bare Bun.serve, direct', url: bareUrl + '/', connections: CONNECTIONS, warmUp: true },
+    { id: 'B', name: 'B: bare Bun.serve via minimal Caddy', url: minimalCaddyUrl + '/', connections: CONNECTIONS, warmUp: true },
+    { id: 'B2', name: "B2: bare Bun.serve via the project's Caddyfile", url: projectCaddyUrl + '/users/health', connections: CONNECTIONS, warmUp: true },
+    { id: 'B3', name: 'B3: same as B2, Caddy access log discarded', url: quietCaddyUrl + '/users/health', connections: CONNECTIONS, warmUp: true },
+    { id: 'health-caddy', name: 'GET /users/health via Caddy', url: stack.url + '/users/health', connections: CONNECTIONS, warmUp: true },
+    { id: 'health-direct', name: 'GET /users/health direct', url: userDirect.url + '/users/health', connections: CONNECTIONS, warmUp: true },
+    { id: 'me-caddy', name: 'GET /users/me via Caddy', url: stack.url + '/users/me', script: meScript, connections: CONNECTIONS, warmUp: true },
+    { id: 'me-direct', name: 'GET /users/me direct', url: userDirect.url + '/users/me', script: meScript, connections: CONNECTIONS, warmUp: true },
+    ...(userInfoLevel === null
+      ? []
+      : [{ id: 'me-direct-info', name: 'GET /users/me direct, LOG_LEVEL=info', url: userInfoLevel.url + '/users/me', script: meScript, connections: CONNECTIONS, warmUp: true }]),
+    {
+      id: 'login',
+      name: `POST /auth/login via Caddy (${USERS} users)`,
+      url: stack.url + '/auth/login',
+      script: loginScript,
+      connections: LOGIN_CONNECTIONS,
+      warmUp: true,
+      timeoutSeconds: SLOW_ROW_TIMEOUT_SECONDS,
+    },
+    {
+      id: 'refresh',
+      name: 'POST /auth/refresh via Caddy (rotation)',
+      url: stack.url + '/auth/refresh',
+      script: refreshScript,
+      connections: CONNECTIONS,
+      // Each token can be spent once; a warm-up would leave the measured run with spent ones.
+      warmUp: false,
+      timeoutSeconds: SLOW_ROW_TIMEOUT_SECONDS,
+    },
+  ].filter((row) => wanted(row.id))
+
+  const databaseName = new URL(stack.databaseUrl).pathname.slice(1)
+  const userPids = () => stack.instancesOf('user').map((instance) => instance.proc.pid)
+  const components: Component[] = [
+    { name: 'bare', pids: () => [bare.proc.pid] },
+    { name: 'caddy', pids: () => childPids(process.pid, 'caddy') },
+    { name: 'user', pids: userPids },
+    { name: 'auth', pids: () => stack.instancesOf('auth').map((instance) => instance.proc.pid) },
+    // Backends of this stack's database only: other clients share the server.
+    { name: 'postgres', pids: () => pidsByCommandLine(` ${databaseName} `) },
+  ]
+  // Redis is one process shared with every other client, so it is shown but not awaited.
+  const redis: Component = { name: 'redis', pids: () => pidsByCommand('redis-server') }
+
+  const argon2 = wanted('login') ? await measureArgon2(stack.env) : null
+  const backgroundCores = await machineLoad(BACKGROUND_SAMPLE_MS)
+
+  const measured: Measured[] = []
+  for (const row of rows) {
+    const threads = Math.min(THREADS, row.connections)
+    if (row.warmUp && WARMUP_SECONDS > 0) {
+      await runWrk({ url: row.url, script: row.script, threads, connections: row.connections, seconds: WARMUP_SECONDS, timeoutSeconds: row.timeoutSeconds, logDir: workDir, label: `${row.id}-warmup` })
+    }
+    await waitUntilQuiet(components)
+    console.error(`bench: ${row.name} (${SECONDS} s, -t${threads} -c${row.connections})`)
+    const { result, cpu } = await measureCpu(components, [redis], () =>
+      runWrk({ url: row.url, script: row.script, threads, connections: row.connections, seconds: SECONDS, timeoutSeconds: row.timeoutSeconds, logDir: workDir!, label: row.id }),
+    )
+    measured.push({ row, wrk: result, cpu })
+  }
+  const [{ version: postgresVersion }] = await stack.sql`select current_setting('server_version') as version`
+
+  console.error(`bench: the stack's logs stay in ${stack.logDir}`)
+  printReport(measured, {
+    machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Linux ${release()}`,
+    software: `Bun ${Bun.version}, ${versionOf(['caddy', 'version']).split(' ')[0].replace(/^v?/, 'Caddy v')}, ${versionOf(['wrk', '-v']).replace(/ \[.*$/, '')}, PostgreSQL ${postgresVersion}`,
+    load: `wrk -t${THREADS} -c${CONNECTIONS} (login: -c${LOGIN_CONNECTIONS}), ${SECONDS} s per row${WARMUP_SECONDS > 0 ? ` after a ${WARMUP_SECONDS} s warm-up (not for refresh)` : ''}; services at LOG_LEVEL=warn unless the row says otherwise; Caddy access log ${process.env.TEST_CADDY_ACCESS_LOG === 'discard' ? 'discarded' : 'written to a file'} unless the row says otherwise`,
+    background: `${(backgroundCores * 100).toFixed(0)}% of one core busy before the rows (stack idle: other work on the machine)`,
+    argon2,
+  })
+}
+
+const COMPONENTS = ['wrk', 'bare', 'caddy', 'user', 'auth', 'postgres', 'redis'] as const
+
+function printReport(measured: Measured[], info: { machine: string; software: string; load: string; background: string; argon2: Argon2Cost | null }) {
+  const cores = cpus().length
+  const baseline = measured.find((m) => m.row.id === 'A')?.wrk.requestsPerSecond
+  const ms = (value: number) => (value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0))
+  const percent = (value: number) => (value > 0 && value < 0.01 ? '<1%' : `${(value * 100).toFixed(0)}%`)
+  const rest = ({ wrk, cpu }: Measured) => {
+    const accounted = COMPONENTS.reduce((sum, name) => sum + (name === 'wrk' ? wrk.cpuSeconds : (cpu.seconds[name] ?? 0)), 0)
+    return Math.max(0, cpu.machineBusySeconds - accounted) / cpu.wallSeconds
+  }
+  const mark = (m: Measured) => (rest(m) > DISTURBED_REST_CORES ? ' †' : '')
+  const out: string[] = []
+  out.push('', `Machine: ${info.machine}`, `Software: ${info.software}`, `Load: ${info.load}`, `Background: ${info.background}`, '')
+  out.push('| Row | req/s | % of A | p50 ms | p99 ms | non-2xx | socket errors | requests |')
+  out.push('|---|--:|--:|--:|--:|--:|--:|--:|')
+  for (const m of measured) {
+    const { row, wrk } = m
+    const share = baseline === undefined ? '–' : percent(wrk.requestsPerSecond / baseline)
+    out.push(
+      `| ${row.name}${mark(m)} | ${Math.round(wrk.requestsPerSecond).toLocaleString('en-US')} | ${share} | ${ms(wrk.p50Ms)} | ${ms(wrk.p99Ms)} | ${wrk.non2xx} | ${wrk.socketErrors} | ${wrk.requests.toLocaleString('en-US')} |`,
+    )
+  }
+  out.push(
+    '',
+    `CPU time per request in µs, by process (user + system, all threads; counted until the row drained, divided by the requests`,
+    `completed plus those still in flight). postgres: this stack's backends only; redis: the whole shared server. "rest" is machine CPU`,
+    `no listed process accounts for (other work on the machine, the kernel's share of loopback networking), "busy" the whole machine,`,
+    `both in % of one core (${cores} cores = ${cores * 100}%):`,
+    '',
+  )
+  out.push(`| Row | ${COMPONENTS.join(' | ')} | rest | busy |`)
+  out.push(`|---|${COMPONENTS.map(() => '--:').join('|')}|--:|--:|`)
+  for (const m of measured) {
+    const { row, wrk, cpu } = m
+    const seconds: Record<string, number> = { ...cpu.seconds, wrk: wrk.cpuSeconds }
+    // The CPU is counted until the row has drained, so the requests each connection still
+    // had in flight when wrk stopped are served within it too.
+    const served = wrk.requests + row.connections
+    const perRequest = (name: string) => {
+      const us = ((seconds[name] ?? 0) / served) * 1e6
+      return us < 0.5 ? '0' : Math.round(us).toLocaleString('en-US')
+    }
+    out.push(`| ${row.name}${mark(m)} | ${COMPONENTS.map(perRequest).join(' | ')} | ${percent(rest(m))} | ${percent(cpu.machineBusySeconds / cpu.wallSeconds)} |`)
+  }
+  if (info.argon2 !== null) {
+    const { memoryKib, timeCost, wallMs, cpuMs, parallelPerSecond } = info.argon2
+    out.push(
+      '',
+      `argon2id verify (m=${memoryKib} KiB, t=${timeCost}, p=1), measured in this process before the rows: ` +
+        `${cpuMs.toFixed(1)} ms CPU (${wallMs.toFixed(1)} ms wall) each; ${parallelPerSecond.toFixed(0)} verifies/s with ${cores} at a time. ` +
+        `Hashing alone caps logins at about ${Math.floor((cores * 1000) / cpuMs)}/s on ${cores} idle cores.`,
+    )
+  }
+  if (measured.some((m) => mark(m) !== '')) {
+    out.push('', `† Other work used more than ${DISTURBED_REST_CORES * 100}% of a core during this row ("rest"): its req/s and latency understate the stack; its CPU per request is much less affected.`)
+  }
+  const failed = measured.filter(({ wrk }) => wrk.non2xx > 0 || wrk.socketErrors > 0)
+  if (failed.length > 0) out.push('', `Warning: errors in ${failed.map(({ row }) => row.id).join(', ')} (wrk's own output for those rows follows on stderr).`)
+  console.log(out.join('\n'))
+  for (const { row, wrk } of failed) console.error(`\n--- wrk output for ${row.id} ---\n${wrk.raw}`)
+}
+
+let exitCode = 0
+try {
+  await main()
+} catch (error) {
+  console.error('bench: failed:', error instanceof Error ? error.message : error)
+  exitCode = 1
+} finally {
+  await cleanUp()
+}
+process.exit(exitCode)
