@@ -5,7 +5,7 @@ import type { Subprocess } from 'bun'
 /** Lines of a child's output kept for error messages. */
 const TAIL_LINES = 50
 /** How long a child gets to finish after SIGTERM before it is killed. */
-export const STOP_GRACE_MS = 5000
+const STOP_GRACE_MS = 5000
 
 export type Output =
   /** Each line goes to our stdout, prefixed with the child's name (development). */
@@ -69,7 +69,7 @@ export function spawnChild(options: { name: string; cmd: string[]; cwd: string; 
   }
 }
 
-export async function stopProcess(proc: Subprocess, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT', graceMs: number): Promise<number | null> {
+async function stopProcess(proc: Subprocess, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT', graceMs: number): Promise<number | null> {
   if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
   const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs)
   try {
@@ -77,11 +77,6 @@ export async function stopProcess(proc: Subprocess, signal: 'SIGTERM' | 'SIGKILL
   } finally {
     clearTimeout(timer)
   }
-}
-
-/** Every child still running, e.g. to stop them all on an unexpected exit. */
-export function liveChildren(): Subprocess[] {
-  return [...live]
 }
 
 /**
@@ -103,7 +98,11 @@ function installCleanup() {
  * (dev.ts) install their own handlers instead.
  */
 export function exitOnSignals() {
-  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+  for (const [signal, number] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+  ] as const) {
     if (process.listenerCount(signal) > 0) continue
     process.once(signal, () => {
       for (const proc of live) proc.kill('SIGTERM')

@@ -18,10 +18,9 @@ export const SERVICES: Record<ServiceName, { entry: string; prefix: string; defa
 /** Start-up includes migrations and the first Postgres/Redis connections; slower means something is wrong. */
 const READY_TIMEOUT_MS = 30_000
 const CADDY_TIMEOUT_MS = 10_000
-const JWKS_PATH = '/auth/.well-known/jwks.json'
 
 export type StackOptions = {
-  /** Given to every service instance; PORT and the auth URLs are added per instance. */
+  /** Given to every service instance; PORT and the peers' URLs (PEER_URLS) are added per instance. */
   env: Record<string, string>
   counts: Record<ServiceName, number>
   /** Port of the `index`-th instance of `service` (also used by `startInstance`). */
@@ -63,44 +62,76 @@ export type Stack = {
 export class StackError extends Error {}
 
 /**
- * Starts every instance and then Caddy, each one waited for until it answers; auth first
- * because the others fetch its public keys at start-up. On failure everything already
- * started is stopped and the error names the process with its last lines of output.
+ * Where a service finds another one. Each points at the first running instance of that
+ * service (not through Caddy: internal routes are not public). If that one instance goes
+ * away, these calls fail until the caller is restarted: a known limit for now.
+ */
+const PEER_URLS: { env: string; service: ServiceName; path: string }[] = [
+  { env: 'AUTH_JWKS_URL', service: 'auth', path: '/auth/.well-known/jwks.json' },
+  { env: 'AUTH_INTERNAL_URL', service: 'auth', path: '' },
+  { env: 'USER_INTERNAL_URL', service: 'user', path: '' },
+]
+
+/**
+ * Starts every instance and then Caddy, each one waited for until it answers: auth first,
+ * because the others fetch its public keys, then user and chat side by side. Ports are
+ * chosen up front so every instance knows its peers' addresses. On failure everything
+ * already started is stopped and the error names the process with its last lines of output.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   if (options.exitOnSignal !== false) exitOnSignals()
   const instances: Instance[] = []
   const started = new Map<ServiceName, number>()
-  let caddy: Child | null = null
   const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS
+  const urlOf = (port: number) => `http://${dialHost(options.env.HOST ?? '127.0.0.1')}:${port}`
+  const plannedPorts = new Map<ServiceName, number[]>()
+  for (const service of SERVICE_NAMES) {
+    const ports: number[] = []
+    for (let index = 0; index < options.counts[service]; index++) ports.push(await options.allocatePort(service, index))
+    plannedPorts.set(service, ports)
+  }
+  let caddy: Child | null = null
+
+  const peerEnv = (): Record<string, string> => {
+    const env: Record<string, string> = {}
+    for (const { env: name, service, path } of PEER_URLS) {
+      const running = instances.find((instance) => instance.service === service && isRunning(instance.proc))
+      const port = running?.port ?? plannedPorts.get(service)![0]
+      if (port !== undefined) env[name] = urlOf(port) + path
+    }
+    return env
+  }
 
   const startInstance = async (service: ServiceName, extra: { env?: Record<string, string>; port?: number } = {}) => {
     const index = started.get(service) ?? 0
     started.set(service, index + 1)
-    const port = extra.port ?? (await options.allocatePort(service, index))
-    const instance = spawnInstance(service, index, port, { ...options.env, ...authUrls(instances), ...extra.env })
+    const port = extra.port ?? plannedPorts.get(service)![index] ?? (await options.allocatePort(service, index))
+    const env: Record<string, string> = { ...options.env, ...peerEnv(), ...extra.env, PORT: String(port) }
+    const name = `${service}-${index + 1}`
+    const child = spawnChild({
+      name,
+      cmd: [process.execPath, 'run', options.entries?.[service] ?? SERVICES[service].entry],
+      cwd: REPO_ROOT,
+      env,
+      output: options.output,
+    })
+    const instance: Instance = { name, service, port, url: `http://${dialHost(env.HOST ?? '127.0.0.1')}:${port}`, proc: child.proc, child }
     instances.push(instance)
     try {
       await waitUntilReady(instance, readyTimeoutMs)
     } catch (error) {
-      await instance.child.stop()
+      await child.stop()
       instances.splice(instances.indexOf(instance), 1)
       throw error
     }
     return instance
   }
 
-  const spawnInstance = (service: ServiceName, index: number, port: number, env: Record<string, string>): Instance => {
-    const name = `${service}-${index + 1}`
-    const host = env.HOST ?? '127.0.0.1'
-    const child = spawnChild({
-      name,
-      cmd: [process.execPath, 'run', options.entries?.[service] ?? SERVICES[service].entry],
-      cwd: REPO_ROOT,
-      env: { ...env, PORT: String(port) },
-      output: options.output,
-    })
-    return { name, service, port, url: `http://${dialHost(host)}:${port}`, proc: child.proc, child }
+  /** Settles every start before failing, so no instance is still starting when `stop` runs. */
+  const startAll = async (...services: ServiceName[]) => {
+    const starts = services.flatMap((service) => Array.from({ length: options.counts[service] }, () => startInstance(service)))
+    const failed = (await Promise.allSettled(starts)).find((result) => result.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
   }
 
   const stop = async () => {
@@ -109,12 +140,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     instances.length = 0
   }
 
-  const startMany = (service: ServiceName) =>
-    Promise.all(Array.from({ length: options.counts[service] }, () => startInstance(service)))
-
   try {
-    await startMany('auth')
-    await Promise.all([startMany('user'), startMany('chat')])
+    await startAll('auth')
+    await startAll('user', 'chat')
     if (options.caddy !== null) caddy = await startCaddy(options.caddy, instances, options.output)
   } catch (error) {
     await stop()
@@ -135,24 +163,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 }
 
-/** Verifiers fetch keys from, and the user service calls, the first running auth instance. */
-function authUrls(instances: Instance[]): Record<string, string> {
-  const auth = instances.find((instance) => instance.service === 'auth' && instance.proc.exitCode === null)
-  if (auth === undefined) return {}
-  return {
-    AUTH_JWKS_URL: auth.url + JWKS_PATH,
-    AUTH_INTERNAL_URL: auth.url,
-  }
-}
-
 async function waitUntilReady(instance: Instance, timeoutMs: number) {
   const readyUrl = `${instance.url}${SERVICES[instance.service].prefix}/ready`
   const ready = await waitFor(() => answersOk(readyUrl), { timeoutMs, stop: instance.proc.exited })
   if (ready) return
-  const why =
-    instance.proc.exitCode !== null || instance.proc.signalCode !== null
-      ? `exited (${instance.proc.signalCode ?? `code ${instance.proc.exitCode}`}) before it was ready`
-      : `did not answer ${readyUrl} with 200 within ${timeoutMs} ms`
+  const why = !isRunning(instance.proc)
+    ? `exited (${instance.proc.signalCode ?? `code ${instance.proc.exitCode}`}) before it was ready`
+    : `did not answer ${readyUrl} with 200 within ${timeoutMs} ms`
   throw new StackError(`${instance.name} ${why}\n${describeOutput(instance.child)}`)
 }
 
@@ -180,7 +197,10 @@ async function startCaddy(config: NonNullable<StackOptions['caddy']>, instances:
   const prefixes = [...new Set(instances.map((instance) => SERVICES[instance.service].prefix))]
   const probe = async () => (await Promise.all(prefixes.map((prefix) => answersOk(`${base}${prefix}/health`)))).every(Boolean)
   if (!(await waitFor(probe, { timeoutMs: CADDY_TIMEOUT_MS, stop: caddy.proc.exited }))) {
-    const why = caddy.proc.exitCode !== null ? `exited (code ${caddy.proc.exitCode})` : `did not proxy ${prefixes.join(', ')} within ${CADDY_TIMEOUT_MS} ms`
+    const why =
+      caddy.proc.exitCode !== null
+        ? `exited (code ${caddy.proc.exitCode})`
+        : `did not proxy ${prefixes.join(', ')} within ${CADDY_TIMEOUT_MS} ms`
     await caddy.stop()
     throw new StackError(`caddy ${why}\n${describeOutput(caddy)}`)
   }
@@ -192,9 +212,13 @@ function isWorthShowing(line: string): boolean {
   return !line.includes('health_checker.active')
 }
 
-export function describeOutput(child: Child): string {
+function describeOutput(child: Child): string {
   const where = child.logFile === null ? '' : ` (full log: ${child.logFile})`
   return `--- last lines of ${child.name}${where} ---\n${child.tail().join('\n')}\n---`
+}
+
+function isRunning(proc: Subprocess): boolean {
+  return proc.exitCode === null && proc.signalCode === null
 }
 
 /** A service listening on every interface is still dialled on loopback. */

@@ -1,5 +1,6 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { createDb, type Sql } from '@chat/common/db'
@@ -17,6 +18,11 @@ const REDIS_TEST_DBS = Array.from({ length: 15 }, (_, i) => i + 1)
 const REDIS_CLAIM_KEY = 'chat-test:claimed-by'
 /** A crashed run's claim expires on its own, long after any test file finishes. */
 const REDIS_CLAIM_SECONDS = 60 * 60
+/** `requestFrom` gives up on a silent server after this long, well inside a test's timeout. */
+const RAW_REQUEST_TIMEOUT_MS = 10_000
+/** Each stack's logs stay after `stop` for reading after a failure, for this long. */
+const WORK_DIR_PREFIX = 'chat-stack-'
+const STALE_WORK_DIR_MS = 60 * 60 * 1000
 
 export type TestStackOptions = {
   /** Instances per service; default one auth, one user, no chat. */
@@ -59,12 +65,21 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const counts = { auth: options.auth ?? 1, user: options.user ?? 1, chat: options.chat ?? 0 }
   const withCaddy = options.caddy ?? true
   const instanceCount = counts.auth + counts.user + counts.chat
-  const [databaseUrl, redis, ports, workDir] = await Promise.all([
+  const [database, claim, freePorts, work] = await Promise.allSettled([
     createTestDatabase(),
     claimRedisDb(),
     findFreePorts(instanceCount + 1),
-    mkdtemp(join(tmpdir(), 'chat-stack-')),
+    mkdtemp(join(tmpdir(), WORK_DIR_PREFIX)),
+    removeStaleWorkDirs(),
   ])
+  if (database.status === 'rejected' || claim.status === 'rejected' || freePorts.status === 'rejected' || work.status === 'rejected') {
+    // Undo whichever half succeeded, then report the first failure.
+    if (database.status === 'fulfilled') await dropTestDatabase(database.value)
+    if (claim.status === 'fulfilled') await claim.value.release()
+    if (work.status === 'fulfilled') await rm(work.value, { recursive: true, force: true })
+    throw [database, claim, freePorts, work].find((result) => result.status === 'rejected')!.reason
+  }
+  const [databaseUrl, redis, ports, workDir] = [database.value, claim.value, freePorts.value, work.value]
   const caddyPort = ports.pop()!
   const dataDir = join(workDir, 'data')
   const logDir = join(workDir, 'logs')
@@ -93,7 +108,18 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       counts,
       allocatePort: async () => ports.shift() ?? (await findFreePorts(1))[0],
       caddy: withCaddy
-        ? { httpPort: caddyPort, admin: 'off', env: { PATH: env.PATH, HOME: workDir, XDG_CONFIG_HOME: workDir, XDG_DATA_HOME: workDir } }
+        ? {
+            httpPort: caddyPort,
+            admin: 'off',
+            env: {
+              PATH: env.PATH,
+              HOME: workDir,
+              XDG_CONFIG_HOME: workDir,
+              XDG_DATA_HOME: workDir,
+              // The services log every request already; set TEST_CADDY_ACCESS_LOG=stdout to see Caddy's view too.
+              CADDY_ACCESS_LOG: process.env.TEST_CADDY_ACCESS_LOG ?? 'discard',
+            },
+          }
         : null,
       output: { kind: 'files', dir: logDir },
     })
@@ -128,8 +154,18 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   }
 }
 
+async function removeStaleWorkDirs() {
+  const cutoff = Date.now() - STALE_WORK_DIR_MS
+  for (const name of await readdir(tmpdir())) {
+    if (!name.startsWith(WORK_DIR_PREFIX)) continue
+    const path = join(tmpdir(), name)
+    const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: Infinity }))
+    if (mtimeMs < cutoff) await rm(path, { recursive: true, force: true }).catch(() => {})
+  }
+}
+
 async function createTestDatabase(): Promise<string> {
-  const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
+  const admin = postgres(BASE_DATABASE_URL, { max: 1, connect_timeout: 5, onnotice: () => {} })
   try {
     await dropStaleDatabases(admin)
     const name = `${DATABASE_PREFIX}${Math.floor(Date.now() / 1000)}_${crypto.randomUUID().slice(0, 8)}`
@@ -137,6 +173,8 @@ async function createTestDatabase(): Promise<string> {
     const url = new URL(BASE_DATABASE_URL)
     url.pathname = `/${name}`
     return url.toString()
+  } catch (error) {
+    throw new Error(`Tests need Postgres at ${new URL(BASE_DATABASE_URL).host} (TEST_DATABASE_URL): ${(error as Error).message}`)
   } finally {
     await admin.end()
   }
@@ -171,11 +209,13 @@ async function claimRedisDb(): Promise<{ url: string; release(): Promise<void> }
   const candidates = [...REDIS_TEST_DBS].sort(() => Math.random() - 0.5)
   for (const db of candidates) {
     const url = `${BASE_REDIS_URL.replace(/\/\d*$/, '')}/${db}`
-    const client = new Bun.RedisClient(url)
+    const client = new Bun.RedisClient(url, { autoReconnect: false, connectionTimeout: 3000 })
     try {
       const claimed = await client.send('SET', [REDIS_CLAIM_KEY, owner, 'NX', 'EX', String(REDIS_CLAIM_SECONDS)])
       if (claimed !== 'OK') continue
       await client.send('EVAL', [CLEAR_ALL_BUT_CLAIM, '1', REDIS_CLAIM_KEY])
+    } catch (error) {
+      throw new Error(`Tests need Redis at ${new URL(BASE_REDIS_URL).host} (TEST_REDIS_URL): ${(error as Error).message}`)
     } finally {
       client.close()
     }
@@ -200,3 +240,79 @@ for _, key in ipairs(redis.call('KEYS', '*')) do
   if key ~= KEYS[1] then redis.call('DEL', key) end
 end
 return 0`
+
+export type RawResponse = { status: number; headers: Headers; text: string; json<T = unknown>(): T }
+
+/**
+ * An HTTP/1.1 request sent from a chosen local address (any 127.x.y.z is loopback on
+ * Linux), so a test can be a client that is not Caddy's own 127.0.0.1: client-IP
+ * forwarding and per-IP limits are only observable that way. `fetch` cannot bind.
+ */
+export function requestFrom(
+  localAddress: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<RawResponse> {
+  const target = new URL(url)
+  // The path is sent exactly as given (`/a/../b` stays), unlike fetch, which normalises it.
+  const path = url.slice(target.origin.length) || '/'
+  const body = init.body === undefined ? undefined : Buffer.from(init.body)
+  const lowerNames = Object.keys(init.headers ?? {}).map((name) => name.toLowerCase())
+  const headers: Record<string, string> = {
+    host: target.host,
+    connection: 'close',
+    ...(body === undefined || lowerNames.includes('transfer-encoding') ? {} : { 'content-length': String(body.length) }),
+    ...init.headers,
+  }
+  const head = [`${init.method ?? 'GET'} ${path} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    const socket = netConnect({ host: target.hostname, port: Number(target.port), localAddress }, () => {
+      socket.write(head.join('\r\n') + '\r\n\r\n')
+      if (body !== undefined) socket.write(body)
+    })
+    socket.setTimeout(RAW_REQUEST_TIMEOUT_MS, () => socket.destroy(new Error(`no answer from ${url} within ${RAW_REQUEST_TIMEOUT_MS} ms`)))
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    socket.on('error', reject)
+    socket.on('end', () => {
+      try {
+        resolve(parseResponse(Buffer.concat(chunks)))
+      } catch (error) {
+        reject(error)
+      }
+    })
+  })
+}
+
+function parseResponse(raw: Buffer): RawResponse {
+  let rest = raw
+  let lines: string[]
+  // Skip interim answers such as `100 Continue`.
+  for (;;) {
+    const end = rest.indexOf('\r\n\r\n')
+    if (end === -1) throw new Error('Malformed HTTP response: no end of headers')
+    lines = rest.subarray(0, end).toString('latin1').split('\r\n')
+    rest = rest.subarray(end + 4)
+    if (!/^HTTP\/1\.[01] 1\d\d /.test(lines[0])) break
+  }
+  const status = Number(lines[0].split(' ')[1])
+  const headers = new Headers()
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':')
+    headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim())
+  }
+  const text = (headers.get('transfer-encoding')?.includes('chunked') ? decodeChunked(rest) : rest).toString('utf8')
+  return { status, headers, text, json: <T>() => JSON.parse(text) as T }
+}
+
+function decodeChunked(raw: Buffer): Buffer {
+  const parts: Buffer[] = []
+  let at = 0
+  for (;;) {
+    const lineEnd = raw.indexOf('\r\n', at)
+    const size = parseInt(raw.subarray(at, lineEnd).toString('latin1'), 16)
+    if (!(size > 0)) return Buffer.concat(parts)
+    parts.push(raw.subarray(lineEnd + 2, lineEnd + 2 + size))
+    at = lineEnd + 2 + size + 2
+  }
+}

@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { createDb } from '@chat/common/db'
+import { migrate } from '@chat/common/migrate'
+import { REPO_ROOT } from './stack'
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** Every service's schema and its migrations folder; each service also applies its own at start-up. */
+export const SCHEMAS = [
+  { service: 'auth', schema: 'auth', dir: 'auth/migrations' },
+  { service: 'user', schema: 'users', dir: 'user/migrations' },
+  { service: 'chat', schema: 'chat', dir: 'chat/migrations' },
+] as const
+
+export type MigrationReport = { schema: string; applied: string[] }
+
+/** Applies what each schema has not seen yet; a service without a migrations folder is skipped. */
+export async function migrateAll(databaseUrl: string): Promise<MigrationReport[]> {
+  const sql = createDb(databaseUrl, { max: 1 })
+  try {
+    const reports: MigrationReport[] = []
+    for (const { schema, dir } of SCHEMAS) {
+      const folder = join(REPO_ROOT, dir)
+      if (!existsSync(folder)) continue
+      reports.push({ schema, applied: await migrate(sql, schema, folder) })
+    }
+    return reports
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}
+
+export function describeMigrations(reports: MigrationReport[]): string[] {
+  return reports.map(({ schema, applied }) => (applied.length === 0 ? `${schema}: up to date` : `${schema}: applied ${applied.join(', ')}`))
+}
+
+if (import.meta.main) {
+  const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL
+  try {
+    for (const line of describeMigrations(await migrateAll(databaseUrl))) console.log(line)
+  } catch (error) {
+    console.error(`migrate: ${(error as Error).message ?? error}`)
+    process.exit(1)
+  }
+}
