@@ -66,13 +66,14 @@ describe('fan-out across two chat instances', () => {
       for (let i = 0; !stop && i < 2000; i++) {
         if (client.ws.readyState !== WebSocket.OPEN) return
         client.send({ type: 'send', room, body: `${tag} ${i}`, clientId: `${tag}-${i}` })
-        if (i % 5 === 0) await sleep(3)
+        // About 250 sends a second: under the per-socket rate limit, which would close the socket.
+        if (i % 5 === 0) await sleep(20)
       }
     }
     const loops = [sendLoop(senderOnVictim, 'victim'), sendLoop(senderOnSurvivor, 'survivor')]
-    await sleep(300)
+    await sleep(500)
     await stack.kill(victim, 'SIGKILL')
-    await sleep(300)
+    await sleep(500)
     stop = true
     await Promise.all(loops)
     await sleep(300)
@@ -93,6 +94,7 @@ describe('fan-out across two chat instances', () => {
     expect([...seen, ...rest.map((f) => f.seq)]).toEqual(range(1, stored.length))
     // And the survivor's own socket gets everything, in order: what the dead instance
     // stored but never published arrives through the survivor's periodic reconcile.
+    expect(senderOnSurvivor.ws.readyState).toBe(WebSocket.OPEN)
     await senderOnSurvivor.collect((f) => f.type === 'message', stored.length, 10_000)
     expect(seqsIn(senderOnSurvivor.frames, room)).toEqual(range(1, stored.length))
     for (const client of [resumed, senderOnSurvivor]) client.close()
