@@ -99,4 +99,13 @@ describe('fan-out across two chat instances', () => {
     expect(seqsIn(senderOnSurvivor.frames, room)).toEqual(range(1, stored.length))
     for (const client of [resumed, senderOnSurvivor]) client.close()
   })
+
+  test('with every chat instance down, auth and user answer as before and chat answers 503', async () => {
+    for (const instance of stack.instancesOf('chat')) await stack.kill(instance, 'SIGKILL')
+    const account = await register(stack.url)
+    const tokens = await login(stack.url, account)
+    expect((await call(stack.url, 'GET', '/users/me', { token: tokens.accessToken })).status).toBe(200)
+    const chat = await call(stack.url, 'GET', '/chat/rooms', { token: tokens.accessToken })
+    expect([chat.status, chat.body.error]).toEqual([503, 'DEPENDENCY_DOWN'])
+  })
 })

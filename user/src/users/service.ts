@@ -9,7 +9,7 @@ type Conflict = 'USERNAME_TAKEN' | 'EMAIL_TAKEN'
 
 /** Thrown inside a transaction to roll it back with a reason the caller maps to an answer. */
 class Abort extends Error {
-  constructor(readonly reason: Conflict | 'INVALID_PASSWORD' | 'UNAVAILABLE') {
+  constructor(readonly reason: Conflict | 'UNAVAILABLE') {
     super(reason)
   }
 }
@@ -44,7 +44,7 @@ export async function registerUser(deps: Pick<UserDeps, 'sql' | 'auth'>, body: R
     return { ok: true, user }
   } catch (error) {
     if (credentialCreated) await deps.auth.deleteCredential(id, requestId)
-    return { ok: false, reason: failureReason(error) as Conflict | 'UNAVAILABLE' }
+    return { ok: false, reason: failureReason(error) }
   }
 }
 
@@ -83,7 +83,7 @@ export async function updateUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: strin
     })
     return user === null ? { ok: false, reason: 'NOT_FOUND' } : { ok: true, user }
   } catch (error) {
-    return { ok: false, reason: failureReason(error) as Conflict | 'UNAVAILABLE' }
+    return { ok: false, reason: failureReason(error) }
   }
 }
 
@@ -105,7 +105,8 @@ export async function deleteUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: strin
     })
     return { ok: true }
   } catch (error) {
-    return { ok: false, reason: failureReason(error) as 'UNAVAILABLE' }
+    if (error instanceof Abort) return { ok: false, reason: 'UNAVAILABLE' }
+    throw error
   }
 }
 
@@ -129,7 +130,7 @@ export async function searchUsers(
   return { items: page, nextCursor: rows.length > limit && last ? encodeCursor([last.username.toLowerCase(), last.id]) : null }
 }
 
-function failureReason(error: unknown): Conflict | 'UNAVAILABLE' | 'INVALID_PASSWORD' {
+function failureReason(error: unknown): Conflict | 'UNAVAILABLE' {
   if (error instanceof Abort) return error.reason
   if (isUniqueViolation(error, 'users_username_key')) return 'USERNAME_TAKEN'
   if (isUniqueViolation(error, 'users_email_key')) return 'EMAIL_TAKEN'
