@@ -1,18 +1,24 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
+import { withTimeout } from '@chat/common/db'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
 import { createChatApp } from './app'
 import { loadChatConfig } from './config'
 import { createMessageStore } from './messages/store'
 import { startRealtime } from './realtime'
+import type { TopicPublish } from './realtime/hub'
 import { isMember } from './rooms/membership'
 import { createUserDirectory } from './users-client'
 import { wsController } from './ws'
 
+/** Connections still open this long after every socket was told to go (a client that never answers the close) are cut. */
+const STOP_LINGER_MS = 1000
+
 const config = loadChatConfig()
 const internalToken = resolveInternalToken(config)
-const runtime = await bootService('chat', config, 'chat', join(import.meta.dir, '..', 'migrations'))
+// Messages are written constantly into tables that start empty: see DbOptions.customPlans.
+const runtime = await bootService('chat', config, 'chat', join(import.meta.dir, '..', 'migrations'), { customPlans: true })
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,
@@ -21,7 +27,7 @@ const verifier = createTokenVerifier({
 })
 
 // The server exists only after listen(); delivery looks it up at call time.
-let publish: (topic: string, data: string) => void = () => {}
+let publish: TopicPublish = () => 0
 const realtime = await startRealtime({ ...runtime, config }, (topic, data) => publish(topic, data))
 const store = createMessageStore(runtime.sql, runtime.log, config.STORE_BATCH_MAX, (messages) => void realtime.hub.publishStored(messages))
 const deps = {
@@ -43,11 +49,20 @@ const ws = wsController(deps, {
 realtime.reportSocketsWith(ws.socketEntries)
 
 const app = createChatApp(deps, ws).listen({ port: config.PORT, hostname: config.HOST })
-publish = (topic, data) => void app.server?.publish(topic, data)
+const server = app.server!
+// Bun's publish returns bytes written, not receivers; the count is for the delivery metric.
+publish = (topic, data) => {
+  server.publish(topic, data)
+  return server.subscriberCount(topic)
+}
 
 runtime.log.info('listening', { port: config.PORT, host: config.HOST, instanceId: realtime.instanceId })
 stopOnSignals(runtime, async () => {
-  ws.closeAllForRestart()
-  await app.stop()
+  // Stop listening first: reconnecting clients and Caddy's retries then land on another
+  // instance, while open sockets keep working until they are closed below.
+  const drained = server.stop()
+  await ws.closeAllForRestart()
+  await withTimeout(drained, STOP_LINGER_MS).catch(() => server.stop(true))
+  await ws.cleanedUp()
   await realtime.stop()
 })

@@ -134,6 +134,17 @@ describe('rooms over the socket', () => {
     a.close()
   })
 
+  test('sends on a fresh socket are stored in the order they were sent, before any ack', async () => {
+    const alice = await person()
+    const room = await roomWith(alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    for (let i = 1; i <= 20; i++) socket.send({ type: 'send', room, body: `n${i}`, clientId: `o${i}` })
+    const acks = await socket.collect((f) => f.type === 'ack', 20)
+    expect(acks.map((a) => a.clientId)).toEqual(Array.from({ length: 20 }, (_, i) => `o${i + 1}`))
+    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    socket.close()
+  })
+
   test('join with since replays every later message in order, then live ones', async () => {
     const alice = await person()
     const room = await roomWith(alice)

@@ -1,5 +1,5 @@
 import type { BaseConfig } from './config'
-import { createDb, withTimeout, type Sql } from './db'
+import { createDb, withTimeout, type DbOptions, type Sql } from './db'
 import { createLogger, type Logger } from './logger'
 import { migrate } from './migrate'
 import { connectRedis, createRedis, type Redis } from './redis'
@@ -19,9 +19,10 @@ export async function bootService(
   config: BaseConfig,
   schema: string,
   migrationsDir: string,
+  dbOptions: DbOptions = {},
 ): Promise<ServiceRuntime> {
   const log = createLogger(service, config.LOG_LEVEL)
-  const sql = createDb(config.DATABASE_URL)
+  const sql = createDb(config.DATABASE_URL, dbOptions)
   const redis = createRedis(config.REDIS_URL, log)
   const fail = (what: string, url: string, error: unknown): never => {
     const reason = (error as { code?: string; message?: string })?.code ?? (error as Error)?.message

@@ -3,9 +3,21 @@ import postgres from 'postgres'
 export type Sql = postgres.Sql
 
 /** A pool per process; `onnotice` silenced because migrations' IF NOT EXISTS notices are noise. */
-export function createDb(url: string, options: { max?: number } = {}): Sql {
+export type DbOptions = {
+  max?: number
+  /**
+   * Plan every statement for its actual parameters. postgres.js prepares statements, and
+   * Postgres may then keep a generic plan made while a table was tiny (a sequential scan)
+   * long after it has grown; for write-heavy tables that start empty this costs more than
+   * the planning it saves.
+   */
+  customPlans?: boolean
+}
+
+export function createDb(url: string, options: DbOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
+    ...(options.customPlans ? { connection: { plan_cache_mode: 'force_custom_plan' } } : {}),
     idle_timeout: 30,
     connect_timeout: 5,
     onnotice: () => {},

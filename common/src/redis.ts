@@ -1,6 +1,7 @@
 import { createClient } from 'redis'
 import type { Logger } from './logger'
 import { withTimeout } from './db'
+import { dependencyErrors } from './metrics'
 
 export type Redis = ReturnType<typeof createClient<{}, {}, {}, 3, {}>>
 
@@ -16,6 +17,8 @@ export function createRedis(url: string, log: Logger, role = 'commands'): Redis 
   })
   let down = false
   client.on('error', (error) => {
+    // Every failed reconnect attempt comes here too, so the rate shows how long Redis is away.
+    dependencyErrors.inc({ dependency: 'redis', source: 'connection' })
     if (!down) log.warn('redis connection lost', { role, error })
     down = true
   })

@@ -1,6 +1,8 @@
 import type { Message } from '@chat/common/chat-protocol'
 import { withTimeout, type Sql } from '@chat/common/db'
 import type { Logger } from '@chat/common/logger'
+import { countDependencyError } from '@chat/common/metrics'
+import { messagesStored, storeBatchSize, storeDuration } from '../metrics'
 import { toMessage, type MessageRow } from './model'
 
 export type NewMessage = { roomId: string; senderId: string; body: string; clientId: string }
@@ -32,16 +34,24 @@ export function createMessageStore(sql: Sql, log: Logger, batchMax: number, onSt
     flushing = true
     while (queue.length > 0) {
       const batch = queue.splice(0, batchMax)
+      storeBatchSize.observe(batch.length)
+      const endTimer = storeDuration.startTimer()
       let results: StoreResult[]
       try {
         results = await withTimeout(storeWithRetry(sql, batch), STORE_TIMEOUT_MS)
+        endTimer({ result: 'stored' })
       } catch (error) {
+        endTimer({ result: 'failed' })
+        countDependencyError(error, 'store')
         log.error('storing messages failed', { count: batch.length, error })
         results = batch.map(() => ({ ok: false, reason: 'UNAVAILABLE' }))
       }
       batch.forEach((pending, i) => pending.resolve(results[i]))
       const stored = results.flatMap((r) => (r.ok && !r.duplicate ? [r.message] : []))
-      if (stored.length > 0) onStored(stored)
+      if (stored.length > 0) {
+        messagesStored.inc(stored.length)
+        onStored(stored)
+      }
     }
     flushing = false
   }

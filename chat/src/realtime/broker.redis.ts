@@ -1,5 +1,6 @@
 import type { Logger } from '@chat/common/logger'
 import type { Redis } from '@chat/common/redis'
+import { brokerPublishErrors } from '../metrics'
 import type { RoomBroker, RoomEvent } from './broker'
 
 const CHANNEL_PREFIX = 'chat:room:'
@@ -43,7 +44,10 @@ export async function startRedisBroker(redis: Redis, log: Logger): Promise<RoomB
     subscribe: (roomId) => subscriber.subscribe(CHANNEL_PREFIX + roomId, listener),
     unsubscribe: (roomId) => subscriber.unsubscribe(CHANNEL_PREFIX + roomId, listener),
     async publish(roomId, event) {
-      await redis.publish(CHANNEL_PREFIX + roomId, JSON.stringify(event))
+      await redis.publish(CHANNEL_PREFIX + roomId, JSON.stringify(event)).catch((error) => {
+        brokerPublishErrors.inc({ kind: event.kind })
+        throw error
+      })
     },
     onEvent: (handler) => void handlers.push(handler),
     onReconnect: (handler) => void reconnectHandlers.push(handler),

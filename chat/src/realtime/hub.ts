@@ -1,6 +1,7 @@
 import type { Message, ServerFrame } from '@chat/common/chat-protocol'
 import type { ChatDeps } from '../deps'
 import { readMessagesAfter } from '../messages/read'
+import { catchUpReads, messagesDelivered } from '../metrics'
 import type { RoomBroker } from './broker'
 import type { Presence } from './presence'
 import { CATCH_UP_PAGE, createRoomFeed, type RoomFeed } from './room-feed'
@@ -27,18 +28,26 @@ type LiveRoom = { feed: RoomFeed; ready: Promise<void>; members: Set<Member>; re
 
 export const roomTopic = (roomId: string) => `room:${roomId}`
 
+/** Hands a frame to every local socket subscribed to the topic; returns how many sockets that is. */
+export type TopicPublish = (topic: string, data: string) => number
+
 /**
  * The instance-wide side of real time: one feed per room that local sockets joined, the
  * broker subscriptions behind them, presence, and delivery through Bun's topic publish
  * (one serialization per message whatever the number of local sockets).
  */
-export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroker, presence: Presence, publish: (topic: string, data: string) => void) {
+export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroker, presence: Presence, publish: TopicPublish) {
   const rooms = new Map<string, LiveRoom>()
   /** Local sockets per (room, user), to know when a user comes online or goes offline here. */
   const localPresence = new Map<string, Map<string, number>>()
 
-  const deliver = (message: Message) => publish(roomTopic(message.room), JSON.stringify({ type: 'message', ...message }))
-  const readAfter = (roomId: string, seq: number) => readMessagesAfter(deps.sql, roomId, seq, null, CATCH_UP_PAGE)
+  const deliver = (message: Message) => {
+    messagesDelivered.inc({ path: 'live' }, publish(roomTopic(message.room), JSON.stringify({ type: 'message', ...message })))
+  }
+  const readAfter = (roomId: string, seq: number) => {
+    catchUpReads.inc()
+    return readMessagesAfter(deps.sql, roomId, seq, null, CATCH_UP_PAGE)
+  }
 
   broker.onEvent((roomId, event) => {
     switch (event.kind) {
@@ -128,6 +137,7 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
       while (cursor < room.feed.deliveredSeq && member.isOpen()) {
         const page = await readMessagesAfter(deps.sql, roomId, cursor, room.feed.deliveredSeq, CATCH_UP_PAGE)
         for (const message of page) member.send({ type: 'message', ...message })
+        messagesDelivered.inc({ path: 'replay' }, page.length)
         if (page.length === 0) break
         cursor = page.at(-1)!.seq
       }

@@ -3,7 +3,7 @@ import type { Redis } from '@chat/common/redis'
 import type { ChatConfig } from '../config'
 import type { Sql } from '@chat/common/db'
 import { startRedisBroker } from './broker.redis'
-import { createHub } from './hub'
+import { createHub, type TopicPublish } from './hub'
 import { createPresence } from './presence'
 
 /** How often presence entries are renewed. */
@@ -15,7 +15,7 @@ const MAINTENANCE_INTERVAL_MS = 5000
 const RECONCILE_INTERVAL_MS = 1000
 
 /** Wires the broker, presence and hub of one chat instance and runs their upkeep. */
-export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; redis: Redis }, publish: (topic: string, data: string) => void) {
+export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; redis: Redis }, publish: TopicPublish) {
   const instanceId = crypto.randomUUID()
   const broker = await startRedisBroker(deps.redis, deps.log)
   const presence = createPresence(deps.redis, instanceId, deps.config.PRESENCE_TTL_SECONDS)

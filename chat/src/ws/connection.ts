@@ -1,8 +1,11 @@
 import { CLOSE, type ClientFrame, type ServerFrame } from '@chat/common/chat-protocol'
+import { withTimeout } from '@chat/common/db'
 import type { Logger } from '@chat/common/logger'
+import { countDependencyError } from '@chat/common/metrics'
 import type { AccessClaims, TokenVerifier } from '@chat/common/tokens'
 import type { ChatConfig } from '../config'
 import type { createMessageStore } from '../messages/store'
+import { authFailures, messagesReceived } from '../metrics'
 import type { Hub, Member } from '../realtime/hub'
 import type { Presence } from '../realtime/presence'
 import { createTokenBucket, createWindowCounter } from './limits'
@@ -50,12 +53,20 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
   let expiryTimer: Timer | null = null
   const rooms = new Set<string>()
   const joining = new Set<string>()
-  const confirmedMember = new Set<string>()
+  /**
+   * Membership per room as a promise that every send awaits, even once settled: sends then
+   * reach the store in the order their frames arrived, although the first ones for a room
+   * wait for the membership query together.
+   */
+  const membership = new Map<string, Promise<boolean>>()
   const sendBucket = createTokenBucket(config.SEND_BURST, config.SEND_PER_SECOND)
   const badFrames = createWindowCounter(config.MAX_BAD_FRAMES_PER_MINUTE, BAD_FRAME_WINDOW_MS)
   let rateWarnedAt: number | null = null
   let refusedAfterWarning = 0
   const lastTyping = new Map<string, number>()
+  /** Frames still being handled, so a restart can let them finish: a `send` being stored gets its ack. */
+  const inFlight = new Map<Promise<void>, ClientFrame>()
+  let restarting = false
 
   const send = (frame: ServerFrame) => {
     if (!closed) socket.send(JSON.stringify(frame))
@@ -76,7 +87,7 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     isOpen: () => !closed && socket.readyState === WS_OPEN,
     removedFrom(roomId) {
       rooms.delete(roomId)
-      confirmedMember.delete(roomId)
+      membership.delete(roomId)
       send({ type: 'left', room: roomId })
     },
   }
@@ -85,10 +96,14 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
   async function authenticate(token: string, ref?: string | number) {
     const result = await ctx.verifier.verify(token)
     if (!result.ok) {
+      authFailures.inc({ reason: result.code })
       if (result.code === 'DEPENDENCY_DOWN') return fail('UNAVAILABLE', 'Token keys are unavailable, try again shortly', ref)
       return close(result.code === 'TOKEN_REVOKED' ? CLOSE.REVOKED : CLOSE.UNAUTHENTICATED, result.code)
     }
-    if (claims !== null && claims.userId !== result.claims.userId) return close(CLOSE.UNAUTHENTICATED, 'a socket belongs to one user')
+    if (claims !== null && claims.userId !== result.claims.userId) {
+      authFailures.inc({ reason: 'ANOTHER_USER' })
+      return close(CLOSE.UNAUTHENTICATED, 'a socket belongs to one user')
+    }
     await accept(result.claims, ref)
   }
 
@@ -122,8 +137,7 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     }
     joining.add(room)
     try {
-      if (!(await ctx.isMember(room, member.userId))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
-      confirmedMember.add(room)
+      if (!(await checkMembership(room))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
       await ctx.hub.join(member, room, frame.since, (lastSeq) => {
         rooms.add(room)
         send({ type: 'joined', room, lastSeq, ...(ref === undefined ? {} : { ref }) })
@@ -139,15 +153,24 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     send({ type: 'left', room: frame.room, ...(frame.ref === undefined ? {} : { ref: frame.ref }) })
   }
 
+  function checkMembership(room: string): Promise<boolean> {
+    let check = membership.get(room)
+    if (check === undefined) {
+      check = ctx.isMember(room, member.userId)
+      membership.set(room, check)
+      // A refusal or a failed query is not remembered: the user may join over REST, the database may recover.
+      check.then((isMember) => isMember || membership.delete(room), () => membership.delete(room))
+    }
+    return check
+  }
+
   async function sendMessage(frame: Extract<ClientFrame, { type: 'send' }>) {
     const { room, body, clientId, ref } = frame
+    messagesReceived.inc()
     if (!acceptRate()) return
     const problem = bodyProblem(body, config.MESSAGE_MAX_CHARS)
     if (problem !== null) return fail('INVALID_MESSAGE', problem, ref)
-    if (!confirmedMember.has(room)) {
-      if (!(await ctx.isMember(room, member.userId))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
-      confirmedMember.add(room)
-    }
+    if (!(await checkMembership(room))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
     const result = await ctx.store.store({ roomId: room, senderId: member.userId, body, clientId })
     if (!result.ok) return fail('UNAVAILABLE', 'The message was not stored; send it again with the same clientId', ref)
     const { seq, id } = result.message
@@ -184,6 +207,28 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     if (badFrames.record()) close(CLOSE.BAD_FRAMES, 'too many bad frames')
   }
 
+  /** Answers one frame; never throws. */
+  async function handle(frame: ClientFrame) {
+    try {
+      if (frame.type === 'auth') return await authenticate(frame.token, frame.ref)
+      if (claims === null) return fail('UNAUTHENTICATED', 'Send an auth frame first', frame.ref)
+      switch (frame.type) {
+        case 'join':
+          return await join(frame)
+        case 'leave':
+          return await leave(frame)
+        case 'send':
+          return await sendMessage(frame)
+        case 'typing':
+          return typing(frame)
+      }
+    } catch (error) {
+      countDependencyError(error, 'request')
+      ctx.log.warn('frame failed', { type: frame.type, error })
+      fail('UNAVAILABLE', 'Could not handle the frame, try again shortly', frame.ref)
+    }
+  }
+
   const connection = {
     id: socketId,
     get userId() {
@@ -199,30 +244,28 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
       const parsed = parseClientFrame(data)
       if (!parsed.ok) return badFrame(parsed.message, parsed.ref)
       const frame = parsed.frame
-      try {
-        if (frame.type === 'auth') return await authenticate(frame.token, frame.ref)
-        if (claims === null) return fail('UNAUTHENTICATED', 'Send an auth frame first', frame.ref)
-        switch (frame.type) {
-          case 'join':
-            return await join(frame)
-          case 'leave':
-            return await leave(frame)
-          case 'send':
-            return await sendMessage(frame)
-          case 'typing':
-            return typing(frame)
-        }
-      } catch (error) {
-        ctx.log.warn('frame failed', { type: frame.type, error })
-        fail('UNAVAILABLE', 'Could not handle the frame, try again shortly', frame.ref)
-      }
+      if (restarting) return fail('UNAVAILABLE', 'This instance is restarting; reconnect and try again', frame.ref)
+      const handling = handle(frame)
+      inFlight.set(handling, frame)
+      await handling
+      inFlight.delete(handling)
     },
     /** Session revoked or account deleted. */
     revoke() {
       close(CLOSE.REVOKED, 'session revoked')
     },
-    /** Graceful shutdown of this instance: clients reconnect elsewhere. */
-    restart() {
+    /**
+     * Graceful shutdown of this instance. Later frames are refused; those being handled
+     * get `drainMs` to finish, so a message being stored is acknowledged. A `send` still
+     * unanswered then gets UNAVAILABLE (it may yet be stored: resending it with its
+     * clientId is safe either way). Then 1012 tells the client to reconnect elsewhere.
+     */
+    async restart(drainMs: number) {
+      restarting = true
+      await withTimeout(Promise.all(inFlight.keys()), drainMs).catch(() => {})
+      for (const frame of inFlight.values()) {
+        if (frame.type === 'send') fail('UNAVAILABLE', 'The instance is restarting; send the message again with the same clientId', frame.ref)
+      }
       close(CLOSE.SERVICE_RESTART, 'instance restarting')
     },
     async closed() {

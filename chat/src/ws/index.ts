@@ -2,9 +2,17 @@ import { Elysia } from 'elysia'
 import { AppError } from '@chat/common/errors'
 import { authenticate } from '@chat/common/tokens'
 import type { ChatDeps } from '../deps'
+import { authFailures, countSocketClose, openSockets } from '../metrics'
 import { createConnection, type Connection, type ConnectionContext } from './connection'
 
 type Registry = { bySession: Map<string, Set<Connection>>; all: Map<string, Connection> }
+
+/**
+ * On shutdown, frames being handled get this long before the socket closes with 1012:
+ * far more than a commit takes, and short enough to end well inside an orchestrator's
+ * stop timeout (Docker's default is 10 s, the test harness's 5 s).
+ */
+const RESTART_DRAIN_MS = 3000
 
 /**
  * `GET /chat/ws`. The upgrade is refused for a browser Origin outside the allow-list and
@@ -14,6 +22,9 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 't
   const allowedOrigins = new Set((deps.config.WS_ALLOWED_ORIGINS ?? deps.config.PUBLIC_ORIGIN).split(',').map((o) => o.trim()))
   const registry: Registry = { bySession: new Map(), all: new Map() }
 
+  let restarting = false
+  /** Closed sockets still releasing presence and rooms, which shutdown waits for before Redis goes. */
+  const cleanups = new Set<Promise<void>>()
   const sessionOf = new Map<Connection, string>()
   const track = (connection: Connection, sessionId: string | null) => {
     const previous = sessionOf.get(connection)
@@ -41,11 +52,19 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 't
       const origin = request.headers.get('origin')
       if (origin !== null && !allowedOrigins.has(origin)) throw new AppError('FORBIDDEN', 'This Origin may not open chat sockets')
       // A header, when present, is checked before the upgrade so a bad token never gets a socket.
-      if (request.headers.has('authorization')) await authenticate(deps.verifier, request.headers.get('authorization'))
+      if (request.headers.has('authorization')) {
+        await authenticate(deps.verifier, request.headers.get('authorization')).catch((error: unknown) => {
+          authFailures.inc({ reason: error instanceof AppError ? error.code : 'INTERNAL' })
+          throw error
+        })
+      }
     },
     async open(ws) {
       const connection = createConnection(connectionContext, ws.raw, ws.id)
       registry.all.set(ws.id, connection)
+      openSockets.inc()
+      // Upgraded while the instance began to stop: it missed closeAllForRestart.
+      if (restarting) return void connection.restart(RESTART_DRAIN_MS)
       const header = ws.data.headers.authorization
       const claims = header ? await authenticate(deps.verifier, header).catch(() => null) : null
       connection.open(claims)
@@ -53,21 +72,34 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 't
     async message(ws, data) {
       await registry.all.get(ws.id)?.receive(data)
     },
-    async close(ws) {
+    async close(ws, code) {
       const connection = registry.all.get(ws.id)
       registry.all.delete(ws.id)
-      await connection?.closed()
+      openSockets.dec()
+      countSocketClose(code)
+      if (connection === undefined) return
+      const cleanup = connection.closed()
+      cleanups.add(cleanup)
+      await cleanup
+      cleanups.delete(cleanup)
     },
   })
 
   return {
     controller,
-    /** On SIGTERM: every client is told to reconnect (to another instance) with 1012. */
-    closeAllForRestart() {
-      for (const connection of registry.all.values()) connection.restart()
+    /**
+     * On SIGTERM, once the server no longer accepts: every socket answers what it is
+     * handling, then closes with 1012 so its client reconnects to another instance.
+     */
+    async closeAllForRestart() {
+      restarting = true
+      await Promise.all([...registry.all.values()].map((connection) => connection.restart(RESTART_DRAIN_MS)))
+    },
+    /** Resolves once every closed socket has finished its clean-up. */
+    async cleanedUp() {
+      await Promise.allSettled(cleanups)
     },
     socketEntries: () => [...registry.all.values()].flatMap((c) => (c.userId === null ? [] : [[c.userId, c.id] as [string, string]])),
-    openSockets: () => registry.all.size,
   }
 }
 
