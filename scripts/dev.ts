@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { describeMigrations, migrateAll } from './migrate'
 import { canConnect } from './net'
 import { ensurePostgres, PostgresError, type LocalPostgres } from './postgres'
@@ -117,11 +117,13 @@ async function main() {
   for (const line of describeMigrations(migrations)) say(`migrations ${line}`)
   if (stopping) return
 
+  // WEB_ROOT points Caddy at files built elsewhere, served as they are; otherwise web/dist is built now.
+  const webRoot = env.WEB_ROOT === undefined ? { dir: join(REPO_ROOT, 'web', 'dist'), build: true } : { dir: resolve(env.WEB_ROOT), build: false }
   stack = await startStack({
     env,
     counts,
     allocatePort: (service, index) => basePort(env, service) + index * PORT_STEP,
-    caddy: { httpPort, admin: env.CADDY_ADMIN, env },
+    caddy: { httpPort, admin: env.CADDY_ADMIN, env, webRoot },
     output: { kind: 'prefix', filter: isWorthShowing },
     exitOnSignal: false,
   })

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Subprocess } from 'bun'
+import { buildDocs } from './build-docs'
 import { exitOnSignals, spawnChild, type Child, type Output } from './child'
 import { answersOk, waitFor } from './net'
 
@@ -26,7 +28,13 @@ export type StackOptions = {
   /** Port of the `index`-th instance of `service` (also used by `startInstance`). */
   allocatePort: (service: ServiceName, index: number) => number | Promise<number>
   /** Caddy in front, or null for services only. `env` needs PATH and HOME at least. */
-  caddy: { httpPort: number; admin: string; env: Record<string, string> } | null
+  caddy: {
+    httpPort: number
+    admin: string
+    env: Record<string, string>
+    /** Caddy's WEB_ROOT (web client and /docs); with `build`, `buildWebRoot` fills it while the services start. */
+    webRoot: { dir: string; build: boolean }
+  } | null
   output: Output
   readyTimeoutMs?: number
   /** Default true: SIGINT/SIGTERM kill the children and exit. False when the caller handles signals. */
@@ -140,9 +148,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     instances.length = 0
   }
 
+  // The build needs none of the services, so it runs while they start. Its failure is
+  // awaited below; the empty catch only keeps it from counting as unhandled meanwhile.
+  const webFiles = options.caddy?.webRoot.build ? buildWebRoot(options.caddy.webRoot.dir) : Promise.resolve()
+  webFiles.catch(() => {})
   try {
     await startAll('auth')
     await startAll('user', 'chat')
+    await webFiles
     if (options.caddy !== null) caddy = await startCaddy(options.caddy, instances, options.output)
   } catch (error) {
     await stop()
@@ -160,6 +173,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (at !== -1) instances.splice(at, 1)
     },
     stop,
+  }
+}
+
+/**
+ * Builds what Caddy serves from WEB_ROOT: the web client, once scripts/build-web.ts exists
+ * (loaded only then, so the stack runs without it), and the /docs pages beneath it. Both
+ * take well under a second, so they are built on every start rather than cached.
+ */
+export async function buildWebRoot(dir: string): Promise<void> {
+  try {
+    const webBuild = join(REPO_ROOT, 'scripts', 'build-web.ts')
+    if (existsSync(webBuild)) {
+      const { buildWeb } = (await import(webBuild)) as { buildWeb: (outDir?: string) => Promise<unknown> }
+      await buildWeb(dir)
+    }
+    // Second: the web build may empty its output folder first.
+    await buildDocs(join(dir, 'docs'))
+  } catch (error) {
+    throw new StackError(`Building the web files into ${dir} failed: ${(error as Error).message}`)
   }
 }
 
@@ -187,6 +219,7 @@ async function startCaddy(config: NonNullable<StackOptions['caddy']>, instances:
       ...config.env,
       HTTP_PORT: String(config.httpPort),
       CADDY_ADMIN: config.admin,
+      WEB_ROOT: config.webRoot.dir,
       AUTH_UPSTREAMS: upstreams('auth'),
       USER_UPSTREAMS: upstreams('user'),
       CHAT_UPSTREAMS: upstreams('chat'),

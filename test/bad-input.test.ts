@@ -15,20 +15,6 @@ import { call, login, register, uniqueName, type Account, type Answer, type Toke
 /** Bun 1.4.5 ignores bunfig's test timeout, so without `--timeout` hooks get 5 s; starting or stopping a stack can take longer on a busy machine. */
 const STACK_HOOK_TIMEOUT_MS = 60_000
 
-/**
- * Deviations from the contract this file found; their tests run as `test.failing` (green
- * while the bug is there, red once it is fixed: then make them plain tests).
- */
-const KNOWN_BUGS = {
-  /**
-   * Bun answers a request line or headers over its 16 KiB limit with a bare 431 and an
-   * empty body, which Caddy passes on. Fix in the Caddyfile's `balanced` snippet (checked
-   * with Caddy 2.6): `@headers_too_large status 431` and
-   * `handle_response @headers_too_large { import json_error HEADERS_TOO_LARGE "…" 431 }`.
-   */
-  bare431: 'oversized request line or headers get an empty 431',
-} as const
-
 type Fixture = {
   owner: Account & { tokens: Tokens }
   other: Account & { tokens: Tokens }
@@ -610,7 +596,7 @@ describe('requests the services never see', () => {
     ['a query of 100 KB', () => `/users?q=${'q'.repeat(100 * 1024)}`, () => ({ authorization: `Bearer ${fixture.owner.tokens.accessToken}` })],
     ['an Authorization header of 20 KB', () => '/users/me', () => ({ authorization: `Bearer ${'t'.repeat(20 * 1024)}` })],
   ] as const) {
-    test.failing(`${what} gets an error in the contract's shape, not a 500, and changes nothing [known bug: ${KNOWN_BUGS.bare431}]`, async () => {
+    test(`${what} gets an error in the contract's shape, not a 500, and changes nothing`, async () => {
       const before = await snapshotState()
       const answer = await call(stack.url, 'GET', path(), { headers: headers() })
       expect(answer.status).toBeLessThan(500)

@@ -46,6 +46,8 @@ const STORES: Record<string, { image: string; port: number }> = {
   redis: { image: 'redis:7', port: 6379 },
 }
 const PUBLIC_PORT = 8080
+const CADDY_DOCKERFILE = 'caddy/Dockerfile'
+const CADDY_IMAGE = 'caddy:2'
 /** Settings whose values must be the same in every service, or tokens, revocations or proxies stop matching. */
 const SHARED_SETTINGS = ['JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_TOKEN', 'REDIS_URL', 'TRUSTED_PROXIES', 'PUBLIC_ORIGIN']
 /** The auth service verifies with its own key and never calls itself, so these stay unset there. */
@@ -118,7 +120,11 @@ function portOf(name: string): number | undefined {
 type Instruction = { keyword: string; args: string }
 
 function dockerfileOf(name: ServiceName): Instruction[] {
-  const text = readFileSync(join(REPO_ROOT, name, 'Dockerfile'), 'utf8')
+  return parseDockerfile(join(name, 'Dockerfile'))
+}
+
+function parseDockerfile(path: string): Instruction[] {
+  const text = readFileSync(join(REPO_ROOT, path), 'utf8')
   return text
     .split('\n')
     .filter((line) => !/^\s*#/.test(line))
@@ -170,11 +176,11 @@ describe('compose.yaml services', () => {
     expect(service('chat').ports).toBeUndefined()
   })
 
-  test('Postgres, Redis and Caddy run from their official images with health checks', () => {
-    for (const [name, { image }] of Object.entries({ ...STORES, caddy: { image: 'caddy:2' } })) {
-      expect(service(name).image).toBe(image)
-      expect(hasHealthCheck(name)).toBe(true)
-    }
+  test('Postgres and Redis run from their official images, Caddy from one built on the official image, all with health checks', () => {
+    for (const [name, { image }] of Object.entries(STORES)) expect(service(name).image).toBe(image)
+    expect(service('caddy').build).toEqual({ context: '.', dockerfile: CADDY_DOCKERFILE })
+    expect(argsOf(parseDockerfile(CADDY_DOCKERFILE), 'FROM').at(-1)).toBe(CADDY_IMAGE)
+    for (const name of [...Object.keys(STORES), 'caddy']) expect(hasHealthCheck(name)).toBe(true)
   })
 
   test('each service starts only once everything it needs is healthy', () => {
@@ -317,8 +323,50 @@ describe('compose.yaml Caddy', () => {
     }
   })
 
-  test("mounts the repository's Caddyfile where the image reads it", () => {
+  test("mounts the repository's Caddyfile where the image reads it, and the image holds a copy", () => {
     expect(service('caddy').volumes).toContain('./Caddyfile:/etc/caddy/Caddyfile:ro')
+    expect(argsOf(parseDockerfile(CADDY_DOCKERFILE), 'COPY')).toContain('Caddyfile /etc/caddy/Caddyfile')
+  })
+})
+
+describe('caddy/Dockerfile', () => {
+  const instructions = parseDockerfile(CADDY_DOCKERFILE)
+  const stages = instructions.reduce<Instruction[][]>((all, instruction) => {
+    if (instruction.keyword === 'FROM') all.push([])
+    all.at(-1)!.push(instruction)
+    return all
+  }, [])
+  const [build, final] = [stages[0], stages.at(-1)!]
+
+  test('builds the web files with the same function and Bun image as the rest, then keeps only the files', () => {
+    expect(stages).toHaveLength(2)
+    const serviceBase = argsOf(dockerfileOf('auth'), 'FROM')[0].split(/\s+/)[0]
+    expect(build[0].args).toMatch(new RegExp(`^${serviceBase.replace(/[.]/g, '\\.')}\\s+AS\\s+\\w+$`, 'i'))
+    expect(argsOf(build, 'RUN').some((args) => args.includes('buildWebRoot('))).toBe(true)
+  })
+
+  test('installs the build tools from the frozen workspace lockfile, with every workspace manifest', () => {
+    const install = build.findIndex(({ keyword, args }) => keyword === 'RUN' && args.includes('bun install --frozen-lockfile'))
+    expect(install).toBeGreaterThan(-1)
+    const copiedBefore = argsOf(build.slice(0, install), 'COPY').join(' ')
+    for (const file of ['package.json', 'bun.lock', ...WORKSPACES.map((workspace) => `${workspace}/package.json`)]) {
+      expect({ file, copied: new RegExp(`(^|\\s)${file.replace('.', '\\.')}(\\s|$)`).test(copiedBefore) }).toEqual({ file, copied: true })
+    }
+  })
+
+  test('copies what the build reads, and serves the result from WEB_ROOT as compose sets it', () => {
+    const copied = argsOf(build, 'COPY').map((args) => args.split(/\s+/)[0])
+    for (const source of ['scripts', 'web', 'docs', 'tsconfig.json']) expect(copied).toContain(source)
+    const webRoot = environmentOf('caddy').WEB_ROOT
+    expect(webRoot).toMatch(/^\//)
+    expect(argsOf(final, 'COPY').some((args) => new RegExp(`^--from=\\w+ \\S+ ${webRoot}$`).test(args))).toBe(true)
+    expect(argsOf(final, 'ENV')).toContain(`WEB_ROOT=${webRoot}`)
+  })
+
+  test('has a context filter of its own that lets scripts/ in and keeps local state and secrets out', () => {
+    const ignored = readFileSync(join(REPO_ROOT, `${CADDY_DOCKERFILE}.dockerignore`), 'utf8').split('\n').map((line) => line.trim())
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.data', '.git', '.env', 'web/dist']))
+    expect(ignored).not.toContain('scripts')
   })
 })
 

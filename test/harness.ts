@@ -83,6 +83,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const caddyPort = ports.pop()!
   const dataDir = join(workDir, 'data')
   const logDir = join(workDir, 'logs')
+  const webRoot = join(workDir, 'web')
   await Promise.all([mkdir(dataDir), mkdir(logDir)])
 
   const url = `http://127.0.0.1:${caddyPort}`
@@ -119,12 +120,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
               // The services log every request already; set TEST_CADDY_ACCESS_LOG=stdout to see Caddy's view too.
               CADDY_ACCESS_LOG: process.env.TEST_CADDY_ACCESS_LOG ?? 'discard',
             },
+            // Built afresh per stack (it takes milliseconds), so no test serves another run's files.
+            webRoot: { dir: webRoot, build: true },
           }
         : null,
       output: { kind: 'files', dir: logDir },
     })
   } catch (error) {
-    await Promise.all([dropTestDatabase(databaseUrl), redis.release(), rm(dataDir, { recursive: true, force: true })])
+    await Promise.all([dropTestDatabase(databaseUrl), redis.release(), ...[dataDir, webRoot].map((dir) => rm(dir, { recursive: true, force: true }))])
     throw error
   }
 
@@ -148,8 +151,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async stop() {
       await stack.stop()
       await sql.end({ timeout: 5 })
-      // Logs stay for reading after a failure; keys and secrets do not.
-      await Promise.all([dropTestDatabase(databaseUrl), redis.release(), rm(dataDir, { recursive: true, force: true })])
+      // Logs stay for reading after a failure; keys, secrets and the built web files do not.
+      await Promise.all([dropTestDatabase(databaseUrl), redis.release(), ...[dataDir, webRoot].map((dir) => rm(dir, { recursive: true, force: true }))])
     },
   }
 }

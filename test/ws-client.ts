@@ -81,8 +81,11 @@ export async function connect(httpUrl: string, token: string): Promise<SocketCli
   return client
 }
 
+let joinCounter = 0
+
 export async function joinRoom(client: SocketClient, room: string, since?: number): Promise<Frame> {
-  const ref = `join-${room}-${Math.random()}`
+  // Short and unique: the protocol allows refs of up to 64 characters.
+  const ref = `join-${++joinCounter}`
   client.send({ type: 'join', room, ref, ...(since === undefined ? {} : { since }) })
   const answer = await client.next((f) => f.ref === ref)
   if (answer.type !== 'joined') throw new Error(`join failed: ${JSON.stringify(answer)}`)

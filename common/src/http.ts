@@ -3,6 +3,7 @@ import { swagger } from '@elysiajs/swagger'
 import type { BaseConfig } from './config'
 import { errorBody, toErrorResponse } from './errors'
 import type { Logger } from './logger'
+import { countDependencyError, metricsRegistry, observeHttpRequest } from './metrics'
 
 const REQUEST_ID_HEADER = 'x-request-id'
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/
@@ -63,6 +64,7 @@ export function createServiceApp(options: {
 }) {
   const { service, prefix, config, log } = options
   const trusted = new Set(config.TRUSTED_PROXIES.split(',').map((ip) => ip.trim()).filter(Boolean))
+  const metricsPath = `${prefix}/metrics`
 
   return new Elysia({
     name: `${service}-app`,
@@ -92,26 +94,38 @@ export function createServiceApp(options: {
     .use(requestContext)
     .onError({ as: 'global' }, ({ code, error, request, set }) => {
       const { status, body, headers } = toErrorResponse(code, error)
-      if (status >= 500) log.error('request failed', { reqId: metaOf(request).requestId, path: new URL(request.url).pathname, error })
+      if (status >= 500) {
+        log.error('request failed', { reqId: metaOf(request).requestId, path: new URL(request.url).pathname, error })
+        countDependencyError(error, 'request')
+      }
       set.status = status
       Object.assign(set.headers, headers)
       return body
     })
-    .onAfterResponse({ as: 'global' }, ({ request, set }) => {
+    .onAfterResponse({ as: 'global' }, ({ request, set, route }) => {
       const meta = metaOf(request)
+      const status = typeof set.status === 'number' ? set.status : 200
+      const ms = performance.now() - meta.startedAt
+      // A scrape timing itself would only ever report the previous scrape; /health and
+      // /ready stay in, as their own series: /ready's latency is that of Postgres and Redis.
+      if (route !== metricsPath) observeHttpRequest(request.method, route, status, ms / 1000)
       log.info('request', {
         reqId: meta.requestId,
         method: request.method,
         path: new URL(request.url).pathname,
-        status: typeof set.status === 'number' ? set.status : 200,
-        ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
+        status,
+        ms: Math.round(ms * 10) / 10,
         ip: meta.clientIp,
       })
     })
     .use(
       swagger({
+        // Through Caddy this page redirects to /docs, which serves Swagger UI locally; the
+        // document beside it (/<prefix>/swagger/json) is what /docs reads.
         path: `${prefix}/swagger`,
         exclude: [/^\/internal/, `${prefix}/swagger`, `${prefix}/swagger/json`],
+        // The default leaves out every path with a dot, such as /auth/.well-known/jwks.json.
+        excludeStaticFile: false,
         documentation: {
           info: { title: options.openapi.title, description: options.openapi.description, version: '1.0.0' },
           components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
@@ -133,5 +147,12 @@ export function createServiceApp(options: {
         )
       },
       { detail: { summary: 'Postgres and Redis are reachable', tags: ['Health'] } },
+    )
+    // For Prometheus on the internal network: Caddy answers 404 for it, and it stays out
+    // of the public API document.
+    .get(
+      metricsPath,
+      async () => new Response(await metricsRegistry.metrics(), { headers: { 'content-type': metricsRegistry.contentType } }),
+      { detail: { hide: true } },
     )
 }

@@ -1,0 +1,756 @@
+/**
+ * Real-time fan-out of the chat service (two instances) side by side with what a team
+ * gets by default from Socket.IO and its official Redis adapter (two servers), measured
+ * in one run on one machine so the rows compare: messages sent and delivered per second,
+ * delivery latency, and whether every receiver got every message once and in order.
+ *
+ * Every row has the same shape: M sender sockets and N receiver sockets, both split
+ * across the two instances and connected to them directly (not through Caddy), so every
+ * message crosses Redis to reach half of its receivers. Senders do not join the room
+ * (their own copies would count as deliveries); receivers do. A message's body starts
+ * with its send time, so each receiver knows the message's latency. Each receiver checks
+ * every stream it must see: the chat's per-room `seq`, and for Socket.IO, which numbers
+ * nothing, a counter per sender (its only order guarantee is per connection, and with
+ * nothing stored a lost message is simply gone).
+ *
+ *   bun run bench:chat                      10 s per row
+ *   BENCH_SECONDS=5 bun run bench:chat      shorter rows
+ *   BENCH_ROWS=chat,sio bun run bench:chat  only those rows
+ *
+ * Settings (environment): BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_SENDERS (4),
+ * BENCH_RECEIVERS (40), BENCH_RATE (50 messages/s per sender), BENCH_WINDOW (32 sends in
+ * flight per sender, for the -max rows: fewer leave the chat waiting on its commit latency
+ * rather than on the machine), BENCH_ROOMS (4, for the -rooms rows),
+ * BENCH_BODY_CHARS (100), BENCH_SIO_RUNTIME (bun | node: what runs the Socket.IO servers),
+ * BENCH_ROWS (comma-separated row ids; default all): chat, sio, sio-pg, chat-rooms,
+ * sio-rooms, chat-max, sio-max, sio-pg-max.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { cpus, release, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { io, type Socket } from 'socket.io-client'
+import { spawnChild, type Child } from '../scripts/child'
+import { answersOk, findFreePorts, waitFor } from '../scripts/net'
+import { REPO_ROOT } from '../scripts/stack'
+import { call, login, register, type Account } from '../test/client'
+import { startTestStack, type TestStack } from '../test/harness'
+import { connect, type Frame } from '../test/ws-client'
+import { machineLoad, measureCpu, pidsByCommand, pidsByCommandLine, type Component, type CpuUsage } from './cpu'
+import type { Ack, MessagePayload, SendPayload } from './socketio-server'
+
+const SECONDS = positiveInt('BENCH_SECONDS', 10)
+const WARMUP_SECONDS = positiveInt('BENCH_WARMUP_SECONDS', 2, { allowZero: true })
+const SENDERS = positiveInt('BENCH_SENDERS', 4)
+const RECEIVERS = positiveInt('BENCH_RECEIVERS', 40)
+const RATE = positiveInt('BENCH_RATE', 50)
+const WINDOW = positiveInt('BENCH_WINDOW', 32)
+const ROOMS = positiveInt('BENCH_ROOMS', 4)
+const BODY_CHARS = positiveInt('BENCH_BODY_CHARS', 100)
+const SIO_RUNTIME = process.env.BENCH_SIO_RUNTIME ?? 'bun'
+const ONLY = process.env.BENCH_ROWS?.split(',').map((id) => id.trim()).filter(Boolean) ?? null
+if (SIO_RUNTIME !== 'bun' && SIO_RUNTIME !== 'node') {
+  console.error(`bench: BENCH_SIO_RUNTIME must be bun or node (got ${JSON.stringify(SIO_RUNTIME)})`)
+  process.exit(1)
+}
+
+/** Both instances of each system; receivers and senders alternate between them. */
+const INSTANCES = 2
+/** Below the chat's 20 sockets per user, with room for the previous row's sockets still being released. */
+const RECEIVER_SOCKETS_PER_USER = 10
+/** The chat's default token bucket per socket (docs/websocket-protocol.md). */
+const CHAT_SEND_PER_SECOND = 300
+/** The -max rows send as fast as acks come back, far above the default bucket, which would refuse them. */
+const UNLIMITED_SENDS = '1000000'
+/** Registration and logins hash with argon2id; a few at a time keep both cores busy. */
+const PREPARE_CONCURRENCY = 4
+const CONNECT_CONCURRENCY = 10
+/** The pacer's tick: each sender sends whatever its rate says is due since the last one. */
+const PACER_INTERVAL_MS = 2
+/** Presence announcements of the joins finish before the first send. */
+const SETTLE_MS = 500
+/** After the last send: acks and deliveries still on their way get this long. */
+const DRAIN_TIMEOUT_MS = 20_000
+const DRAIN_POLL_MS = 50
+const PROCESS_READY_TIMEOUT_MS = 15_000
+const BACKGROUND_SAMPLE_MS = 2000
+/** A row during which other processes used more than this share of one core is marked as disturbed. */
+const DISTURBED_REST_CORES = 0.25
+/** Redis DB 0 is left to development; the test harness claims 1–15 with this key, so the bench does too. */
+const REDIS_DBS = Array.from({ length: 15 }, (_, i) => i + 1)
+const REDIS_CLAIM_KEY = 'chat-test:claimed-by'
+const REDIS_CLAIM_SECONDS = 60 * 60
+
+type System = 'chat' | 'sio' | 'sio-pg'
+type Mode = { kind: 'rate'; perSender: number } | { kind: 'window'; size: number }
+type Row = { id: string; name: string; system: System; rooms: number; mode: Mode }
+
+function positiveInt(name: string, fallback: number, options: { allowZero?: boolean } = {}): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < (options.allowZero ? 0 : 1)) {
+    console.error(`bench: ${name} must be a ${options.allowZero ? 'non-negative' : 'positive'} integer (got ${JSON.stringify(raw)})`)
+    process.exit(1)
+  }
+  return value
+}
+
+const SYSTEM_NAMES: Record<System, string> = {
+  chat: 'chat ×2 (stored, seq)',
+  sio: `Socket.IO ×2 + Redis adapter (${SIO_RUNTIME})`,
+  'sio-pg': `Socket.IO ×2 + INSERT per message (${SIO_RUNTIME})`,
+}
+const modeName = (mode: Mode) => (mode.kind === 'rate' ? `${mode.perSender}/s per sender` : `window ${mode.size}`)
+const rowOf = (id: string, system: System, rooms: number, mode: Mode): Row => ({
+  id,
+  system,
+  rooms,
+  mode,
+  name: `${SYSTEM_NAMES[system]}, ${rooms === 1 ? '1 room' : `${rooms} rooms`}, ${modeName(mode)}`,
+})
+const rate: Mode = { kind: 'rate', perSender: RATE }
+const windowed: Mode = { kind: 'window', size: WINDOW }
+const ROWS: Row[] = [
+  rowOf('chat', 'chat', 1, rate),
+  rowOf('sio', 'sio', 1, rate),
+  rowOf('sio-pg', 'sio-pg', 1, rate),
+  rowOf('chat-rooms', 'chat', ROOMS, rate),
+  rowOf('sio-rooms', 'sio', ROOMS, rate),
+  rowOf('chat-max', 'chat', 1, windowed),
+  rowOf('sio-max', 'sio', 1, windowed),
+  rowOf('sio-pg-max', 'sio-pg', 1, windowed),
+].filter((row) => ONLY === null || ONLY.includes(row.id))
+
+// Everything started here, stopped in reverse order on success, failure or a signal.
+const stoppers: Array<() => Promise<unknown>> = []
+let workDir: string | null = null
+let cleaning: Promise<void> | null = null
+
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const stop of stoppers.reverse()) await stop().catch((error) => console.error('bench: clean-up step failed:', error))
+    if (workDir !== null) await rm(workDir, { recursive: true, force: true })
+  })()
+  return cleaning
+}
+
+// Installed before the harness starts anything, so its own handlers (which exit without
+// dropping the database) stay out of the way.
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+  process.once(signal, () => {
+    console.error(`\nbench: ${signal}, stopping everything`)
+    void cleanUp().finally(() => process.exit(128 + number))
+  })
+}
+
+async function inChunks<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(work))))
+  return results
+}
+
+/** Latencies in ms, appended as they come and sorted once at the end. */
+function createSamples() {
+  let data = new Float64Array(1 << 16)
+  let length = 0
+  return {
+    push(value: number) {
+      if (length === data.length) {
+        const grown = new Float64Array(data.length * 2)
+        grown.set(data)
+        data = grown
+      }
+      data[length++] = value
+    },
+    summary(): { count: number; p50: number; p99: number; max: number } {
+      const sorted = data.slice(0, length).sort()
+      const at = (q: number) => (length === 0 ? NaN : sorted[Math.min(length - 1, Math.max(0, Math.ceil(q * length) - 1))])
+      return { count: length, p50: at(0.5), p99: at(0.99), max: length === 0 ? NaN : sorted[length - 1] }
+    },
+  }
+}
+
+type StreamState = { highest: number; seen: Uint8Array; unique: number }
+
+/**
+ * What one receiver saw of each stream it must get in full (the chat: a room's seq;
+ * Socket.IO: one sender's counter), numbered 1, 2, 3, …: a number seen twice is a
+ * duplicate, one arriving after a higher one is out of order, one never seen is lost.
+ */
+function createStreamCheck() {
+  const streams = new Map<string, StreamState>()
+  let duplicates = 0
+  let outOfOrder = 0
+  return {
+    see(stream: string, n: number) {
+      let state = streams.get(stream)
+      if (state === undefined) streams.set(stream, (state = { highest: 0, seen: new Uint8Array(1024), unique: 0 }))
+      if (n >= state.seen.length) {
+        const grown = new Uint8Array(Math.max(n + 1, state.seen.length * 2))
+        grown.set(state.seen)
+        state.seen = grown
+      }
+      if (state.seen[n] === 1) return void duplicates++
+      state.seen[n] = 1
+      state.unique++
+      if (n < state.highest) outOfOrder++
+      else state.highest = n
+    },
+    /** Numbers 1..count of `stream` (less `excused` ones that were never broadcast) not seen yet. */
+    missing(stream: string, count: number, excused = 0): number {
+      const state = streams.get(stream)
+      let seen = 0
+      if (state !== undefined) for (let n = 1; n <= count && n < state.seen.length; n++) seen += state.seen[n]
+      return Math.max(0, count - excused - seen)
+    },
+    get duplicates() {
+      return duplicates
+    },
+    get outOfOrder() {
+      return outOfOrder
+    },
+  }
+}
+type StreamCheck = ReturnType<typeof createStreamCheck>
+
+/** What a row counts while it runs; only what happens inside the measured window goes into rates and latencies. */
+function createTally() {
+  let windowStart = Infinity
+  let windowEnd = Infinity
+  const inWindow = (t: number) => t >= windowStart && t < windowEnd
+  const delivery = createSamples()
+  const ack = createSamples()
+  const problems = new Map<string, number>()
+  let delivered = 0
+  let acked = 0
+  return {
+    openWindow(start: number, end: number) {
+      windowStart = start
+      windowEnd = end
+    },
+    delivered(sentAt: number) {
+      const now = performance.now()
+      if (inWindow(now)) delivered++
+      if (inWindow(sentAt)) delivery.push(now - sentAt)
+    },
+    acked(sentAt: number) {
+      const now = performance.now()
+      if (inWindow(now)) acked++
+      if (inWindow(sentAt)) ack.push(now - sentAt)
+    },
+    problem(what: string) {
+      problems.set(what, (problems.get(what) ?? 0) + 1)
+    },
+    result: () => ({ delivered, acked, delivery: delivery.summary(), ack: ack.summary(), problems }),
+  }
+}
+type Tally = ReturnType<typeof createTally>
+
+/** Sends the body's leading number: the send time on this process's clock (receivers run here too). */
+const bodyAt = (sentAt: number) => {
+  const stamp = sentAt.toFixed(3) + ' '
+  return stamp + 'x'.repeat(Math.max(1, BODY_CHARS - stamp.length))
+}
+const sentAtOf = (body: string) => parseFloat(body)
+
+type Receiver = { close(): Promise<void> }
+type Sender = { send(n: number, sentAt: number): void; close(): Promise<void> }
+
+/** One system under test, driven the same way for every row. */
+type Driver = {
+  createRooms(row: Row): Promise<string[]>
+  openReceiver(index: number, room: string, check: StreamCheck, tally: Tally): Promise<Receiver>
+  /** `onAck(n, ok)` once the server answered send number `n`. */
+  openSender(index: number, room: string, tally: Tally, onAck: (n: number, ok: boolean) => void): Promise<Sender>
+  /** After the sends: the streams each room's receivers must have got in full, with their lengths. */
+  expectedStreams(rooms: string[], senders: SenderState[]): Promise<Map<string, { stream: string; count: number; excused: number }[]>>
+  /** Messages per Postgres commit over the row, or null when nothing is stored. */
+  messagesPerCommit(rooms: string[]): Promise<number | null>
+  /** The processes that serve this system, for CPU accounting. */
+  serverPids(): number[]
+}
+
+function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccounts: Tokened[]): Driver {
+  const instances = stack.instancesOf('chat')
+  return {
+    async createRooms(row) {
+      // Fresh tokens for every row: access tokens live 15 minutes, a long run outlives them.
+      await inChunks([...senderAccounts, ...receiverAccounts], PREPARE_CONCURRENCY, async (account) => {
+        account.accessToken = (await login(stack.url, account)).accessToken
+      })
+      const [owner, ...others] = [...senderAccounts, ...receiverAccounts]
+      return inChunks(Array.from({ length: row.rooms }, (_, r) => r), PREPARE_CONCURRENCY, async (r) => {
+        const created = await call(stack.url, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: `bench ${row.id} ${r} ${Date.now()}` } })
+        if (created.status !== 201) throw new Error(`bench: creating a room answered ${created.status}: ${JSON.stringify(created.body)}`)
+        for (const member of others) {
+          const joined = await call(stack.url, 'POST', `/chat/rooms/${created.body.id}/join`, { token: member.accessToken })
+          if (joined.status !== 204) throw new Error(`bench: joining a room answered ${joined.status}: ${JSON.stringify(joined.body)}`)
+        }
+        return created.body.id as string
+      })
+    },
+    async openReceiver(index, room, check, tally) {
+      const account = receiverAccounts[Math.floor(index / RECEIVER_SOCKETS_PER_USER)]
+      const client = await connect(instances[index % INSTANCES].url, account.accessToken)
+      // Not test/ws-client's joinRoom: its ref (`join-<uuid>-<Math.random()>`) exceeds the
+      // protocol's 64 characters when Math.random() prints with leading zeros (rare, but a
+      // bench joins hundreds of times and one refused join would end the run).
+      const ref = `join-${index}`
+      client.send({ type: 'join', room, ref })
+      const answer = await client.next((f) => f.ref === ref)
+      if (answer.type !== 'joined') throw new Error(`bench: join failed: ${JSON.stringify(answer)}`)
+      // The test client keeps every frame; a receiver here only counts them.
+      client.frames.length = 0
+      client.ws.onmessage = (event) => {
+        const frame: Frame = JSON.parse(String(event.data))
+        if (frame.type === 'message') {
+          check.see(frame.room, frame.seq)
+          tally.delivered(sentAtOf(frame.body))
+        } else if (frame.type === 'error') tally.problem(`receiver error ${frame.code}`)
+      }
+      return closerOf(client.ws, client.closed, tally, 'receiver')
+    },
+    async openSender(index, room, tally, onAck) {
+      const client = await connect(instances[index % INSTANCES].url, senderAccounts[index].accessToken)
+      client.frames.length = 0
+      client.ws.onmessage = (event) => {
+        const frame: Frame = JSON.parse(String(event.data))
+        if (frame.type === 'ack') onAck(frame.ref, true)
+        else if (frame.type === 'error') {
+          tally.problem(`sender error ${frame.code}`)
+          if (typeof frame.ref === 'number') onAck(frame.ref, false)
+        }
+      }
+      const { ws } = client
+      return {
+        send: (n, sentAt) => ws.send(JSON.stringify({ type: 'send', room, body: bodyAt(sentAt), clientId: `s${index}-${n}`, ref: n })),
+        ...closerOf(ws, client.closed, tally, 'sender'),
+      }
+    },
+    async expectedStreams(rooms) {
+      // Everything stored must reach every receiver, whether or not its sender saw the ack.
+      const stored = await stack.sql<{ id: string; last_seq: string }[]>`select id, last_seq from chat.rooms where id = any(${rooms}::uuid[])`
+      return new Map(stored.map((row) => [row.id, [{ stream: row.id, count: Number(row.last_seq), excused: 0 }]]))
+    },
+    async messagesPerCommit(rooms) {
+      // A batch's messages all carry their transaction's now(), so distinct times count commits.
+      const [row] = await stack.sql<{ messages: number; commits: number }[]>`
+        select count(*)::int as messages, count(distinct created_at)::int as commits from chat.messages where room_id = any(${rooms}::uuid[])`
+      return row.commits === 0 ? null : row.messages / row.commits
+    },
+    serverPids: () => instances.map((instance) => instance.proc.pid),
+  }
+}
+
+function closerOf(ws: WebSocket, closed: Promise<{ code: number }>, tally: Tally, role: string) {
+  let closing = false
+  void closed.then(({ code }) => {
+    if (!closing) tally.problem(`${role} closed ${code}`)
+  })
+  return {
+    async close() {
+      closing = true
+      ws.close()
+      await closed
+    },
+  }
+}
+
+function socketIoDriver(urls: string[], pids: () => number[], persists: boolean): Driver {
+  const open = async (index: number, tally: Tally, role: string) => {
+    const socket: Socket = io(urls[index % INSTANCES], { transports: ['websocket'], forceNew: true, reconnection: false })
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('connect_error', reject)
+    })
+    let closing = false
+    socket.on('disconnect', (reason) => {
+      if (!closing) tally.problem(`${role} disconnected: ${reason}`)
+    })
+    return {
+      socket,
+      async close() {
+        closing = true
+        socket.disconnect()
+      },
+    }
+  }
+  return {
+    createRooms: async (row) => Array.from({ length: row.rooms }, (_, r) => `bench-${row.id}-${r}-${Date.now()}`),
+    async openReceiver(index, room, check, tally) {
+      const { socket, close } = await open(index, tally, 'receiver')
+      const joined: Ack = await socket.timeout(PROCESS_READY_TIMEOUT_MS).emitWithAck('join', room)
+      if (!joined.ok) throw new Error(`bench: Socket.IO join failed: ${joined.error}`)
+      socket.on('message', (message: MessagePayload) => {
+        check.see(String(message.sender), message.n)
+        tally.delivered(sentAtOf(message.body))
+      })
+      return { close }
+    },
+    async openSender(index, room, tally, onAck) {
+      const { socket, close } = await open(index, tally, 'sender')
+      return {
+        send(n, sentAt) {
+          const payload: SendPayload = { room, sender: index, n, body: bodyAt(sentAt) }
+          socket.emit('send', payload, (answer: Ack) => {
+            if (!answer.ok) tally.problem(`sender error ${answer.error}`)
+            onAck(n, answer.ok)
+          })
+        },
+        close,
+      }
+    },
+    async expectedStreams(rooms, senders) {
+      // Nothing is stored: a receiver must get what each sender of its room had sent (a
+      // refused send was never broadcast, so it is excused).
+      return new Map(
+        rooms.map((room) => [
+          room,
+          senders.filter((s) => s.room === room).map((s) => ({ stream: String(s.index), count: s.sent, excused: s.failed })),
+        ]),
+      )
+    },
+    // One INSERT in autocommit per message, or nothing stored at all.
+    messagesPerCommit: async () => (persists ? 1 : null),
+    serverPids: pids,
+  }
+}
+
+type Tokened = Account & { accessToken: string }
+type SenderState = { index: number; room: string; sender: Sender; sent: number; failed: number; inFlight: Map<number, number>; phase: number }
+
+type RowResult = {
+  row: Row
+  senders: number
+  receivers: number
+  delivered: number
+  acked: number
+  delivery: { count: number; p50: number; p99: number; max: number }
+  ack: { count: number; p50: number; p99: number; max: number }
+  lost: number
+  duplicates: number
+  outOfOrder: number
+  /** Sends never answered within the drain time. */
+  unanswered: number
+  problems: Map<string, number>
+  messagesPerCommit: number | null
+  cpu: CpuUsage
+}
+
+async function runRow(row: Row, driver: Driver, components: Component[]): Promise<RowResult> {
+  const tally = createTally()
+  const rooms = await driver.createRooms(row)
+  const roomOfReceiver = (i: number) => rooms[Math.floor(i / INSTANCES) % rooms.length]
+  const checks = Array.from({ length: RECEIVERS }, () => createStreamCheck())
+  const receivers = await inChunks(Array.from({ length: RECEIVERS }, (_, i) => i), CONNECT_CONCURRENCY, (i) =>
+    driver.openReceiver(i, roomOfReceiver(i), checks[i], tally),
+  )
+  const senders: SenderState[] = []
+  let sendUntil = Infinity
+  const sendNext = (s: SenderState) => {
+    const n = ++s.sent
+    const sentAt = performance.now()
+    s.inFlight.set(n, sentAt)
+    s.sender.send(n, sentAt)
+  }
+  for (let j = 0; j < SENDERS; j++) {
+    const room = rooms[j % rooms.length]
+    const state: SenderState = { index: j, room, sender: null as never, sent: 0, failed: 0, inFlight: new Map(), phase: j / SENDERS }
+    state.sender = await driver.openSender(j, room, tally, (n, ok) => {
+      const sentAt = state.inFlight.get(n)
+      if (sentAt === undefined) return
+      state.inFlight.delete(n)
+      if (ok) tally.acked(sentAt)
+      else state.failed++
+      if (row.mode.kind === 'window' && performance.now() < sendUntil) sendNext(state)
+    })
+    senders.push(state)
+  }
+  await Bun.sleep(SETTLE_MS)
+
+  const startedAt = performance.now()
+  let pacer: Timer | null = null
+  const { mode } = row
+  if (mode.kind === 'rate') {
+    // Open loop: each sender keeps its rate whatever the answers, staggered so they do not send in step.
+    pacer = setInterval(() => {
+      const now = performance.now()
+      if (now >= sendUntil) return
+      for (const s of senders) {
+        const due = Math.floor(((now - startedAt) / 1000) * mode.perSender + s.phase)
+        while (s.sent < due) sendNext(s)
+      }
+    }, PACER_INTERVAL_MS)
+  } else {
+    for (const s of senders) for (let i = 0; i < mode.size; i++) sendNext(s)
+  }
+  try {
+    await Bun.sleep(WARMUP_SECONDS * 1000)
+    const windowStart = performance.now()
+    sendUntil = windowStart + SECONDS * 1000
+    tally.openWindow(windowStart, sendUntil)
+    const serverPids = driver.serverPids()
+    const measured = await measureCpu(
+      [],
+      [...components, { name: 'server', pids: () => serverPids }],
+      () => Bun.sleep(Math.max(0, sendUntil - performance.now())),
+    )
+    if (pacer !== null) clearInterval(pacer)
+
+    const answered = () => senders.every((s) => s.inFlight.size === 0)
+    await waitFor(async () => answered(), { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: DRAIN_POLL_MS })
+    const expected = await driver.expectedStreams(rooms, senders)
+    const missing = () =>
+      checks.reduce((sum, check, i) => sum + (expected.get(roomOfReceiver(i)) ?? []).reduce((n, e) => n + check.missing(e.stream, e.count, e.excused), 0), 0)
+    await waitFor(async () => missing() === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: DRAIN_POLL_MS })
+
+    const { delivered, acked, delivery, ack, problems } = tally.result()
+    return {
+      row,
+      senders: SENDERS,
+      receivers: RECEIVERS,
+      delivered,
+      acked,
+      delivery,
+      ack,
+      lost: missing(),
+      duplicates: checks.reduce((sum, check) => sum + check.duplicates, 0),
+      outOfOrder: checks.reduce((sum, check) => sum + check.outOfOrder, 0),
+      unanswered: senders.reduce((sum, s) => sum + s.inFlight.size, 0),
+      problems,
+      messagesPerCommit: await driver.messagesPerCommit(rooms),
+      cpu: measured.cpu,
+    }
+  } finally {
+    if (pacer !== null) clearInterval(pacer)
+    await Promise.all([...senders.map((s) => s.sender.close()), ...receivers.map((r) => r.close())])
+  }
+}
+
+/**
+ * Claims a Redis DB number nobody else uses, the way the test harness does (same key, so
+ * test runs and this bench never share one), and empties it. Pub/sub is not per DB in
+ * Redis: the claim keeps keys apart, the channel names keep the two systems apart.
+ */
+async function claimRedisDb(baseUrl: string): Promise<{ url: string; release(): Promise<void> }> {
+  const owner = `bench-chat-${crypto.randomUUID()}`
+  for (const db of [...REDIS_DBS].sort(() => Math.random() - 0.5)) {
+    const url = `${baseUrl.replace(/\/\d*$/, '')}/${db}`
+    const client = new Bun.RedisClient(url, { autoReconnect: false, connectionTimeout: 3000 })
+    try {
+      if ((await client.send('SET', [REDIS_CLAIM_KEY, owner, 'NX', 'EX', String(REDIS_CLAIM_SECONDS)])) !== 'OK') continue
+    } finally {
+      client.close()
+    }
+    return {
+      url,
+      async release() {
+        const client = new Bun.RedisClient(url)
+        try {
+          await client.send('FLUSHDB', [])
+        } finally {
+          client.close()
+        }
+      },
+    }
+  }
+  throw new Error(`bench: every Redis DB ${REDIS_DBS[0]}–${REDIS_DBS.at(-1)} is claimed by a test run`)
+}
+
+async function startSocketIoServers(options: { label: string; redisUrl: string; databaseUrl: string | null; entry: string[] }): Promise<{ urls: string[]; children: Child[] }> {
+  const ports = await findFreePorts(INSTANCES)
+  const children: Child[] = []
+  for (const [i, port] of ports.entries()) {
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(port), REDIS_URL: options.redisUrl, NODE_ENV: 'production' }
+    if (options.databaseUrl !== null) Object.assign(env, { PERSIST: '1', DATABASE_URL: options.databaseUrl })
+    const child = spawnChild({ name: `${options.label}-${i + 1}`, cmd: options.entry, cwd: REPO_ROOT, env, output: { kind: 'files', dir: workDir! } })
+    stoppers.push(() => child.stop())
+    children.push(child)
+    const url = `http://127.0.0.1:${port}`
+    if (!(await waitFor(() => answersOk(url + '/health'), { timeoutMs: PROCESS_READY_TIMEOUT_MS, stop: child.proc.exited }))) {
+      throw new Error(`${child.name} did not answer ${url}/health\n${child.tail().join('\n')}`)
+    }
+  }
+  return { urls: ports.map((port) => `http://127.0.0.1:${port}`), children }
+}
+
+/** The Socket.IO server as Bun runs it, or bundled for Node (which cannot run TypeScript itself). */
+async function socketIoEntry(): Promise<string[]> {
+  const source = join(import.meta.dir, 'socketio-server.ts')
+  if (SIO_RUNTIME === 'bun') return [process.execPath, 'run', source]
+  const built = await Bun.build({ entrypoints: [source], target: 'node', outdir: workDir!, naming: 'socketio-server.mjs' })
+  if (!built.success) throw new Error(`bench: bundling the Socket.IO server for Node failed:\n${built.logs.join('\n')}`)
+  return ['node', built.outputs[0].path]
+}
+
+async function main() {
+  if (ROWS.length === 0) throw new Error(`BENCH_ROWS matched no row (ids: chat, sio, sio-pg, chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max)`)
+  workDir = await mkdtemp(join(tmpdir(), 'chat-bench-'))
+  const systems = new Set(ROWS.map((row) => row.system))
+
+  // Only a sender above the default bucket needs it raised: the -max rows, or a high BENCH_RATE.
+  const needsUnlimitedSends = ROWS.some((row) => row.system === 'chat' && (row.mode.kind === 'window' || row.mode.perSender > CHAT_SEND_PER_SECOND * 0.9))
+  const stackEnv: Record<string, string> = { LOG_LEVEL: 'warn', ...(needsUnlimitedSends ? { SEND_PER_SECOND: UNLIMITED_SENDS, SEND_BURST: UNLIMITED_SENDS } : {}) }
+  console.error(`bench: starting the stack with two chat instances (LOG_LEVEL=warn${needsUnlimitedSends ? ', send rate limit raised for the -max rows' : ''})…`)
+  const stack: TestStack = await startTestStack({ chat: INSTANCES, env: stackEnv })
+  stoppers.push(() => stack.stop())
+  const databaseName = new URL(stack.databaseUrl).pathname.slice(1)
+
+  const drivers = new Map<System, Driver>()
+  if (systems.has('chat')) {
+    const receiverUsers = Math.ceil(RECEIVERS / RECEIVER_SOCKETS_PER_USER)
+    console.error(`bench: registering ${SENDERS + receiverUsers} users and logging in…`)
+    const accounts = await inChunks(Array.from({ length: SENDERS + receiverUsers }, (_, i) => i), PREPARE_CONCURRENCY, async () => {
+      const account = await register(stack.url)
+      return { ...account, accessToken: (await login(stack.url, account)).accessToken }
+    })
+    drivers.set('chat', chatDriver(stack, accounts.slice(0, SENDERS), accounts.slice(SENDERS)))
+  }
+  if (systems.has('sio') || systems.has('sio-pg')) {
+    const redis = await claimRedisDb(stack.redisUrl)
+    stoppers.push(() => redis.release())
+    const entry = await socketIoEntry()
+    console.error(`bench: starting Socket.IO servers on ${SIO_RUNTIME} (Redis ${redis.url})…`)
+    if (systems.has('sio')) {
+      const servers = await startSocketIoServers({ label: 'sio', redisUrl: redis.url, databaseUrl: null, entry })
+      drivers.set('sio', socketIoDriver(servers.urls, () => servers.children.map((c) => c.proc.pid), false))
+    }
+    if (systems.has('sio-pg')) {
+      await stack.sql`create schema if not exists bench_sio`
+      // What a straightforward handler stores: a key, the room's history index, the message.
+      await stack.sql`
+        create table bench_sio.messages (
+          id bigserial primary key, room text not null, sender int not null, n int not null,
+          body text not null, created_at timestamptz not null default now())`
+      await stack.sql`create index on bench_sio.messages (room, id)`
+      const servers = await startSocketIoServers({ label: 'sio-pg', redisUrl: redis.url, databaseUrl: stack.databaseUrl, entry })
+      drivers.set('sio-pg', socketIoDriver(servers.urls, () => servers.children.map((c) => c.proc.pid), true))
+    }
+  }
+
+  const components: Component[] = [
+    { name: 'client', pids: () => [process.pid] },
+    // Backends of this stack's database only (the Socket.IO + INSERT servers use it too).
+    { name: 'postgres', pids: () => pidsByCommandLine(` ${databaseName} `) },
+    // One server shared with every other client on the machine.
+    { name: 'redis', pids: () => pidsByCommand('redis-server') },
+  ]
+  const backgroundCores = await machineLoad(BACKGROUND_SAMPLE_MS)
+
+  const results: RowResult[] = []
+  for (const row of ROWS) {
+    console.error(`bench: ${row.name}: ${SENDERS} senders, ${RECEIVERS} receivers, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s`)
+    results.push(await runRow(row, drivers.get(row.system)!, components))
+  }
+  const [{ version: postgresVersion }] = await stack.sql`select current_setting('server_version') as version`
+  const redisVersion = await redisServerVersion(stack.redisUrl)
+  printReport(results, {
+    machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Linux ${release()}`,
+    software: `Bun ${Bun.version}${SIO_RUNTIME === 'node' ? `, Node ${versionOf(['node', '--version'])}` : ''}, PostgreSQL ${postgresVersion}, Redis ${redisVersion}, socket.io ${packageVersion('socket.io')}, @socket.io/redis-adapter ${packageVersion('@socket.io/redis-adapter')}`,
+    load:
+      `${SENDERS} senders and ${RECEIVERS} receivers per row, alternating between the two instances (direct, no Caddy); ` +
+      `${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured; bodies of ${BODY_CHARS} characters; rate rows: ${RATE}/s per sender (open loop), ` +
+      `-max rows: ${WINDOW} sends in flight per sender${needsUnlimitedSends ? ` (chat started with SEND_PER_SECOND=SEND_BURST=${UNLIMITED_SENDS} so its bucket does not refuse them)` : ''}`,
+    background: `${(backgroundCores * 100).toFixed(0)}% of one core busy before the rows (other work on the machine)`,
+  })
+}
+
+const COLUMNS = ['client', 'server', 'postgres', 'redis'] as const
+
+function printReport(results: RowResult[], info: { machine: string; software: string; load: string; background: string }) {
+  const cores = cpus().length
+  const ms = (value: number) => (Number.isNaN(value) ? '–' : value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0))
+  const perSecond = (count: number) => Math.round(count / SECONDS).toLocaleString('en-US')
+  const percent = (value: number) => `${(value * 100).toFixed(0)}%`
+  const rest = (cpu: CpuUsage) => Math.max(0, cpu.machineBusySeconds - COLUMNS.reduce((sum, name) => sum + (cpu.seconds[name] ?? 0), 0)) / cpu.wallSeconds
+  const mark = (r: RowResult) => (rest(r.cpu) > DISTURBED_REST_CORES ? ' †' : '')
+  const out: string[] = []
+  out.push('', `Machine: ${info.machine}`, `Software: ${info.software}`, `Load: ${info.load}`, `Background: ${info.background}`, '')
+  out.push('| Scenario | senders | receivers | sent/s | delivered/s | p50 ms | p99 ms | max ms | lost | duplicates | out-of-order |')
+  out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+  for (const r of results) {
+    out.push(
+      `| ${r.row.name}${mark(r)} | ${r.senders} | ${r.receivers} | ${perSecond(r.acked)} | ${perSecond(r.delivered)} | ${ms(r.delivery.p50)} | ${ms(r.delivery.p99)} | ${ms(r.delivery.max)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} |`,
+    )
+  }
+  out.push(
+    '',
+    'sent/s: sends acknowledged within the measured window (chat: stored and numbered; Socket.IO: broadcast handed to the adapter, or',
+    'inserted then broadcast). delivered/s: message frames all receivers got within the window. Latency: send → a receiver has the',
+    'frame, for messages sent within the window (all in one process, one clock). lost / duplicates / out-of-order: over the whole row,',
+    `warm-up included, after up to ${DRAIN_TIMEOUT_MS / 1000} s for stragglers.`,
+    '',
+    'Acknowledgement latency, messages stored per Postgres commit (over the row), and CPU by process during the window (user +',
+    `system, all threads, in % of one core; ${cores} cores = ${cores * 100}%). client: this process (every socket of both sides);`,
+    "server: the row's two instances; postgres: this stack's backends; redis: the whole shared server; rest: CPU no listed",
+    'process accounts for (the kernel’s loopback work, other load). µs columns: the two servers’ CPU per acknowledged send and',
+    'per delivered frame.',
+    '',
+  )
+  out.push(`| Scenario | ack p50 ms | ack p99 ms | msgs/commit | ${COLUMNS.join(' | ')} | rest | busy | server µs/msg sent | server µs/delivery |`)
+  out.push(`|---|--:|--:|--:|${COLUMNS.map(() => '--:').join('|')}|--:|--:|--:|--:|`)
+  for (const r of results) {
+    const { cpu } = r
+    const share = (name: string) => percent((cpu.seconds[name] ?? 0) / cpu.wallSeconds)
+    const micros = (count: number) => (count === 0 ? '–' : Math.round(((cpu.seconds.server ?? 0) / count) * 1e6).toLocaleString('en-US'))
+    out.push(
+      `| ${r.row.name}${mark(r)} | ${ms(r.ack.p50)} | ${ms(r.ack.p99)} | ${r.messagesPerCommit === null ? '–' : r.messagesPerCommit.toFixed(1)} | ${COLUMNS.map(share).join(' | ')} | ${percent(rest(cpu))} | ${percent(cpu.machineBusySeconds / cpu.wallSeconds)} | ${micros(r.acked)} | ${micros(r.delivered)} |`,
+    )
+  }
+  const troubled = results.filter((r) => r.problems.size > 0 || r.unanswered > 0)
+  for (const r of troubled) {
+    const listed = [...r.problems].map(([what, count]) => `${what} ×${count}`)
+    if (r.unanswered > 0) listed.push(`${r.unanswered} sends unanswered after the drain`)
+    out.push('', `Problems in ${r.row.id}: ${listed.join('; ')}`)
+  }
+  if (results.some((r) => r.row.system === 'sio-pg' && r.outOfOrder > 0)) {
+    out.push(
+      '',
+      'Socket.IO + INSERT: a connection’s handlers run concurrently while their INSERTs share a pool, so a sender’s messages are',
+      'broadcast in the order their INSERTs finish, not in the order they were sent: awaiting storage costs Socket.IO its only',
+      'ordering guarantee (per connection) unless the handler serialises per sender or per room.',
+    )
+  }
+  if (results.some((r) => mark(r) !== '')) {
+    out.push('', `† Other work used more than ${DISTURBED_REST_CORES * 100}% of a core during this row ("rest"): its rates and latencies understate the system.`)
+  }
+  console.log(out.join('\n'))
+}
+
+function versionOf(cmd: string[]): string {
+  try {
+    return Bun.spawnSync(cmd).stdout.toString().trim()
+  } catch {
+    return 'unknown'
+  }
+}
+
+async function redisServerVersion(url: string): Promise<string> {
+  const client = new Bun.RedisClient(url)
+  try {
+    return /redis_version:(\S+)/.exec(String(await client.send('INFO', ['server'])))?.[1] ?? 'unknown'
+  } catch {
+    return 'unknown'
+  } finally {
+    client.close()
+  }
+}
+
+function packageVersion(name: string): string {
+  try {
+    return require(join(REPO_ROOT, 'node_modules', name, 'package.json')).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+let exitCode = 0
+try {
+  await main()
+} catch (error) {
+  console.error('bench: failed:', error instanceof Error ? error.message : error)
+  exitCode = 1
+} finally {
+  await cleanUp()
+}
+process.exit(exitCode)

@@ -1,0 +1,213 @@
+import { treaty } from '@elysiajs/eden'
+// Types only: the services' code never reaches a bundle, their routes' TypeBox models type every call.
+import type { createAuthApp } from '../../auth/src/app'
+import type { createChatApp } from '../../chat/src/app'
+import type { createUserApp } from '../../user/src/app'
+import { ApiError, NETWORK_ERROR, NOT_LOGGED_IN, isSessionEnded, type ErrorDetail } from './errors'
+import { toAccessToken, toStoredTokens, type AccessToken, type StoredTokens, type TokenStore } from './tokens'
+
+type AuthApp = ReturnType<typeof createAuthApp>
+type UserApp = ReturnType<typeof createUserApp>
+type ChatApp = ReturnType<typeof createChatApp>
+
+export type ApiClientOptions = {
+  /** The public origin, e.g. `http://localhost:8080` (Caddy). */
+  baseUrl: string
+  tokens: TokenStore
+  /** The session ended without the user asking (refresh token refused, session revoked): show the login. */
+  onSessionEnded?: (code: string) => void
+}
+
+export type LogoutScope = 'local' | 'global' | 'others'
+
+/** Eden's answer: `data` on success, `error` otherwise; `response` is missing when nothing answered. */
+type TreatyAnswer = { data: unknown; error: { status: unknown; value: unknown } | null; response?: Response }
+type Success<A extends TreatyAnswer> = Exclude<Extract<A, { error: null }>['data'], null>
+
+/** The success value of an Eden call, or an ApiError in the contract's shape. */
+async function unwrap<A extends TreatyAnswer>(call: Promise<A>): Promise<Success<A>> {
+  const answer = await call
+  if (answer.error === null) return answer.data as Success<A>
+  throw toApiError(answer)
+}
+
+function toApiError(answer: TreatyAnswer): ApiError {
+  const response = answer.response
+  if (response === undefined) {
+    // Eden reports whatever the fetcher threw as a 503 without a response: our own errors
+    // (no tokens, a refused refresh) are passed on as they are, the rest is the network.
+    const thrown = answer.error?.value
+    if (thrown instanceof ApiError) return thrown
+    return new ApiError(0, NETWORK_ERROR, `The server could not be reached: ${String(thrown)}`)
+  }
+  const value = answer.error?.value as { error?: unknown; message?: unknown; details?: ErrorDetail[] } | string | undefined
+  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN)
+  const retryAfterSeconds = Number.isFinite(retryAfter) ? retryAfter : null
+  if (typeof value === 'object' && value !== null && typeof value.error === 'string' && typeof value.message === 'string') {
+    return new ApiError(response.status, value.error, value.message, value.details ?? [], retryAfterSeconds)
+  }
+  return new ApiError(response.status, `HTTP_${response.status}`, typeof value === 'string' && value !== '' ? value : response.statusText, [], retryAfterSeconds)
+}
+
+async function errorCodeOf(response: Response): Promise<string | null> {
+  try {
+    const body = (await response.clone().json()) as { error?: unknown }
+    return typeof body.error === 'string' ? body.error : null
+  } catch {
+    return null
+  }
+}
+
+/** Numbers become the digit strings the routes' query schemas take (see common/src/pagination.ts). */
+const digits = (value: number | undefined) => (value === undefined ? undefined : String(value))
+
+/**
+ * A typed client of the public REST API: every contract route of the three services,
+ * typed from the services' own route definitions through Eden, answering the success
+ * value or throwing an `ApiError` (`status`, `code`, `message`, `details`).
+ *
+ * Authenticated calls carry the session's access token. It is refreshed shortly before it
+ * expires (one refresh at a time, shared by concurrent callers), and once more when a
+ * call is answered 401 TOKEN_EXPIRED (a laptop woken from sleep), after which the call is
+ * retried once.
+ */
+export function createApiClient(options: ApiClientOptions) {
+  const { baseUrl, tokens } = options
+  // ISO timestamps stay strings, as the contract (and the types) say; Eden would make Dates of them.
+  const config = { parseDate: false }
+  const open = { auth: treaty<AuthApp>(baseUrl, config).auth, users: treaty<UserApp>(baseUrl, config).users }
+  const fetcher = ((input: string, init: RequestInit) => fetchWithToken(input, init)) as typeof fetch
+  const authed = {
+    auth: treaty<AuthApp>(baseUrl, { ...config, fetcher }).auth,
+    users: treaty<UserApp>(baseUrl, { ...config, fetcher }).users,
+    chat: treaty<ChatApp>(baseUrl, { ...config, fetcher }).chat,
+  }
+  let refreshing: Promise<StoredTokens> | null = null
+
+  function endSession(code: string) {
+    tokens.save(null)
+    options.onSessionEnded?.(code)
+  }
+
+  function currentTokens(): StoredTokens {
+    const current = tokens.load()
+    if (current === null) throw new ApiError(401, NOT_LOGGED_IN, 'Log in first')
+    return current
+  }
+
+  /** Rotates the refresh token. Concurrent callers share one request, so a token is never spent twice by this client. */
+  function refresh(): Promise<StoredTokens> {
+    refreshing ??= (async () => {
+      const answer = await open.auth.refresh.post({ refreshToken: currentTokens().refreshToken })
+      if (answer.error !== null) {
+        const error = toApiError(answer)
+        if (isSessionEnded(error)) endSession(error.code)
+        throw error
+      }
+      const next = toStoredTokens(answer.data)
+      tokens.save(next)
+      return next
+    })().finally(() => {
+      refreshing = null
+    })
+    return refreshing
+  }
+
+  /**
+   * The access token, refreshed first when its renewal time has come. If the refresh
+   * cannot reach the server, a token that has not expired yet is still returned.
+   */
+  async function getAccessToken(): Promise<AccessToken> {
+    const current = currentTokens()
+    if (Date.now() < current.renewAt) return toAccessToken(current)
+    try {
+      return toAccessToken(await refresh())
+    } catch (error) {
+      if (error instanceof ApiError && error.code === NETWORK_ERROR && Date.now() < current.expiresAt) return toAccessToken(current)
+      throw error
+    }
+  }
+
+  async function fetchWithToken(input: string, init: RequestInit): Promise<Response> {
+    const attempt = async () => {
+      const headers = new Headers(init.headers)
+      headers.set('authorization', `Bearer ${(await getAccessToken()).token}`)
+      return fetch(input, { ...init, headers })
+    }
+    const response = await attempt()
+    if (response.status !== 401) return response
+    const code = await errorCodeOf(response)
+    if (code === 'TOKEN_EXPIRED') {
+      await refresh()
+      return attempt()
+    }
+    if (code === 'TOKEN_REVOKED') endSession(code)
+    return response
+  }
+
+  async function logout(scope: LogoutScope = 'local'): Promise<void> {
+    try {
+      await unwrap(authed.auth.logout.post({ scope }))
+    } catch (error) {
+      // Already logged out (revoked elsewhere, or no tokens): the local copy goes all the same.
+      if (!isSessionEnded(error)) throw error
+    }
+    if (scope !== 'others') tokens.save(null)
+  }
+
+  return {
+    // Sessions (auth service)
+    /** Opens a session and keeps its tokens. */
+    async login(login: string, password: string) {
+      const pair = await unwrap(open.auth.login.post({ login, password }))
+      tokens.save(toStoredTokens(pair))
+      return pair
+    },
+    refresh,
+    getAccessToken,
+    isLoggedIn: () => tokens.load() !== null,
+    /** `local`: this session; `global`: every session of the user; `others`: all but this one. */
+    logout,
+    listSessions: () => unwrap(authed.auth.sessions.get()),
+    revokeSession: (sessionId: string) => unwrap(authed.auth.sessions({ id: sessionId }).delete()),
+    /** Every other session of the user is revoked; this one stays. */
+    changePassword: (currentPassword: string, newPassword: string) => unwrap(authed.auth.password.put({ currentPassword, newPassword })),
+    getSigningKeys: () => unwrap(open.auth['.well-known']['jwks.json'].get()),
+
+    // Users
+    /** Creates the account; log in next (no token is issued). */
+    register: (account: Parameters<typeof open.users.post>[0]) => unwrap(open.users.post(account)),
+    getMe: () => unwrap(authed.users.me.get()),
+    updateMe: (changes: Parameters<typeof authed.users.me.patch>[0]) => unwrap(authed.users.me.patch(changes)),
+    /** Deletes the account; its sessions end, so the local tokens go too. */
+    async deleteMe(password: string) {
+      await unwrap(authed.users.me.delete({ password }))
+      tokens.save(null)
+    },
+    getUser: (userId: string) => unwrap(authed.users({ id: userId }).get()),
+    searchUsers: (query: { q?: string; limit?: number; cursor?: string } = {}) =>
+      unwrap(authed.users.get({ query: { ...query, limit: digits(query.limit) } })),
+
+    // Rooms and messages (chat service)
+    createRoom: (room: Parameters<typeof authed.chat.rooms.post>[0]) => unwrap(authed.chat.rooms.post(room)),
+    /** Public rooms, or with `mine: true` the caller's rooms with `unread` counts. */
+    listRooms: (query: { mine?: boolean; q?: string; cursor?: string; limit?: number } = {}) =>
+      unwrap(authed.chat.rooms.get({ query: { ...query, limit: digits(query.limit) } })),
+    getRoom: (roomId: string) => unwrap(authed.chat.rooms({ id: roomId }).get()),
+    joinRoom: (roomId: string) => unwrap(authed.chat.rooms({ id: roomId }).join.post()),
+    leaveRoom: (roomId: string) => unwrap(authed.chat.rooms({ id: roomId }).leave.post()),
+    /** Owner only: adds a member to a private room. */
+    addMember: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: roomId }).members.post({ userId })),
+    /** The one private room of the pair; the same room on every call, from either side. */
+    openDirectRoom: (userId: string) => unwrap(authed.chat.dms.post({ userId })),
+    /** Items in ascending `seq`. No cursor: the newest page; `before`: older pages; `after`: newer ones. */
+    listMessages: (roomId: string, page: { before?: number; after?: number; limit?: number } = {}) =>
+      unwrap(
+        authed.chat.rooms({ id: roomId }).messages.get({ query: { before: digits(page.before), after: digits(page.after), limit: digits(page.limit) } }),
+      ),
+    markRead: (roomId: string, seq: number) => unwrap(authed.chat.rooms({ id: roomId }).read.post({ seq })),
+    getPresence: (roomId: string) => unwrap(authed.chat.rooms({ id: roomId }).presence.get()),
+  }
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>

@@ -1,0 +1,60 @@
+import { createApiClient, type LogoutScope } from '@chat/client/api'
+import { isSessionEnded } from '@chat/client/errors'
+import { describeError, setUpAuthView, showAuthView } from './auth-view'
+import { showBanner, startChat } from './chat-view'
+import { byId } from './dom'
+import { createSessionTokenStore } from './session-store'
+
+const ENDED_NOTICE = 'Your session has ended. Please log in again.'
+const LOGOUT_NOTICE: Record<Exclude<LogoutScope, 'others'>, string> = {
+  local: 'You are logged out.',
+  global: 'You are logged out on every device.',
+}
+
+/** The page's one API client: same origin as the page (Caddy serves both), tokens in this tab's sessionStorage. */
+const tokens = createSessionTokenStore()
+const api = createApiClient({ baseUrl: location.origin, tokens, onSessionEnded: () => leaveChat(ENDED_NOTICE) })
+let stopChat: (() => void) | null = null
+
+async function enterChat() {
+  try {
+    stopChat = await startChat(api, {
+      // The server ended the session (revoked elsewhere, expired): its tokens are worthless now.
+      onEnded: (notice) => {
+        tokens.save(null)
+        leaveChat(notice)
+      },
+    })
+  } catch (error) {
+    // Tokens stay when the server was merely unreachable, so a reload can carry on.
+    leaveChat(isSessionEnded(error) ? ENDED_NOTICE : describeError(error))
+  }
+}
+
+/**
+ * Calls still in flight when the chat ended answer 401 too, so the first notice says why,
+ * unless `replaceNotice`: a logout of one's own also revokes this tab's socket (4403),
+ * and may hear of that before its own answer.
+ */
+function leaveChat(notice: string, options: { replaceNotice?: boolean } = {}) {
+  if (stopChat === null && !byId('auth-view').hidden && options.replaceNotice !== true) return
+  stopChat?.()
+  stopChat = null
+  showAuthView(notice)
+}
+
+async function logOut(scope: Exclude<LogoutScope, 'others'>) {
+  try {
+    await api.logout(scope)
+    leaveChat(LOGOUT_NOTICE[scope], { replaceNotice: true })
+  } catch (error) {
+    showBanner(`Could not log out: ${describeError(error)}`)
+  }
+}
+
+setUpAuthView(api, () => void enterChat())
+byId('logout-button').addEventListener('click', () => void logOut('local'))
+byId('logout-everywhere-button').addEventListener('click', () => void logOut('global'))
+
+if (api.isLoggedIn()) void enterChat()
+else showAuthView(null)

@@ -1,0 +1,57 @@
+import type { ApiClient } from '@chat/client/api'
+
+/** What a user id is shown as until the profile has arrived. */
+const UNKNOWN_NAME = 'someone'
+const DIRECT_ROOM_NAME = /^([0-9a-f-]{36}):([0-9a-f-]{36})$/i
+
+/**
+ * Display names of user ids, fetched once each. Elements showing a name carry its id in
+ * `data-user`, so they are all filled in when the profile arrives.
+ */
+export function createNameBook(api: ApiClient) {
+  const names = new Map<string, string>()
+  const fetching = new Set<string>()
+
+  function fetchName(userId: string) {
+    if (names.has(userId) || fetching.has(userId)) return
+    fetching.add(userId)
+    api
+      .getUser(userId)
+      .then((profile) => {
+        names.set(userId, profile.displayName)
+        for (const element of document.querySelectorAll(`[data-user="${CSS.escape(userId)}"]`)) element.textContent = profile.displayName
+      })
+      .catch(() => {})
+      .finally(() => fetching.delete(userId))
+  }
+
+  function nameOf(userId: string): string {
+    fetchName(userId)
+    return names.get(userId) ?? UNKNOWN_NAME
+  }
+
+  /** A span showing the user's name, kept up to date. */
+  function nameSpan(userId: string, className = 'name'): HTMLSpanElement {
+    const span = document.createElement('span')
+    span.className = className
+    span.dataset.user = userId
+    span.textContent = nameOf(userId)
+    return span
+  }
+
+  return {
+    remember(userId: string, displayName: string) {
+      names.set(userId, displayName)
+    },
+    nameOf,
+    nameSpan,
+  }
+}
+export type NameBook = ReturnType<typeof createNameBook>
+
+/** A direct-message room is named after its two members' ids; this is the other one, or null for any other room. */
+export function directPeerOf(room: { name: string; private: boolean }, myId: string): string | null {
+  const match = room.private ? DIRECT_ROOM_NAME.exec(room.name) : null
+  if (match === null) return null
+  return match[1] === myId ? match[2] : match[1]
+}
