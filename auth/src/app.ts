@@ -1,6 +1,4 @@
 import { createServiceApp } from '@chat/common/http'
-import { pingDb } from '@chat/common/db'
-import { pingRedis } from '@chat/common/redis'
 import { credentialsController } from './credentials'
 import type { AuthDeps } from './deps'
 import { keysController } from './keys'
@@ -14,10 +12,8 @@ export function createAuthApp(deps: AuthDeps) {
     prefix: '/auth',
     config: deps.config,
     log: deps.log,
-    readiness: [
-      { name: 'postgres', check: () => pingDb(deps.sql) },
-      { name: 'redis', check: () => pingRedis(deps.redis) },
-    ],
+    sql: deps.sql,
+    redis: deps.redis,
     openapi: {
       title: 'Auth service',
       description:

@@ -1,6 +1,4 @@
-import { pingDb } from '@chat/common/db'
 import { createServiceApp } from '@chat/common/http'
-import { pingRedis } from '@chat/common/redis'
 import type { ChatDeps } from './deps'
 import { messagesController } from './messages'
 import { roomsController } from './rooms'
@@ -12,10 +10,8 @@ export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController
     prefix: '/chat',
     config: deps.config,
     log: deps.log,
-    readiness: [
-      { name: 'postgres', check: () => pingDb(deps.sql) },
-      { name: 'redis', check: () => pingRedis(deps.redis) },
-    ],
+    sql: deps.sql,
+    redis: deps.redis,
     openapi: {
       title: 'Chat service',
       description:

@@ -1,18 +1,6 @@
-import type { CLOSE as PROTOCOL_CLOSE } from '@chat/common/chat-protocol'
+import { CLOSE } from '@chat/common/close-codes'
 
-/**
- * The protocol's close codes. Restated rather than imported, because importing that module
- * would pull Elysia into browser bundles; the type keeps both lists equal.
- */
-export const CLOSE: typeof PROTOCOL_CLOSE = {
-  SERVICE_RESTART: 1012,
-  FRAME_TOO_LARGE: 1009,
-  BAD_FRAMES: 4400,
-  UNAUTHENTICATED: 4401,
-  REVOKED: 4403,
-  AUTH_TIMEOUT: 4408,
-  RATE_LIMITED: 4429,
-}
+export { CLOSE }
 
 /** Closes after which trying again cannot help: the client or the user has to act first. */
 const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE.FRAME_TOO_LARGE, CLOSE.BAD_FRAMES, CLOSE.UNAUTHENTICATED, CLOSE.REVOKED])

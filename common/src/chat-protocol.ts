@@ -50,13 +50,4 @@ export type ServerFrame =
   | { type: 'left'; room: string; ref?: string | number }
   | { type: 'error'; code: string; message: string; ref?: string | number }
 
-/** Close codes of the protocol. */
-export const CLOSE = {
-  SERVICE_RESTART: 1012,
-  FRAME_TOO_LARGE: 1009,
-  BAD_FRAMES: 4400,
-  UNAUTHENTICATED: 4401,
-  REVOKED: 4403,
-  AUTH_TIMEOUT: 4408,
-  RATE_LIMITED: 4429,
-} as const
+export { CLOSE } from './close-codes'

@@ -1,6 +1,8 @@
 import { Elysia, ParseError } from 'elysia'
 import { swagger } from '@elysiajs/swagger'
 import type { BaseConfig } from './config'
+import { pingDb, type Sql } from './db'
+import { pingRedis, type Redis } from './redis'
 import { errorBody, toErrorResponse } from './errors'
 import type { Logger } from './logger'
 import { countDependencyError, metricsRegistry, observeHttpRequest } from './metrics'
@@ -45,7 +47,6 @@ export async function parseOptionalJsonBody({ request }: { request: Request }): 
   }
 }
 
-export type ReadinessCheck = { name: string; check: () => Promise<boolean> }
 
 /**
  * The HTTP shell every service shares: request id (Caddy's, or a new one), client IP
@@ -57,7 +58,9 @@ export function createServiceApp(options: {
   prefix: string
   config: BaseConfig
   log: Logger
-  readiness: ReadinessCheck[]
+  /** Readiness is both stores answering; every service has exactly these two. */
+  sql: Sql
+  redis: Redis
   openapi: { title: string; description: string }
   /** Bun WebSocket settings; Elysia reads them only from the root instance. */
   websocket?: Record<string, unknown>
@@ -136,7 +139,11 @@ export function createServiceApp(options: {
     .get(
       `${prefix}/ready`,
       async ({ set }) => {
-        const results = await Promise.all(options.readiness.map(async ({ name, check }) => ({ name, up: await check() })))
+        const readiness = [
+          { name: 'postgres', check: () => pingDb(options.sql) },
+          { name: 'redis', check: () => pingRedis(options.redis) },
+        ]
+        const results = await Promise.all(readiness.map(async ({ name, check }) => ({ name, up: await check() })))
         const down = results.filter((r) => !r.up)
         if (down.length === 0) return { status: 'ready', service }
         set.status = 503
