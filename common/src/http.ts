@@ -47,7 +47,6 @@ export async function parseOptionalJsonBody({ request }: { request: Request }): 
   }
 }
 
-
 /**
  * The HTTP shell every service shares: request id (Caddy's, or a new one), client IP
  * (X-Forwarded-For believed only from trusted proxies), the body-size limit, the error
@@ -139,18 +138,14 @@ export function createServiceApp(options: {
     .get(
       `${prefix}/ready`,
       async ({ set }) => {
-        const readiness = [
-          { name: 'postgres', check: () => pingDb(options.sql) },
-          { name: 'redis', check: () => pingRedis(options.redis) },
-        ]
-        const results = await Promise.all(readiness.map(async ({ name, check }) => ({ name, up: await check() })))
-        const down = results.filter((r) => !r.up)
+        const [postgres, redis] = await Promise.all([pingDb(options.sql), pingRedis(options.redis)])
+        const down = Object.entries({ postgres, redis }).flatMap(([name, up]) => (up ? [] : [name]))
         if (down.length === 0) return { status: 'ready', service }
         set.status = 503
         return errorBody(
           'DEPENDENCY_DOWN',
-          `Not ready: ${down.map((d) => d.name).join(', ')} unreachable`,
-          down.map((d) => ({ field: d.name, message: 'unreachable' })),
+          `Not ready: ${down.join(', ')} unreachable`,
+          down.map((name) => ({ field: name, message: 'unreachable' })),
         )
       },
       { detail: { summary: 'Postgres and Redis are reachable', tags: ['Health'] } },

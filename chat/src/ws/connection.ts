@@ -207,10 +207,25 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     if (badFrames.record()) close(CLOSE.BAD_FRAMES, 'too many bad frames')
   }
 
+  /**
+   * While a token is being checked (the upgrade's header, or an `auth` frame), later frames
+   * wait for it in arrival order: a client may send `join` right behind `auth` without
+   * waiting for `ready`.
+   */
+  let authenticating: Promise<void> | null = null
+  const holdFramesWhile = (work: Promise<void>) => {
+    const current = work.finally(() => {
+      if (authenticating === current) authenticating = null
+    })
+    authenticating = current
+    return current
+  }
+
   /** Answers one frame; never throws. */
   async function handle(frame: ClientFrame) {
     try {
-      if (frame.type === 'auth') return await authenticate(frame.token, frame.ref)
+      if (authenticating !== null) await authenticating
+      if (frame.type === 'auth') return await holdFramesWhile(authenticate(frame.token, frame.ref))
       if (claims === null) return fail('UNAUTHENTICATED', 'Send an auth frame first', frame.ref)
       switch (frame.type) {
         case 'join':
@@ -234,8 +249,11 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     get userId() {
       return claims?.userId ?? null
     },
-    open(preAuthenticated: AccessClaims | null) {
-      if (preAuthenticated !== null) return void accept(preAuthenticated)
+    /** `upgradeClaims`: the check of the upgrade's Bearer header, when there was one. */
+    open(upgradeClaims: Promise<AccessClaims | null> | null) {
+      if (upgradeClaims !== null) {
+        return void holdFramesWhile(upgradeClaims.then((claims) => (claims === null ? close(CLOSE.UNAUTHENTICATED, 'invalid token') : accept(claims))))
+      }
       authTimer = setTimeout(() => {
         if (claims === null) close(CLOSE.AUTH_TIMEOUT, 'no auth frame in time')
       }, config.WS_AUTH_TIMEOUT_MS)

@@ -59,15 +59,15 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 't
         })
       }
     },
-    async open(ws) {
+    open(ws) {
       const connection = createConnection(connectionContext, ws.raw, ws.id)
       registry.all.set(ws.id, connection)
       openSockets.inc()
       // Upgraded while the instance began to stop: it missed closeAllForRestart.
       if (restarting) return void connection.restart(RESTART_DRAIN_MS)
       const header = ws.data.headers.authorization
-      const claims = header ? await authenticate(deps.verifier, header).catch(() => null) : null
-      connection.open(claims)
+      // Not awaited here: the connection holds frames that arrive meanwhile until the check is done.
+      connection.open(header ? authenticate(deps.verifier, header).catch(() => null) : null)
     },
     async message(ws, data) {
       await registry.all.get(ws.id)?.receive(data)
