@@ -25,21 +25,21 @@
  * BENCH_ROWS (comma-separated row ids; default all): chat, sio, sio-pg, chat-rooms,
  * sio-rooms, chat-max, sio-max, sio-pg-max.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { cpus, release, tmpdir } from 'node:os'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { io, type Socket } from 'socket.io-client'
-import { spawnChild, type Child } from '../scripts/child'
-import { answersOk, findFreePorts, waitFor } from '../scripts/net'
+import type { Child } from '../scripts/child'
+import { findFreePorts, waitFor } from '../scripts/net'
 import { REPO_ROOT } from '../scripts/stack'
 import { call, login, register, type Account } from '../test/client'
-import { startTestStack, type TestStack } from '../test/harness'
-import { connect, type Frame } from '../test/ws-client'
-import { machineLoad, measureCpu, pidsByCommand, pidsByCommandLine, type Component, type CpuUsage } from './cpu'
+import { claimRedisDb, startTestStack, type TestStack } from '../test/harness'
+import { connect, joinRoom, type Frame } from '../test/ws-client'
+import { databaseBackends, measureCpu, pidsByCommand, type Component, type CpuUsage } from './cpu'
+import { atCleanUp, inChunks, runBench, startChild, workDir } from './lifecycle'
+import { backgroundLoad, busyCores, disturbedMark, disturbedNote, markdownTable, ms, percent, reportHeader, restCores, versionOf } from './report'
+import { positiveInt, SECONDS, WARMUP_SECONDS, wantedRow } from './settings'
 import type { Ack, MessagePayload, SendPayload } from './socketio-server'
 
-const SECONDS = positiveInt('BENCH_SECONDS', 10)
-const WARMUP_SECONDS = positiveInt('BENCH_WARMUP_SECONDS', 2, { allowZero: true })
 const SENDERS = positiveInt('BENCH_SENDERS', 4)
 const RECEIVERS = positiveInt('BENCH_RECEIVERS', 40)
 const RATE = positiveInt('BENCH_RATE', 50)
@@ -47,7 +47,6 @@ const WINDOW = positiveInt('BENCH_WINDOW', 32)
 const ROOMS = positiveInt('BENCH_ROOMS', 4)
 const BODY_CHARS = positiveInt('BENCH_BODY_CHARS', 100)
 const SIO_RUNTIME = process.env.BENCH_SIO_RUNTIME ?? 'bun'
-const ONLY = process.env.BENCH_ROWS?.split(',').map((id) => id.trim()).filter(Boolean) ?? null
 if (SIO_RUNTIME !== 'bun' && SIO_RUNTIME !== 'node') {
   console.error(`bench: BENCH_SIO_RUNTIME must be bun or node (got ${JSON.stringify(SIO_RUNTIME)})`)
   process.exit(1)
@@ -72,28 +71,10 @@ const SETTLE_MS = 500
 const DRAIN_TIMEOUT_MS = 20_000
 const DRAIN_POLL_MS = 50
 const PROCESS_READY_TIMEOUT_MS = 15_000
-const BACKGROUND_SAMPLE_MS = 2000
-/** A row during which other processes used more than this share of one core is marked as disturbed. */
-const DISTURBED_REST_CORES = 0.25
-/** Redis DB 0 is left to development; the test harness claims 1–15 with this key, so the bench does too. */
-const REDIS_DBS = Array.from({ length: 15 }, (_, i) => i + 1)
-const REDIS_CLAIM_KEY = 'chat-test:claimed-by'
-const REDIS_CLAIM_SECONDS = 60 * 60
 
 type System = 'chat' | 'sio' | 'sio-pg'
 type Mode = { kind: 'rate'; perSender: number } | { kind: 'window'; size: number }
 type Row = { id: string; name: string; system: System; rooms: number; mode: Mode }
-
-function positiveInt(name: string, fallback: number, options: { allowZero?: boolean } = {}): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < (options.allowZero ? 0 : 1)) {
-    console.error(`bench: ${name} must be a ${options.allowZero ? 'non-negative' : 'positive'} integer (got ${JSON.stringify(raw)})`)
-    process.exit(1)
-  }
-  return value
-}
 
 const SYSTEM_NAMES: Record<System, string> = {
   chat: 'chat ×2 (stored, seq)',
@@ -119,35 +100,7 @@ const ROWS: Row[] = [
   rowOf('chat-max', 'chat', 1, windowed),
   rowOf('sio-max', 'sio', 1, windowed),
   rowOf('sio-pg-max', 'sio-pg', 1, windowed),
-].filter((row) => ONLY === null || ONLY.includes(row.id))
-
-// Everything started here, stopped in reverse order on success, failure or a signal.
-const stoppers: Array<() => Promise<unknown>> = []
-let workDir: string | null = null
-let cleaning: Promise<void> | null = null
-
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const stop of stoppers.reverse()) await stop().catch((error) => console.error('bench: clean-up step failed:', error))
-    if (workDir !== null) await rm(workDir, { recursive: true, force: true })
-  })()
-  return cleaning
-}
-
-// Installed before the harness starts anything, so its own handlers (which exit without
-// dropping the database) stay out of the way.
-for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
-  process.once(signal, () => {
-    console.error(`\nbench: ${signal}, stopping everything`)
-    void cleanUp().finally(() => process.exit(128 + number))
-  })
-}
-
-async function inChunks<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = []
-  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(work))))
-  return results
-}
+].filter((row) => wantedRow(row.id))
 
 /** Latencies in ms, appended as they come and sorted once at the end. */
 function createSamples() {
@@ -292,13 +245,7 @@ function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccount
     async openReceiver(index, room, check, tally) {
       const account = receiverAccounts[Math.floor(index / RECEIVER_SOCKETS_PER_USER)]
       const client = await connect(instances[index % INSTANCES].url, account.accessToken)
-      // Not test/ws-client's joinRoom: its ref (`join-<uuid>-<Math.random()>`) exceeds the
-      // protocol's 64 characters when Math.random() prints with leading zeros (rare, but a
-      // bench joins hundreds of times and one refused join would end the run).
-      const ref = `join-${index}`
-      client.send({ type: 'join', room, ref })
-      const answer = await client.next((f) => f.ref === ref)
-      if (answer.type !== 'joined') throw new Error(`bench: join failed: ${JSON.stringify(answer)}`)
+      await joinRoom(client, room)
       // The test client keeps every frame; a receiver here only counts them.
       client.frames.length = 0
       client.ws.onmessage = (event) => {
@@ -527,65 +474,29 @@ async function runRow(row: Row, driver: Driver, components: Component[]): Promis
   }
 }
 
-/**
- * Claims a Redis DB number nobody else uses, the way the test harness does (same key, so
- * test runs and this bench never share one), and empties it. Pub/sub is not per DB in
- * Redis: the claim keeps keys apart, the channel names keep the two systems apart.
- */
-async function claimRedisDb(baseUrl: string): Promise<{ url: string; release(): Promise<void> }> {
-  const owner = `bench-chat-${crypto.randomUUID()}`
-  for (const db of [...REDIS_DBS].sort(() => Math.random() - 0.5)) {
-    const url = `${baseUrl.replace(/\/\d*$/, '')}/${db}`
-    const client = new Bun.RedisClient(url, { autoReconnect: false, connectionTimeout: 3000 })
-    try {
-      if ((await client.send('SET', [REDIS_CLAIM_KEY, owner, 'NX', 'EX', String(REDIS_CLAIM_SECONDS)])) !== 'OK') continue
-    } finally {
-      client.close()
-    }
-    return {
-      url,
-      async release() {
-        const client = new Bun.RedisClient(url)
-        try {
-          await client.send('FLUSHDB', [])
-        } finally {
-          client.close()
-        }
-      },
-    }
-  }
-  throw new Error(`bench: every Redis DB ${REDIS_DBS[0]}–${REDIS_DBS.at(-1)} is claimed by a test run`)
-}
-
 async function startSocketIoServers(options: { label: string; redisUrl: string; databaseUrl: string | null; entry: string[] }): Promise<{ urls: string[]; children: Child[] }> {
   const ports = await findFreePorts(INSTANCES)
+  const urls = ports.map((port) => `http://127.0.0.1:${port}`)
   const children: Child[] = []
   for (const [i, port] of ports.entries()) {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(port), REDIS_URL: options.redisUrl, NODE_ENV: 'production' }
     if (options.databaseUrl !== null) Object.assign(env, { PERSIST: '1', DATABASE_URL: options.databaseUrl })
-    const child = spawnChild({ name: `${options.label}-${i + 1}`, cmd: options.entry, cwd: REPO_ROOT, env, output: { kind: 'files', dir: workDir! } })
-    stoppers.push(() => child.stop())
-    children.push(child)
-    const url = `http://127.0.0.1:${port}`
-    if (!(await waitFor(() => answersOk(url + '/health'), { timeoutMs: PROCESS_READY_TIMEOUT_MS, stop: child.proc.exited }))) {
-      throw new Error(`${child.name} did not answer ${url}/health\n${child.tail().join('\n')}`)
-    }
+    children.push(await startChild({ name: `${options.label}-${i + 1}`, cmd: options.entry, env, readyUrl: `${urls[i]}/health`, readyTimeoutMs: PROCESS_READY_TIMEOUT_MS }))
   }
-  return { urls: ports.map((port) => `http://127.0.0.1:${port}`), children }
+  return { urls, children }
 }
 
 /** The Socket.IO server as Bun runs it, or bundled for Node (which cannot run TypeScript itself). */
 async function socketIoEntry(): Promise<string[]> {
   const source = join(import.meta.dir, 'socketio-server.ts')
   if (SIO_RUNTIME === 'bun') return [process.execPath, 'run', source]
-  const built = await Bun.build({ entrypoints: [source], target: 'node', outdir: workDir!, naming: 'socketio-server.mjs' })
+  const built = await Bun.build({ entrypoints: [source], target: 'node', outdir: workDir(), naming: 'socketio-server.mjs' })
   if (!built.success) throw new Error(`bench: bundling the Socket.IO server for Node failed:\n${built.logs.join('\n')}`)
   return ['node', built.outputs[0].path]
 }
 
 async function main() {
   if (ROWS.length === 0) throw new Error(`BENCH_ROWS matched no row (ids: chat, sio, sio-pg, chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max)`)
-  workDir = await mkdtemp(join(tmpdir(), 'chat-bench-'))
   const systems = new Set(ROWS.map((row) => row.system))
 
   // Only a sender above the default bucket needs it raised: the -max rows, or a high BENCH_RATE.
@@ -593,8 +504,7 @@ async function main() {
   const stackEnv: Record<string, string> = { LOG_LEVEL: 'warn', ...(needsUnlimitedSends ? { SEND_PER_SECOND: UNLIMITED_SENDS, SEND_BURST: UNLIMITED_SENDS } : {}) }
   console.error(`bench: starting the stack with two chat instances (LOG_LEVEL=warn${needsUnlimitedSends ? ', send rate limit raised for the -max rows' : ''})…`)
   const stack: TestStack = await startTestStack({ chat: INSTANCES, env: stackEnv })
-  stoppers.push(() => stack.stop())
-  const databaseName = new URL(stack.databaseUrl).pathname.slice(1)
+  atCleanUp(() => stack.stop())
 
   const drivers = new Map<System, Driver>()
   if (systems.has('chat')) {
@@ -607,8 +517,11 @@ async function main() {
     drivers.set('chat', chatDriver(stack, accounts.slice(0, SENDERS), accounts.slice(SENDERS)))
   }
   if (systems.has('sio') || systems.has('sio-pg')) {
-    const redis = await claimRedisDb(stack.redisUrl)
-    stoppers.push(() => redis.release())
+    // A Redis DB of its own, claimed the way the test harness claims one, so test runs and
+    // this bench never share one. Pub/sub is not per DB in Redis: the claim keeps keys apart,
+    // the channel names keep the two systems apart.
+    const redis = await claimRedisDb()
+    atCleanUp(() => redis.release())
     const entry = await socketIoEntry()
     console.error(`bench: starting Socket.IO servers on ${SIO_RUNTIME} (Redis ${redis.url})…`)
     if (systems.has('sio')) {
@@ -631,11 +544,11 @@ async function main() {
   const components: Component[] = [
     { name: 'client', pids: () => [process.pid] },
     // Backends of this stack's database only (the Socket.IO + INSERT servers use it too).
-    { name: 'postgres', pids: () => pidsByCommandLine(` ${databaseName} `) },
+    { name: 'postgres', pids: databaseBackends(stack.databaseUrl) },
     // One server shared with every other client on the machine.
     { name: 'redis', pids: () => pidsByCommand('redis-server') },
   ]
-  const backgroundCores = await machineLoad(BACKGROUND_SAMPLE_MS)
+  const background = await backgroundLoad()
 
   const results: RowResult[] = []
   for (const row of ROWS) {
@@ -645,34 +558,40 @@ async function main() {
   const [{ version: postgresVersion }] = await stack.sql`select current_setting('server_version') as version`
   const redisVersion = await redisServerVersion(stack.redisUrl)
   printReport(results, {
-    machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Linux ${release()}`,
     software: `Bun ${Bun.version}${SIO_RUNTIME === 'node' ? `, Node ${versionOf(['node', '--version'])}` : ''}, PostgreSQL ${postgresVersion}, Redis ${redisVersion}, socket.io ${packageVersion('socket.io')}, @socket.io/redis-adapter ${packageVersion('@socket.io/redis-adapter')}`,
     load:
       `${SENDERS} senders and ${RECEIVERS} receivers per row, alternating between the two instances (direct, no Caddy); ` +
       `${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured; bodies of ${BODY_CHARS} characters; rate rows: ${RATE}/s per sender (open loop), ` +
       `-max rows: ${WINDOW} sends in flight per sender${needsUnlimitedSends ? ` (chat started with SEND_PER_SECOND=SEND_BURST=${UNLIMITED_SENDS} so its bucket does not refuse them)` : ''}`,
-    background: `${(backgroundCores * 100).toFixed(0)}% of one core busy before the rows (other work on the machine)`,
+    background: `${background} (other work on the machine)`,
   })
 }
 
 const COLUMNS = ['client', 'server', 'postgres', 'redis'] as const
 
-function printReport(results: RowResult[], info: { machine: string; software: string; load: string; background: string }) {
+function printReport(results: RowResult[], info: { software: string; load: string; background: string }) {
   const cores = cpus().length
-  const ms = (value: number) => (Number.isNaN(value) ? '–' : value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0))
   const perSecond = (count: number) => Math.round(count / SECONDS).toLocaleString('en-US')
-  const percent = (value: number) => `${(value * 100).toFixed(0)}%`
-  const rest = (cpu: CpuUsage) => Math.max(0, cpu.machineBusySeconds - COLUMNS.reduce((sum, name) => sum + (cpu.seconds[name] ?? 0), 0)) / cpu.wallSeconds
-  const mark = (r: RowResult) => (rest(r.cpu) > DISTURBED_REST_CORES ? ' †' : '')
-  const out: string[] = []
-  out.push('', `Machine: ${info.machine}`, `Software: ${info.software}`, `Load: ${info.load}`, `Background: ${info.background}`, '')
-  out.push('| Scenario | senders | receivers | sent/s | delivered/s | p50 ms | p99 ms | max ms | lost | duplicates | out-of-order |')
-  out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
-  for (const r of results) {
-    out.push(
-      `| ${r.row.name}${mark(r)} | ${r.senders} | ${r.receivers} | ${perSecond(r.acked)} | ${perSecond(r.delivered)} | ${ms(r.delivery.p50)} | ${ms(r.delivery.p99)} | ${ms(r.delivery.max)} | ${r.lost} | ${r.duplicates} | ${r.outOfOrder} |`,
-    )
-  }
+  const mark = (r: RowResult) => disturbedMark(restCores(r.cpu, r.cpu.seconds, COLUMNS))
+  const out: string[] = reportHeader(info)
+  out.push(
+    ...markdownTable(
+      ['Scenario', 'senders', 'receivers', 'sent/s', 'delivered/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'duplicates', 'out-of-order'],
+      results.map((r) => [
+        `${r.row.name}${mark(r)}`,
+        String(r.senders),
+        String(r.receivers),
+        perSecond(r.acked),
+        perSecond(r.delivered),
+        ms(r.delivery.p50),
+        ms(r.delivery.p99),
+        ms(r.delivery.max),
+        String(r.lost),
+        String(r.duplicates),
+        String(r.outOfOrder),
+      ]),
+    ),
+  )
   out.push(
     '',
     'sent/s: sends acknowledged within the measured window (chat: stored and numbered; Socket.IO: broadcast handed to the adapter, or',
@@ -687,16 +606,27 @@ function printReport(results: RowResult[], info: { machine: string; software: st
     'per delivered frame.',
     '',
   )
-  out.push(`| Scenario | ack p50 ms | ack p99 ms | msgs/commit | ${COLUMNS.join(' | ')} | rest | busy | server µs/msg sent | server µs/delivery |`)
-  out.push(`|---|--:|--:|--:|${COLUMNS.map(() => '--:').join('|')}|--:|--:|--:|--:|`)
-  for (const r of results) {
-    const { cpu } = r
-    const share = (name: string) => percent((cpu.seconds[name] ?? 0) / cpu.wallSeconds)
-    const micros = (count: number) => (count === 0 ? '–' : Math.round(((cpu.seconds.server ?? 0) / count) * 1e6).toLocaleString('en-US'))
-    out.push(
-      `| ${r.row.name}${mark(r)} | ${ms(r.ack.p50)} | ${ms(r.ack.p99)} | ${r.messagesPerCommit === null ? '–' : r.messagesPerCommit.toFixed(1)} | ${COLUMNS.map(share).join(' | ')} | ${percent(rest(cpu))} | ${percent(cpu.machineBusySeconds / cpu.wallSeconds)} | ${micros(r.acked)} | ${micros(r.delivered)} |`,
-    )
-  }
+  out.push(
+    ...markdownTable(
+      ['Scenario', 'ack p50 ms', 'ack p99 ms', 'msgs/commit', ...COLUMNS, 'rest', 'busy', 'server µs/msg sent', 'server µs/delivery'],
+      results.map((r) => {
+        const { cpu } = r
+        const share = (name: string) => percent((cpu.seconds[name] ?? 0) / cpu.wallSeconds)
+        const micros = (count: number) => (count === 0 ? '–' : Math.round(((cpu.seconds.server ?? 0) / count) * 1e6).toLocaleString('en-US'))
+        return [
+          `${r.row.name}${mark(r)}`,
+          ms(r.ack.p50),
+          ms(r.ack.p99),
+          r.messagesPerCommit === null ? '–' : r.messagesPerCommit.toFixed(1),
+          ...COLUMNS.map(share),
+          percent(restCores(cpu, cpu.seconds, COLUMNS)),
+          percent(busyCores(cpu)),
+          micros(r.acked),
+          micros(r.delivered),
+        ]
+      }),
+    ),
+  )
   const troubled = results.filter((r) => r.problems.size > 0 || r.unanswered > 0)
   for (const r of troubled) {
     const listed = [...r.problems].map(([what, count]) => `${what} ×${count}`)
@@ -712,17 +642,9 @@ function printReport(results: RowResult[], info: { machine: string; software: st
     )
   }
   if (results.some((r) => mark(r) !== '')) {
-    out.push('', `† Other work used more than ${DISTURBED_REST_CORES * 100}% of a core during this row ("rest"): its rates and latencies understate the system.`)
+    out.push('', disturbedNote('its rates and latencies understate the system.'))
   }
   console.log(out.join('\n'))
-}
-
-function versionOf(cmd: string[]): string {
-  try {
-    return Bun.spawnSync(cmd).stdout.toString().trim()
-  } catch {
-    return 'unknown'
-  }
 }
 
 async function redisServerVersion(url: string): Promise<string> {
@@ -744,13 +666,4 @@ function packageVersion(name: string): string {
   }
 }
 
-let exitCode = 0
-try {
-  await main()
-} catch (error) {
-  console.error('bench: failed:', error instanceof Error ? error.message : error)
-  exitCode = 1
-} finally {
-  await cleanUp()
-}
-process.exit(exitCode)
+await runBench(main)

@@ -65,6 +65,12 @@ export function pidsByCommandLine(text: string): number[] {
   })
 }
 
+/** The backends serving the database of `databaseUrl` (other clients share the server). */
+export function databaseBackends(databaseUrl: string): () => number[] {
+  const name = new URL(databaseUrl).pathname.slice(1)
+  return () => pidsByCommandLine(` ${name} `)
+}
+
 /** Children of `parent` with this command name. */
 export function childPids(parent: number, comm: string): number[] {
   return allPids().filter((pid) => {

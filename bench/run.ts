@@ -12,27 +12,26 @@
  * BENCH_ROWS (comma-separated row ids to run; default all): A, B, B2, B3, health-caddy,
  * health-direct, me-caddy, me-direct, me-direct-info, login, refresh.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { cpus, release, tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { AuthConfig } from '../auth/src/config'
-import { spawnChild, type Child } from '../scripts/child'
-import { answersOk, findFreePorts, waitFor } from '../scripts/net'
+import { findFreePorts } from '../scripts/net'
 import { REPO_ROOT } from '../scripts/stack'
 import { call, login, register, type Account } from '../test/client'
 import { startTestStack, type TestStack } from '../test/harness'
-import { childPids, machineLoad, measureCpu, pidsByCommand, pidsByCommandLine, waitUntilQuiet, type Component, type CpuUsage } from './cpu'
+import { childPids, databaseBackends, measureCpu, pidsByCommand, waitUntilQuiet, type Component, type CpuUsage } from './cpu'
+import { atCleanUp, inChunks, runBench, startChild, workDir } from './lifecycle'
 import { refreshRotationScript, rotatingBodiesScript, staticRequestScript } from './lua'
+import { backgroundLoad, busyCores, disturbedMark, disturbedNote, markdownTable, ms, percent, reportHeader, restCores, versionOf } from './report'
+import { positiveInt, SECONDS, WARMUP_SECONDS, wantedRow as wanted } from './settings'
 import { runWrk, type WrkResult } from './wrk'
 
-const SECONDS = positiveInt('BENCH_SECONDS', 10)
-const WARMUP_SECONDS = positiveInt('BENCH_WARMUP_SECONDS', 2, { allowZero: true })
 const THREADS = positiveInt('BENCH_THREADS', 2)
 const CONNECTIONS = positiveInt('BENCH_CONNECTIONS', 32)
 /** Login is CPU-bound on argon2id: more connections only queue longer, they add no throughput. */
 const LOGIN_CONNECTIONS = positiveInt('BENCH_LOGIN_CONNECTIONS', 16)
 const USERS = positiveInt('BENCH_USERS', 32)
-const ONLY = process.env.BENCH_ROWS?.split(',').map((id) => id.trim()).filter(Boolean) ?? null
 
 /** Registration and preparatory logins hash with argon2id; a few at a time keep both cores busy. */
 const PREPARE_CONCURRENCY = 4
@@ -42,10 +41,6 @@ const REFRESH_TOKENS_PER_CONNECTION = 2
 const SLOW_ROW_TIMEOUT_SECONDS = 10
 const PROCESS_READY_TIMEOUT_MS = 10_000
 const ARGON2_SAMPLES = 5
-/** A row during which other processes used more than this share of one core is marked as disturbed. */
-const DISTURBED_REST_CORES = 0.25
-/** How long the machine's load is sampled before the rows, to show what else is running. */
-const BACKGROUND_SAMPLE_MS = 2000
 
 type Row = {
   id: string
@@ -60,59 +55,9 @@ type Row = {
 
 type Measured = { row: Row; wrk: WrkResult; cpu: CpuUsage }
 
-function positiveInt(name: string, fallback: number, options: { allowZero?: boolean } = {}): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < (options.allowZero ? 0 : 1)) {
-    console.error(`bench: ${name} must be a ${options.allowZero ? 'non-negative' : 'positive'} integer (got ${JSON.stringify(raw)})`)
-    process.exit(1)
-  }
-  return value
-}
-
-const wanted = (id: string) => ONLY === null || ONLY.includes(id)
-
-// Everything started here, stopped in reverse order on success, failure or a signal.
-const stoppers: Array<() => Promise<unknown>> = []
-let workDir: string | null = null
-let cleaning: Promise<void> | null = null
-
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const stop of stoppers.reverse()) await stop().catch((error) => console.error('bench: clean-up step failed:', error))
-    if (workDir !== null) await rm(workDir, { recursive: true, force: true })
-  })()
-  return cleaning
-}
-
-// Installed before the harness starts anything, so its own handlers (which exit without
-// dropping the database) stay out of the way.
-for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
-  process.once(signal, () => {
-    console.error(`\nbench: ${signal}, stopping everything`)
-    void cleanUp().finally(() => process.exit(128 + number))
-  })
-}
-
-async function startChild(name: string, cmd: string[], env: Record<string, string>, readyUrl: string): Promise<Child> {
-  const child = spawnChild({ name, cmd, cwd: REPO_ROOT, env, output: { kind: 'files', dir: workDir! } })
-  stoppers.push(() => child.stop())
-  if (!(await waitFor(() => answersOk(readyUrl), { timeoutMs: PROCESS_READY_TIMEOUT_MS, stop: child.proc.exited }))) {
-    throw new Error(`${name} did not answer ${readyUrl}\n${child.tail().join('\n')}`)
-  }
-  return child
-}
-
 function caddyEnv(extra: Record<string, string> = {}): Record<string, string> {
   // Caddy writes autosave and data files under these; keep them in the throwaway folder.
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir!, XDG_CONFIG_HOME: workDir!, XDG_DATA_HOME: workDir!, ...extra }
-}
-
-async function inChunks<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = []
-  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(work))))
-  return results
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir(), XDG_CONFIG_HOME: workDir(), XDG_DATA_HOME: workDir(), ...extra }
 }
 
 async function expectOk(label: string, answer: Promise<{ status: number }>) {
@@ -154,44 +99,46 @@ async function measureArgon2(stackEnv: Record<string, string>): Promise<Argon2Co
   return { memoryKib, timeCost, wallMs: median(wall), cpuMs: median(cpu), parallelPerSecond }
 }
 
-function versionOf(cmd: string[]): string {
-  try {
-    const result = Bun.spawnSync(cmd, { stderr: 'pipe' })
-    return (result.stdout.toString() + result.stderr.toString()).trim().split('\n')[0]
-  } catch {
-    return 'unknown'
-  }
-}
-
 async function main() {
-  workDir = await mkdtemp(join(tmpdir(), 'chat-bench-'))
   const [barePort, minimalCaddyPort, projectCaddyPort, quietCaddyPort] = await findFreePorts(4)
 
   console.error('bench: starting the stack (LOG_LEVEL=warn) and the baselines…')
   // Tests discard Caddy's access log; a benchmark keeps it, as the Caddyfile's default does.
   process.env.TEST_CADDY_ACCESS_LOG ??= 'stdout'
   const stack: TestStack = await startTestStack({ env: { LOG_LEVEL: 'warn' } })
-  stoppers.push(() => stack.stop())
+  atCleanUp(() => stack.stop())
 
   const bareUrl = `http://127.0.0.1:${barePort}`
-  const bare = await startChild('bare', [process.execPath, 'run', join(import.meta.dir, 'bare-server.ts')], { PATH: process.env.PATH ?? '', PORT: String(barePort) }, bareUrl + '/')
+  const bare = await startChild({
+    name: 'bare',
+    cmd: [process.execPath, 'run', join(import.meta.dir, 'bare-server.ts')],
+    env: { PATH: process.env.PATH ?? '', PORT: String(barePort) },
+    readyUrl: bareUrl + '/',
+    readyTimeoutMs: PROCESS_READY_TIMEOUT_MS,
+  })
 
-  const minimalCaddyfile = join(workDir, 'Caddyfile.minimal')
+  const minimalCaddyfile = join(workDir(), 'Caddyfile.minimal')
   await writeFile(
     minimalCaddyfile,
     `{\n\tadmin off\n\tauto_https off\n}\n:${minimalCaddyPort} {\n\treverse_proxy 127.0.0.1:${barePort}\n}\n`,
   )
   const minimalCaddyUrl = `http://127.0.0.1:${minimalCaddyPort}`
-  await startChild('caddy-minimal', ['caddy', 'run', '--config', minimalCaddyfile, '--adapter', 'caddyfile'], caddyEnv(), minimalCaddyUrl + '/')
+  await startChild({
+    name: 'caddy-minimal',
+    cmd: ['caddy', 'run', '--config', minimalCaddyfile, '--adapter', 'caddyfile'],
+    env: caddyEnv(),
+    readyUrl: minimalCaddyUrl + '/',
+    readyTimeoutMs: PROCESS_READY_TIMEOUT_MS,
+  })
 
   // The project's own Caddyfile (access log, request ids, body limit, health checks) in
   // front of the bare server: the proxy configuration's cost without any service code;
   // once more with the access log discarded, to show what writing it costs.
   const projectCaddy = (port: number, accessLog: string) =>
-    startChild(
-      `caddy-project-${accessLog}`,
-      ['caddy', 'run', '--config', join(REPO_ROOT, 'Caddyfile'), '--adapter', 'caddyfile'],
-      caddyEnv({
+    startChild({
+      name: `caddy-project-${accessLog}`,
+      cmd: ['caddy', 'run', '--config', join(REPO_ROOT, 'Caddyfile'), '--adapter', 'caddyfile'],
+      env: caddyEnv({
         HTTP_PORT: String(port),
         CADDY_ADMIN: 'off',
         CADDY_ACCESS_LOG: accessLog,
@@ -199,8 +146,9 @@ async function main() {
         USER_UPSTREAMS: `127.0.0.1:${barePort}`,
         CHAT_UPSTREAMS: '',
       }),
-      `http://127.0.0.1:${port}/users/health`,
-    )
+      readyUrl: `http://127.0.0.1:${port}/users/health`,
+      readyTimeoutMs: PROCESS_READY_TIMEOUT_MS,
+    })
   const projectCaddyUrl = `http://127.0.0.1:${projectCaddyPort}`
   const quietCaddyUrl = `http://127.0.0.1:${quietCaddyPort}`
   if (wanted('B2')) await projectCaddy(projectCaddyPort, 'stdout')
@@ -226,7 +174,7 @@ async function main() {
   ])
 
   const script = async (name: string, text: string) => {
-    const path = join(workDir!, `${name}.lua`)
+    const path = join(workDir(), `${name}.lua`)
     await writeFile(path, text)
     return path
   }
@@ -273,7 +221,6 @@ async function main() {
     },
   ].filter((row) => wanted(row.id))
 
-  const databaseName = new URL(stack.databaseUrl).pathname.slice(1)
   const userPids = () => stack.instancesOf('user').map((instance) => instance.proc.pid)
   const components: Component[] = [
     { name: 'bare', pids: () => [bare.proc.pid] },
@@ -281,24 +228,24 @@ async function main() {
     { name: 'user', pids: userPids },
     { name: 'auth', pids: () => stack.instancesOf('auth').map((instance) => instance.proc.pid) },
     // Backends of this stack's database only: other clients share the server.
-    { name: 'postgres', pids: () => pidsByCommandLine(` ${databaseName} `) },
+    { name: 'postgres', pids: databaseBackends(stack.databaseUrl) },
   ]
   // Redis is one process shared with every other client, so it is shown but not awaited.
   const redis: Component = { name: 'redis', pids: () => pidsByCommand('redis-server') }
 
   const argon2 = wanted('login') ? await measureArgon2(stack.env) : null
-  const backgroundCores = await machineLoad(BACKGROUND_SAMPLE_MS)
+  const background = await backgroundLoad()
 
   const measured: Measured[] = []
   for (const row of rows) {
     const threads = Math.min(THREADS, row.connections)
     if (row.warmUp && WARMUP_SECONDS > 0) {
-      await runWrk({ url: row.url, script: row.script, threads, connections: row.connections, seconds: WARMUP_SECONDS, timeoutSeconds: row.timeoutSeconds, logDir: workDir, label: `${row.id}-warmup` })
+      await runWrk({ url: row.url, script: row.script, threads, connections: row.connections, seconds: WARMUP_SECONDS, timeoutSeconds: row.timeoutSeconds, logDir: workDir(), label: `${row.id}-warmup` })
     }
     await waitUntilQuiet(components)
     console.error(`bench: ${row.name} (${SECONDS} s, -t${threads} -c${row.connections})`)
     const { result, cpu } = await measureCpu(components, [redis], () =>
-      runWrk({ url: row.url, script: row.script, threads, connections: row.connections, seconds: SECONDS, timeoutSeconds: row.timeoutSeconds, logDir: workDir!, label: row.id }),
+      runWrk({ url: row.url, script: row.script, threads, connections: row.connections, seconds: SECONDS, timeoutSeconds: row.timeoutSeconds, logDir: workDir(), label: row.id }),
     )
     measured.push({ row, wrk: result, cpu })
   }
@@ -306,37 +253,41 @@ async function main() {
 
   console.error(`bench: the stack's logs stay in ${stack.logDir}`)
   printReport(measured, {
-    machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Linux ${release()}`,
     software: `Bun ${Bun.version}, ${versionOf(['caddy', 'version']).split(' ')[0].replace(/^v?/, 'Caddy v')}, ${versionOf(['wrk', '-v']).replace(/ \[.*$/, '')}, PostgreSQL ${postgresVersion}`,
     load: `wrk -t${THREADS} -c${CONNECTIONS} (login: -c${LOGIN_CONNECTIONS}), ${SECONDS} s per row${WARMUP_SECONDS > 0 ? ` after a ${WARMUP_SECONDS} s warm-up (not for refresh)` : ''}; services at LOG_LEVEL=warn unless the row says otherwise; Caddy access log ${process.env.TEST_CADDY_ACCESS_LOG === 'discard' ? 'discarded' : 'written to a file'} unless the row says otherwise`,
-    background: `${(backgroundCores * 100).toFixed(0)}% of one core busy before the rows (stack idle: other work on the machine)`,
+    background: `${background} (stack idle: other work on the machine)`,
     argon2,
   })
 }
 
 const COMPONENTS = ['wrk', 'bare', 'caddy', 'user', 'auth', 'postgres', 'redis'] as const
 
-function printReport(measured: Measured[], info: { machine: string; software: string; load: string; background: string; argon2: Argon2Cost | null }) {
+function printReport(measured: Measured[], info: { software: string; load: string; background: string; argon2: Argon2Cost | null }) {
   const cores = cpus().length
   const baseline = measured.find((m) => m.row.id === 'A')?.wrk.requestsPerSecond
-  const ms = (value: number) => (value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0))
-  const percent = (value: number) => (value > 0 && value < 0.01 ? '<1%' : `${(value * 100).toFixed(0)}%`)
-  const rest = ({ wrk, cpu }: Measured) => {
-    const accounted = COMPONENTS.reduce((sum, name) => sum + (name === 'wrk' ? wrk.cpuSeconds : (cpu.seconds[name] ?? 0)), 0)
-    return Math.max(0, cpu.machineBusySeconds - accounted) / cpu.wallSeconds
-  }
-  const mark = (m: Measured) => (rest(m) > DISTURBED_REST_CORES ? ' †' : '')
-  const out: string[] = []
-  out.push('', `Machine: ${info.machine}`, `Software: ${info.software}`, `Load: ${info.load}`, `Background: ${info.background}`, '')
-  out.push('| Row | req/s | % of A | p50 ms | p99 ms | non-2xx | socket errors | requests |')
-  out.push('|---|--:|--:|--:|--:|--:|--:|--:|')
-  for (const m of measured) {
-    const { row, wrk } = m
-    const share = baseline === undefined ? '–' : percent(wrk.requestsPerSecond / baseline)
-    out.push(
-      `| ${row.name}${mark(m)} | ${Math.round(wrk.requestsPerSecond).toLocaleString('en-US')} | ${share} | ${ms(wrk.p50Ms)} | ${ms(wrk.p99Ms)} | ${wrk.non2xx} | ${wrk.socketErrors} | ${wrk.requests.toLocaleString('en-US')} |`,
-    )
-  }
+  // A share that rounds to 0% but is not nothing shows as such.
+  const share = (value: number) => (value > 0 && value < 0.01 ? '<1%' : percent(value))
+  const rest = ({ wrk, cpu }: Measured) => restCores(cpu, { ...cpu.seconds, wrk: wrk.cpuSeconds }, COMPONENTS)
+  const mark = (m: Measured) => disturbedMark(rest(m))
+  const out: string[] = reportHeader(info)
+  out.push(
+    ...markdownTable(
+      ['Row', 'req/s', '% of A', 'p50 ms', 'p99 ms', 'non-2xx', 'socket errors', 'requests'],
+      measured.map((m) => {
+        const { row, wrk } = m
+        return [
+          `${row.name}${mark(m)}`,
+          Math.round(wrk.requestsPerSecond).toLocaleString('en-US'),
+          baseline === undefined ? '–' : share(wrk.requestsPerSecond / baseline),
+          ms(wrk.p50Ms),
+          ms(wrk.p99Ms),
+          String(wrk.non2xx),
+          String(wrk.socketErrors),
+          wrk.requests.toLocaleString('en-US'),
+        ]
+      }),
+    ),
+  )
   out.push(
     '',
     `CPU time per request in µs, by process (user + system, all threads; counted until the row drained, divided by the requests`,
@@ -345,20 +296,23 @@ function printReport(measured: Measured[], info: { machine: string; software: st
     `both in % of one core (${cores} cores = ${cores * 100}%):`,
     '',
   )
-  out.push(`| Row | ${COMPONENTS.join(' | ')} | rest | busy |`)
-  out.push(`|---|${COMPONENTS.map(() => '--:').join('|')}|--:|--:|`)
-  for (const m of measured) {
-    const { row, wrk, cpu } = m
-    const seconds: Record<string, number> = { ...cpu.seconds, wrk: wrk.cpuSeconds }
-    // The CPU is counted until the row has drained, so the requests each connection still
-    // had in flight when wrk stopped are served within it too.
-    const served = wrk.requests + row.connections
-    const perRequest = (name: string) => {
-      const us = ((seconds[name] ?? 0) / served) * 1e6
-      return us < 0.5 ? '0' : Math.round(us).toLocaleString('en-US')
-    }
-    out.push(`| ${row.name}${mark(m)} | ${COMPONENTS.map(perRequest).join(' | ')} | ${percent(rest(m))} | ${percent(cpu.machineBusySeconds / cpu.wallSeconds)} |`)
-  }
+  out.push(
+    ...markdownTable(
+      ['Row', ...COMPONENTS, 'rest', 'busy'],
+      measured.map((m) => {
+        const { row, wrk, cpu } = m
+        const seconds: Record<string, number> = { ...cpu.seconds, wrk: wrk.cpuSeconds }
+        // The CPU is counted until the row has drained, so the requests each connection still
+        // had in flight when wrk stopped are served within it too.
+        const served = wrk.requests + row.connections
+        const perRequest = (name: string) => {
+          const us = ((seconds[name] ?? 0) / served) * 1e6
+          return us < 0.5 ? '0' : Math.round(us).toLocaleString('en-US')
+        }
+        return [`${row.name}${mark(m)}`, ...COMPONENTS.map(perRequest), share(rest(m)), share(busyCores(cpu))]
+      }),
+    ),
+  )
   if (info.argon2 !== null) {
     const { memoryKib, timeCost, wallMs, cpuMs, parallelPerSecond } = info.argon2
     out.push(
@@ -369,7 +323,7 @@ function printReport(measured: Measured[], info: { machine: string; software: st
     )
   }
   if (measured.some((m) => mark(m) !== '')) {
-    out.push('', `† Other work used more than ${DISTURBED_REST_CORES * 100}% of a core during this row ("rest"): its req/s and latency understate the stack; its CPU per request is much less affected.`)
+    out.push('', disturbedNote('its req/s and latency understate the stack; its CPU per request is much less affected.'))
   }
   const failed = measured.filter(({ wrk }) => wrk.non2xx > 0 || wrk.socketErrors > 0)
   if (failed.length > 0) out.push('', `Warning: errors in ${failed.map(({ row }) => row.id).join(', ')} (wrk's own output for those rows follows on stderr).`)
@@ -377,13 +331,4 @@ function printReport(measured: Measured[], info: { machine: string; software: st
   for (const { row, wrk } of failed) console.error(`\n--- wrk output for ${row.id} ---\n${wrk.raw}`)
 }
 
-let exitCode = 0
-try {
-  await main()
-} catch (error) {
-  console.error('bench: failed:', error instanceof Error ? error.message : error)
-  exitCode = 1
-} finally {
-  await cleanUp()
-}
-process.exit(exitCode)
+await runBench(main)

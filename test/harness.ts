@@ -204,10 +204,11 @@ async function dropTestDatabase(databaseUrl: string) {
 }
 
 /**
- * Claims a Redis DB number nobody else is using (another test file, or another test run
- * on the same machine) with a key that expires on its own, and empties everything else in it.
+ * Claims a Redis DB number nobody else is using (another test file, another test run on
+ * the same machine, or a bench) with a key that expires on its own, and empties everything
+ * else in it. `release` empties it again.
  */
-async function claimRedisDb(): Promise<{ url: string; release(): Promise<void> }> {
+export async function claimRedisDb(): Promise<{ url: string; release(): Promise<void> }> {
   const owner = crypto.randomUUID()
   const candidates = [...REDIS_TEST_DBS].sort(() => Math.random() - 0.5)
   for (const db of candidates) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { ServiceName } from '../scripts/stack'
-import { call, login, register, type Tokens } from './client'
+import { createRoom, person } from './chat-helpers'
+import { call } from './client'
 import { startTestStack, type TestStack } from './harness'
 import { connect, joinRoom, openSocket } from './ws-client'
 
@@ -32,14 +33,9 @@ function valueOf(text: string, series: string): number {
 const httpCount = (method: string, route: string, status: number) =>
   `http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"}`
 
-async function person(): Promise<Tokens & { userId: string }> {
-  const account = await register(stack.url)
-  return { ...(await login(stack.url, account)), userId: account.id }
-}
-
 describe('metrics', () => {
   test('every service serves Prometheus text with the HTTP histogram labelled by route template, never by raw path', async () => {
-    const alice = await person()
+    const alice = await person(stack.url)
     expect((await call(stack.url, 'GET', `/users/${alice.userId}`, { token: alice.accessToken })).status).toBe(200)
     expect((await call(stack.url, 'GET', `/users/no/such/route/${alice.userId}`)).status).toBe(404)
     expect((await call(stack.url, 'POST', '/chat/rooms', { token: alice.accessToken, body: { name: 'metrics' } })).status).toBe(201)
@@ -63,8 +59,8 @@ describe('metrics', () => {
   })
 
   test('chat metrics move with sockets, sends, stores, deliveries and refused tokens', async () => {
-    const bob = await person()
-    const room = (await call(stack.url, 'POST', '/chat/rooms', { token: bob.accessToken, body: { name: 'counted' } })).body.id
+    const bob = await person(stack.url)
+    const room = await createRoom(stack.url, bob)
     const before = await scrape('chat')
 
     const [chat] = stack.instancesOf('chat')

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { call, login, register, sleep, type Tokens } from '../../test/client'
-import { connect, joinRoom, type Frame, type SocketClient } from '../../test/ws-client'
+import { createRoom, expectAllMessages, expectResumed, person, range, seqsIn } from '../../test/chat-helpers'
+import { call, login, register, sleep } from '../../test/client'
+import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
 
 let stack: TestStack
 beforeAll(async () => {
@@ -9,25 +10,15 @@ beforeAll(async () => {
 })
 afterAll(() => stack?.stop())
 
-async function person(): Promise<Tokens & { userId: string }> {
-  const account = await register(stack.url)
-  return { ...(await login(stack.url, account)), userId: account.id }
-}
-
-async function createRoom(owner: Tokens, members: Tokens[]): Promise<string> {
-  const room = await call(stack.url, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: `fan ${Math.random()}` } })
-  for (const member of members) await call(stack.url, 'POST', `/chat/rooms/${room.body.id}/join`, { token: member.accessToken })
-  return room.body.id
-}
-
-const seqsIn = (frames: Frame[], room: string) => frames.filter((f) => f.type === 'message' && f.room === room).map((f) => f.seq as number)
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
-
 describe('fan-out across two chat instances', () => {
   test('clients on both instances receive every message of several rooms exactly once, in seq order', async () => {
     const [a, b] = stack.instancesOf('chat')
-    const people = [await person(), await person(), await person(), await person()]
-    const rooms = [await createRoom(people[0], people.slice(1)), await createRoom(people[1], [people[0], people[2], people[3]]), await createRoom(people[2], [people[0], people[1], people[3]])]
+    const people = [await person(stack.url), await person(stack.url), await person(stack.url), await person(stack.url)]
+    const rooms = [
+      await createRoom(stack.url, people[0], people.slice(1)),
+      await createRoom(stack.url, people[1], [people[0], people[2], people[3]]),
+      await createRoom(stack.url, people[2], [people[0], people[1], people[3]]),
+    ]
     // Two clients directly on each instance, so both must fan out to each other.
     const clients: SocketClient[] = []
     for (const [i, p] of people.entries()) clients.push(await connect(i % 2 === 0 ? a.url : b.url, p.accessToken))
@@ -54,8 +45,8 @@ describe('fan-out across two chat instances', () => {
 
   test('kill -9 of an instance while clients send: every acknowledged message is stored, and clients resume gaplessly through Caddy', async () => {
     const [victim, survivor] = stack.instancesOf('chat')
-    const [alice, bob] = [await person(), await person()]
-    const room = await createRoom(alice, [bob])
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
     const senderOnVictim = await connect(victim.url, alice.accessToken)
     const readerOnVictim = await connect(victim.url, bob.accessToken)
     const senderOnSurvivor = await connect(survivor.url, bob.accessToken)
@@ -86,17 +77,11 @@ describe('fan-out across two chat instances', () => {
     expect(stored.map((r) => Number(r.seq))).toEqual(range(1, stored.length))
 
     // The reader that lost its instance reconnects through Caddy and resumes from what it saw.
-    const seen = seqsIn(readerOnVictim.frames, room)
-    expect(seen).toEqual(range(1, seen.length))
-    const resumed = await connect(stack.url, bob.accessToken)
-    await joinRoom(resumed, room, seen.length)
-    const rest = await resumed.collect((f) => f.type === 'message', stored.length - seen.length, 10_000)
-    expect([...seen, ...rest.map((f) => f.seq)]).toEqual(range(1, stored.length))
+    const resumed = await expectResumed(stack.url, bob.accessToken, readerOnVictim, room, stored.length)
     // And the survivor's own socket gets everything, in order: what the dead instance
     // stored but never published arrives through the survivor's periodic reconcile.
     expect(senderOnSurvivor.ws.readyState).toBe(WebSocket.OPEN)
-    await senderOnSurvivor.collect((f) => f.type === 'message', stored.length, 10_000)
-    expect(seqsIn(senderOnSurvivor.frames, room)).toEqual(range(1, stored.length))
+    await expectAllMessages(senderOnSurvivor, room, stored.length)
     for (const client of [resumed, senderOnSurvivor]) client.close()
   })
 

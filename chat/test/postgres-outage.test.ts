@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { call, login, register, sleep } from '../../test/client'
+import { createRoom, person } from '../../test/chat-helpers'
+import { sleep } from '../../test/client'
 import { connect, joinRoom } from '../../test/ws-client'
 import { startTcpProxy, type TcpProxy } from '../../test/tcp-proxy'
 
@@ -23,10 +24,9 @@ afterAll(async () => {
 
 describe('Postgres outage', () => {
   test('send answers an error frame, never a false ack, and the instance recovers by itself', async () => {
-    const account = await register(stack.url)
-    const tokens = await login(stack.url, account)
-    const room = (await call(stack.url, 'POST', '/chat/rooms', { token: tokens.accessToken, body: { name: 'outage' } })).body.id
-    const socket = await connect(chatUrl, tokens.accessToken)
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(chatUrl, alice.accessToken)
     await joinRoom(socket, room)
     socket.send({ type: 'send', room, body: 'before', clientId: 'before', ref: 'before' })
     expect(await socket.next((f) => f.ref === 'before')).toMatchObject({ type: 'ack', seq: 1 })

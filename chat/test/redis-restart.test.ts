@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Subprocess } from 'bun'
 import { findFreePorts, canConnect } from '../../scripts/net'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { call, login, register, sleep, type Tokens } from '../../test/client'
+import { createRoom, person, range } from '../../test/chat-helpers'
+import { sleep } from '../../test/client'
 import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
 
 /** A Redis of this test's own, so restarting it disturbs nothing else on the machine. */
@@ -31,20 +32,15 @@ afterAll(async () => {
   await stopRedis()
 })
 
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
-
 describe('Redis restart under traffic', () => {
   test('no stored message is lost, and live delivery across instances resumes', async () => {
     const [a, b] = stack.instancesOf('chat')
-    const alice = await register(stack.url)
-    const bob = await register(stack.url)
-    const [aliceTokens, bobTokens]: Tokens[] = [await login(stack.url, alice), await login(stack.url, bob)]
-    const room = (await call(stack.url, 'POST', '/chat/rooms', { token: aliceTokens.accessToken, body: { name: 'restart' } })).body.id
-    await call(stack.url, 'POST', `/chat/rooms/${room}/join`, { token: bobTokens.accessToken })
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
 
     // Directly on the instances: Caddy's health checks fail while Redis is away.
-    const sender = await connect(a.url, aliceTokens.accessToken)
-    const reader = await connect(b.url, bobTokens.accessToken)
+    const sender = await connect(a.url, alice.accessToken)
+    const reader = await connect(b.url, bob.accessToken)
     await joinRoom(sender, room)
     await joinRoom(reader, room)
 

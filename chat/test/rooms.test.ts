@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
+import { range } from '../../test/chat-helpers'
 import { call, expectError, login, register, uniqueName, type Account } from '../../test/client'
 import { connect, joinRoom } from '../../test/ws-client'
 import { INTERNAL_TOKEN_HEADER } from '@chat/common/internal'
@@ -48,7 +49,6 @@ async function unreadOf(user: User, roomId: string): Promise<number> {
 }
 
 const seqsOf = (answer: { body: Record<string, any> }) => answer.body.items.map((message: { seq: number }) => message.seq)
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe('rooms and membership', () => {
   test('creating a room makes the caller its owner and only member', async () => {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { CLOSE } from '@chat/common/chat-protocol'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { call, login, register, sleep, type Tokens } from '../../test/client'
-import { connect, joinRoom, type Frame, type SocketClient } from '../../test/ws-client'
+import { createRoom, expectAllMessages, expectResumed, person, range } from '../../test/chat-helpers'
+import { sleep } from '../../test/client'
+import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
 
 /** Sends are under way for this long before the instance is told to stop. */
 const SENDING_BEFORE_STOP_MS = 300
@@ -17,20 +18,11 @@ beforeAll(async () => {
 })
 afterAll(() => stack?.stop())
 
-async function person(): Promise<Tokens & { userId: string }> {
-  const account = await register(stack.url)
-  return { ...(await login(stack.url, account)), userId: account.id }
-}
-
-const seqsIn = (frames: Frame[], room: string) => frames.filter((f) => f.type === 'message' && f.room === room).map((f) => f.seq as number)
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
-
 describe('graceful shutdown of a chat instance', () => {
   test('SIGTERM closes its sockets with 1012 after acknowledging what it stored, exits 0, and clients resume through Caddy without loss', async () => {
     const [victim, survivor] = stack.instancesOf('chat')
-    const [alice, bob] = [await person(), await person()]
-    const room = (await call(stack.url, 'POST', '/chat/rooms', { token: alice.accessToken, body: { name: 'shutdown' } })).body.id
-    await call(stack.url, 'POST', `/chat/rooms/${room}/join`, { token: bob.accessToken })
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
     const sender = await connect(victim.url, alice.accessToken)
     const reader = await connect(victim.url, bob.accessToken)
     const bystander = await connect(survivor.url, bob.accessToken)
@@ -63,14 +55,8 @@ describe('graceful shutdown of a chat instance', () => {
     expect(stored.map((r) => Number(r.seq))).toEqual(range(1, stored.length))
 
     // The reader reconnects through Caddy (the stopped instance no longer listens) and resumes.
-    const seen = seqsIn(reader.frames, room)
-    expect(seen).toEqual(range(1, seen.length))
-    const resumed = await connect(stack.url, bob.accessToken)
-    await joinRoom(resumed, room, seen.length)
-    const rest = await resumed.collect((f) => f.type === 'message', stored.length - seen.length, 10_000)
-    expect([...seen, ...rest.map((f) => f.seq)]).toEqual(range(1, stored.length))
-    await bystander.collect((f) => f.type === 'message', stored.length, 10_000)
-    expect(seqsIn(bystander.frames, room)).toEqual(range(1, stored.length))
+    const resumed = await expectResumed(stack.url, bob.accessToken, reader, room, stored.length)
+    await expectAllMessages(bystander, room, stored.length)
     for (const client of [resumed, bystander]) client.close()
   })
 })

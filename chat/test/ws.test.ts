@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { call, login, register, sleep, type Tokens } from '../../test/client'
-import { connect, joinRoom, openSocket, type Frame } from '../../test/ws-client'
+import { createRoom, messagesIn, person, range } from '../../test/chat-helpers'
+import { call, sleep } from '../../test/client'
+import { connect, joinRoom, openSocket } from '../../test/ws-client'
 
 let stack: TestStack
 beforeAll(async () => {
@@ -9,23 +10,9 @@ beforeAll(async () => {
 })
 afterAll(() => stack?.stop())
 
-async function person(): Promise<Tokens & { userId: string; password: string }> {
-  const account = await register(stack.url)
-  return { ...(await login(stack.url, account)), userId: account.id, password: account.password }
-}
-
-async function roomWith(owner: Tokens, ...others: Tokens[]): Promise<string> {
-  const room = await call(stack.url, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: 'room ' + Math.random() } })
-  expect(room.status).toBe(201)
-  for (const other of others) expect((await call(stack.url, 'POST', `/chat/rooms/${room.body.id}/join`, { token: other.accessToken })).status).toBe(204)
-  return room.body.id
-}
-
-const messagesOf = (frames: Frame[], room: string) => frames.filter((f) => f.type === 'message' && f.room === room)
-
 describe('WebSocket authentication and Origin', () => {
   test('a Bearer header at the upgrade gets ready with the user and session', async () => {
-    const alice = await person()
+    const alice = await person(stack.url)
     const socket = await openSocket(stack.url, { token: alice.accessToken })
     const ready = await socket.next((f) => f.type === 'ready')
     expect(ready).toEqual({ type: 'ready', userId: alice.userId, sessionId: alice.sessionId })
@@ -33,7 +20,7 @@ describe('WebSocket authentication and Origin', () => {
   })
 
   test('an auth frame authenticates a socket opened without a header', async () => {
-    const alice = await person()
+    const alice = await person(stack.url)
     const socket = await openSocket(stack.url)
     socket.send({ type: 'auth', token: alice.accessToken, ref: 'a1' })
     expect(await socket.next((f) => f.ref === 'a1')).toMatchObject({ type: 'ready', userId: alice.userId })
@@ -55,7 +42,7 @@ describe('WebSocket authentication and Origin', () => {
   })
 
   test('a browser Origin outside the allow-list is refused with 403; the public origin is allowed', async () => {
-    const alice = await person()
+    const alice = await person(stack.url)
     await expect(openSocket(stack.url, { token: alice.accessToken, origin: 'https://evil.example' })).rejects.toThrow()
     const upgrade = await fetch(stack.url + '/chat/ws', { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', origin: 'https://evil.example' } })
     expect(upgrade.status).toBe(403)
@@ -65,7 +52,7 @@ describe('WebSocket authentication and Origin', () => {
   })
 
   test('logging out closes the session’s sockets with 4403 within a second', async () => {
-    const alice = await person()
+    const alice = await person(stack.url)
     const socket = await connect(stack.url, alice.accessToken)
     const started = performance.now()
     expect((await call(stack.url, 'POST', '/auth/logout', { token: alice.accessToken })).status).toBe(204)
@@ -74,7 +61,7 @@ describe('WebSocket authentication and Origin', () => {
   })
 
   test('deleting the account closes its sockets with 4403', async () => {
-    const alice = await person()
+    const alice = await person(stack.url)
     const socket = await connect(stack.url, alice.accessToken)
     expect((await call(stack.url, 'DELETE', '/users/me', { token: alice.accessToken, body: { password: alice.password } })).status).toBe(204)
     expect((await socket.closed).code).toBe(4403)
@@ -83,8 +70,8 @@ describe('WebSocket authentication and Origin', () => {
 
 describe('rooms over the socket', () => {
   test('join needs membership: a non-member gets NOT_A_MEMBER', async () => {
-    const [alice, mallory] = [await person(), await person()]
-    const room = await roomWith(alice)
+    const [alice, mallory] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice)
     const socket = await connect(stack.url, mallory.accessToken)
     socket.send({ type: 'join', room, ref: 'j' })
     expect(await socket.next((f) => f.ref === 'j')).toMatchObject({ type: 'error', code: 'NOT_A_MEMBER' })
@@ -94,8 +81,8 @@ describe('rooms over the socket', () => {
   })
 
   test('a sent message is acknowledged with its seq and reaches every joined socket, the sender’s included, once', async () => {
-    const [alice, bob] = [await person(), await person()]
-    const room = await roomWith(alice, bob)
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
     const a = await connect(stack.url, alice.accessToken)
     const b = await connect(stack.url, bob.accessToken)
     expect(await joinRoom(a, room)).toMatchObject({ type: 'joined', room, lastSeq: 0 })
@@ -108,15 +95,15 @@ describe('rooms over the socket', () => {
       expect(message).toEqual({ type: 'message', id: ack.id, room, seq: 1, senderId: alice.userId, body: 'hello bob', clientId: 'c-1', createdAt: expect.any(String) })
     }
     await sleep(100)
-    expect(messagesOf(a.frames, room)).toHaveLength(1)
-    expect(messagesOf(b.frames, room)).toHaveLength(1)
+    expect(messagesIn(a.frames, room)).toHaveLength(1)
+    expect(messagesIn(b.frames, room)).toHaveLength(1)
     a.close()
     b.close()
   })
 
   test('a re-sent clientId is acknowledged again with the original seq and stored once', async () => {
-    const alice = await person()
-    const room = await roomWith(alice)
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
     const a = await connect(stack.url, alice.accessToken)
     await joinRoom(a, room)
     a.send({ type: 'send', room, body: 'once', clientId: 'same', ref: 1 })
@@ -130,24 +117,24 @@ describe('rooms over the socket', () => {
     expect((await a.next((f) => f.ref === 3)).seq).toBe(first.seq)
     const [{ count }] = await stack.sql`select count(*)::int as count from chat.messages where room_id = ${room}`
     expect(count).toBe(1)
-    expect(messagesOf(a.frames, room)).toHaveLength(1)
+    expect(messagesIn(a.frames, room)).toHaveLength(1)
     a.close()
   })
 
   test('sends on a fresh socket are stored in the order they were sent, before any ack', async () => {
-    const alice = await person()
-    const room = await roomWith(alice)
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
     const socket = await connect(stack.url, alice.accessToken)
     for (let i = 1; i <= 20; i++) socket.send({ type: 'send', room, body: `n${i}`, clientId: `o${i}` })
     const acks = await socket.collect((f) => f.type === 'ack', 20)
     expect(acks.map((a) => a.clientId)).toEqual(Array.from({ length: 20 }, (_, i) => `o${i + 1}`))
-    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    expect(acks.map((a) => a.seq)).toEqual(range(1, 20))
     socket.close()
   })
 
   test('join with since replays every later message in order, then live ones', async () => {
-    const alice = await person()
-    const room = await roomWith(alice)
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
     const a = await connect(stack.url, alice.accessToken)
     await joinRoom(a, room)
     for (let i = 1; i <= 5; i++) a.send({ type: 'send', room, body: `m${i}`, clientId: `c${i}` })
@@ -164,8 +151,8 @@ describe('rooms over the socket', () => {
   })
 
   test('replay race: messages sent while a socket joins with since arrive once and in order', async () => {
-    const [alice, bob] = [await person(), await person()]
-    const room = await roomWith(alice, bob)
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
     const sender = await connect(stack.url, alice.accessToken)
     const total = 400
     let sent = 0
@@ -191,17 +178,17 @@ describe('rooms over the socket', () => {
     await sender.collect((f) => f.type === 'ack', total, 10_000)
     for (const { socket, since } of joiners) {
       const received = await socket.collect((f) => f.type === 'message', total - since, 10_000)
-      expect(received.map((m) => m.seq)).toEqual(Array.from({ length: total - since }, (_, i) => since + 1 + i))
+      expect(received.map((m) => m.seq)).toEqual(range(since + 1, total))
       await sleep(50)
-      expect(messagesOf(socket.frames, room)).toHaveLength(total - since)
+      expect(messagesIn(socket.frames, room)).toHaveLength(total - since)
       socket.close()
     }
     sender.close()
   })
 
   test('typing and presence reach the other members; presence is listed over REST', async () => {
-    const [alice, bob] = [await person(), await person()]
-    const room = await roomWith(alice, bob)
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
     const a = await connect(stack.url, alice.accessToken)
     await joinRoom(a, room)
     const b = await connect(stack.url, bob.accessToken)
@@ -218,8 +205,8 @@ describe('rooms over the socket', () => {
   })
 
   test('leaving the room over REST removes it from the user’s sockets with a left frame', async () => {
-    const [alice, bob] = [await person(), await person()]
-    const room = await roomWith(alice, bob)
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
     const b = await connect(stack.url, bob.accessToken)
     await joinRoom(b, room)
     expect((await call(stack.url, 'POST', `/chat/rooms/${room}/leave`, { token: bob.accessToken })).status).toBe(204)
@@ -232,8 +219,8 @@ describe('rooms over the socket', () => {
 
 describe('bad frames and limits', () => {
   test('not JSON, unknown types and wrong fields get BAD_FRAME and the socket stays open', async () => {
-    const alice = await person()
-    const room = await roomWith(alice)
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
     const socket = await connect(stack.url, alice.accessToken)
     socket.sendRaw('this is not json')
     socket.send({ type: 'dance' })
@@ -253,26 +240,26 @@ describe('bad frames and limits', () => {
   })
 
   test('ten bad frames within a minute close with 4400; other sockets are unaffected', async () => {
-    const alice = await person()
+    const alice = await person(stack.url)
     const bystander = await connect(stack.url, alice.accessToken)
     const socket = await connect(stack.url, alice.accessToken)
     for (let i = 0; i < 10; i++) socket.sendRaw('{broken')
     expect((await socket.closed).code).toBe(4400)
-    const room = await roomWith(alice)
+    const room = await createRoom(stack.url, alice)
     await joinRoom(bystander, room)
     bystander.close()
   })
 
   test('a frame over 1 MiB closes with 1009', async () => {
-    const alice = await person()
+    const alice = await person(stack.url)
     const socket = await connect(stack.url, alice.accessToken)
     socket.sendRaw(JSON.stringify({ type: 'send', room: crypto.randomUUID(), body: 'x'.repeat(1_100_000), clientId: 'big' }))
     expect((await socket.closed).code).toBe(1009)
   })
 
   test('a flood gets RATE_LIMITED first, then 4429', async () => {
-    const alice = await person()
-    const room = await roomWith(alice)
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
     const socket = await connect(stack.url, alice.accessToken)
     await joinRoom(socket, room)
     for (let i = 0; i < 1000; i++) socket.send({ type: 'send', room, body: 'flood', clientId: `f${i}` })

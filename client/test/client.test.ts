@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
+import { range } from '../../test/chat-helpers'
 import { uniqueName } from '../../test/client'
 import { createApiClient, type ApiClient } from '../src/api'
 import { ApiError } from '../src/errors'
@@ -74,7 +75,6 @@ async function expectApiError(call: Promise<unknown>, status: number, code: stri
 }
 
 const seqsOf = (seen: Recorded, room: string) => seen.message.filter((m) => m.room === room).map((m) => m.seq)
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe('typed REST client', () => {
   test('registers, logs in, and reads the profile and the session list', async () => {
