@@ -7,7 +7,7 @@ import { changePassword } from './service'
 
 const ChangePasswordBody = t.Object(
   { currentPassword: t.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }), newPassword: Password },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ currentPassword: 'correct horse battery staple', newPassword: 'a longer passphrase of my own' }] },
 )
 
 export function passwordController(deps: AuthDeps) {

@@ -12,7 +12,10 @@ export const TokenPair = t.Object(
 )
 export type TokenPair = typeof TokenPair.static
 
-export const RefreshBody = t.Object({ refreshToken: t.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false })
+export const RefreshBody = t.Object(
+  { refreshToken: t.String({ minLength: 1, maxLength: 512 }) },
+  { additionalProperties: false, examples: [{ refreshToken: 'q3Jd8y0m2Vb1s9KpXgW7tQe4LrZc6HnA5uFvYiO0aBw' }] },
+)
 
 /** The body may be left out: the route's `parseOptionalJsonBody` hook reads an empty one as `{}`. */
 export const LogoutBody = t.Object(
@@ -23,7 +26,7 @@ export const LogoutBody = t.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ scope: 'global' }] },
 )
 export type LogoutScope = 'local' | 'global' | 'others'
 

@@ -58,11 +58,11 @@ export type ListRoomsQuery = typeof ListRoomsQuery.static
 
 export const RoomIdParams = t.Object({ id: Uuid })
 
-export const UserIdBody = t.Object({ userId: Uuid }, { additionalProperties: false })
+export const UserIdBody = t.Object({ userId: Uuid }, { additionalProperties: false, examples: [{ userId: '3f0c7a52-9d1e-4b8a-a6f2-1c5e9b7d2a40' }] })
 
 export const ReadMarkerBody = t.Object(
   { seq: t.Integer({ minimum: 0, maximum: SEQ_MAX, description: 'Newest `seq` the caller has seen; clamped to the room’s `lastSeq`' }) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ seq: 42 }] },
 )
 
 export const Presence = t.Array(t.Object({ userId: Uuid, online: t.Literal(true) }), { title: 'Presence' })

@@ -46,7 +46,10 @@ export const UpdateMeBody = t.Object(
 )
 export type UpdateMeBody = typeof UpdateMeBody.static
 
-export const DeleteMeBody = t.Object({ password: t.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })
+export const DeleteMeBody = t.Object(
+  { password: t.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false, examples: [{ password: 'correct horse battery staple' }] },
+)
 
 /** Unknown parameters are allowed (clients add cache busters such as `_=…`); Elysia makes an object strict unless told. */
 export const SearchQuery = t.Object(
