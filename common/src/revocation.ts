@@ -45,11 +45,17 @@ export async function startRevocationList(redis: Redis, log: Logger): Promise<Re
   }
 
   const reload = async () => {
-    for await (const keys of redis.scanIterator({ MATCH: REVOKED_SESSION_PREFIX + '*', COUNT: 1000 })) {
-      for (const key of ([] as string[]).concat(keys)) {
-        const ttl = await redis.pTTL(key)
+    for await (const batch of redis.scanIterator({ MATCH: REVOKED_SESSION_PREFIX + '*', COUNT: 1000 })) {
+      const keys = ([] as string[]).concat(batch)
+      if (keys.length === 0) continue
+      // One round trip per scanned batch, not per key.
+      const multi = redis.multi()
+      for (const key of keys) multi.pTTL(key)
+      const ttls = await multi.exec()
+      keys.forEach((key, i) => {
+        const ttl = Number(ttls[i])
         if (ttl > 0) revokedUntil.set(key.slice(REVOKED_SESSION_PREFIX.length), Date.now() + ttl)
-      }
+      })
     }
   }
 

@@ -40,8 +40,8 @@ export async function login(
 ): Promise<LoginResult> {
   const login = body.login.trim().toLowerCase()
   const pairKey = `${client.ip}:${createHash('sha256').update(login).digest('base64url')}`
-  for (const [limiter, key] of [[limiters.perLoginAndIp, pairKey], [limiters.perIp, client.ip]] as const) {
-    const check = await limiter.check(key)
+  const checks = await Promise.all([limiters.perLoginAndIp.check(pairKey), limiters.perIp.check(client.ip)])
+  for (const check of checks) {
     if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
   }
   const [credential] = await deps.sql`

@@ -50,9 +50,16 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
     if (won !== undefined) {
       const nextToken = generateRefreshToken()
       const pair = await tokenPair(deps, won.user_id, won.session_id, nextToken)
-      await tx`insert into auth.refresh_tokens (token_hash, session_id) values (${hashRefreshToken(nextToken)}, ${won.session_id})`
-      await tx`update auth.refresh_tokens set successor = ${sealSuccessor(refreshToken, pair)} where token_hash = ${hash}`
-      await tx`update auth.sessions set last_used_at = now() where id = ${won.session_id}`
+      // Three writes, one round trip: data-modifying CTEs all run, whatever the final select reads.
+      await tx`
+        with next_token as (
+          insert into auth.refresh_tokens (token_hash, session_id) values (${hashRefreshToken(nextToken)}, ${won.session_id})
+        ), spent_token as (
+          update auth.refresh_tokens set successor = ${sealSuccessor(refreshToken, pair)} where token_hash = ${hash}
+        ), used_session as (
+          update auth.sessions set last_used_at = now() where id = ${won.session_id}
+        )
+        select 1`
       return { kind: 'rotated' as const, pair }
     }
     const [spent] = await tx`
