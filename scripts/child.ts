@@ -69,8 +69,12 @@ export function spawnChild(options: { name: string; cmd: string[]; cwd: string; 
   }
 }
 
+export function isRunning(proc: Subprocess): boolean {
+  return proc.exitCode === null && proc.signalCode === null
+}
+
 async function stopProcess(proc: Subprocess, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT', graceMs: number): Promise<number | null> {
-  if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+  if (isRunning(proc)) proc.kill(signal)
   const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs)
   try {
     return await proc.exited
@@ -94,19 +98,23 @@ function installCleanup() {
 
 /**
  * For scripts without their own signal handling (tests): SIGINT/SIGTERM/SIGHUP stop the
- * children and exit with the conventional 128+n code. Scripts that shut down gracefully
- * (dev.ts) install their own handlers instead.
+ * children (SIGTERM, SIGKILL after the grace period) and exit with the conventional 128+n
+ * code. Exiting right after SIGTERM would let the exit hook SIGKILL them before they could
+ * shut down. A second signal exits at once. Scripts that shut down gracefully (dev.ts)
+ * install their own handlers instead.
  */
 export function exitOnSignals() {
+  let stopping = false
   for (const [signal, number] of [
     ['SIGINT', 2],
     ['SIGTERM', 15],
     ['SIGHUP', 1],
   ] as const) {
     if (process.listenerCount(signal) > 0) continue
-    process.once(signal, () => {
-      for (const proc of live) proc.kill('SIGTERM')
-      process.exit(128 + number)
+    process.on(signal, () => {
+      if (stopping) process.exit(128 + number)
+      stopping = true
+      void Promise.all([...live].map((proc) => stopProcess(proc, 'SIGTERM', STOP_GRACE_MS))).then(() => process.exit(128 + number))
     })
   }
 }

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path'
-import { describeMigrations, migrateAll } from './migrate'
+import { BaseConfig } from '@chat/common/config'
 import { canConnect } from './net'
 import { ensurePostgres, PostgresError, type LocalPostgres } from './postgres'
 import { ensureRedis, RedisError, type LocalRedis } from './redis'
@@ -12,20 +12,23 @@ const DEFAULT_INSTANCES: Record<ServiceName, number> = { auth: 1, user: 1, chat:
 /** A second Ctrl-C within a stuck shutdown exits at once (the exit hook still kills the children). */
 const FORCED_EXIT_CODE = 130
 const PARENT_CHECK_INTERVAL_MS = 1000
+const DEFAULT_HTTP_PORT = 8080
+const MAX_PORT = 65_535
 
 const say = (line: string) => console.log(`[dev] ${line}`)
 
-/** Working defaults for a laptop; anything set in the environment wins. */
+/**
+ * Working defaults for a laptop; anything set in the environment wins. NODE_ENV, HOST,
+ * LOG_LEVEL and the rest are left to the services' own config defaults. The store URLs are
+ * set here too because this script makes them usable (starting Postgres or Redis) first.
+ */
 function devEnvironment(): Record<string, string> {
   const defined = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined))
   const env: Record<string, string> = {
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
-    REDIS_URL: 'redis://127.0.0.1:6379',
+    DATABASE_URL: BaseConfig.properties.DATABASE_URL.default,
+    REDIS_URL: BaseConfig.properties.REDIS_URL.default,
     DATA_DIR: join(REPO_ROOT, '.data'),
-    HTTP_PORT: '8080',
+    HTTP_PORT: String(DEFAULT_HTTP_PORT),
     CADDY_ADMIN: 'localhost:2019',
     ...defined,
   }
@@ -43,8 +46,16 @@ function readCount(env: Record<string, string>, service: ServiceName): number {
   return value
 }
 
+/** A TCP port from the environment, or one clear line instead of a service failing to listen. */
+function readPort(env: Record<string, string>, name: string, fallback: number): number {
+  const raw = env[name] ?? String(fallback)
+  const value = Number(raw)
+  if (!/^\d+$/.test(raw) || value < 1 || value > MAX_PORT) throw new StackError(`${name} must be a port number (1–${MAX_PORT}), got ${JSON.stringify(env[name])}`)
+  return value
+}
+
 function basePort(env: Record<string, string>, service: ServiceName): number {
-  return Number(env[`${service.toUpperCase()}_PORT`] ?? SERVICES[service].defaultPort)
+  return readPort(env, `${service.toUpperCase()}_PORT`, SERVICES[service].defaultPort)
 }
 
 /** One clear line instead of a service dying with EADDRINUSE (typically a second `bun run dev`). */
@@ -94,7 +105,7 @@ function watchParent() {
 async function main() {
   const env = devEnvironment()
   const counts = Object.fromEntries(SERVICE_NAMES.map((service) => [service, readCount(env, service)])) as Record<ServiceName, number>
-  const httpPort = Number(env.HTTP_PORT)
+  const httpPort = readPort(env, 'HTTP_PORT', DEFAULT_HTTP_PORT)
   await checkPortsFree([
     { what: 'HTTP_PORT', port: httpPort },
     ...adminPort(env.CADDY_ADMIN),
@@ -111,10 +122,6 @@ async function main() {
 
   redis = await ensureRedis(env.REDIS_URL, join(env.DATA_DIR, 'redis'), say)
   database = await ensurePostgres(env.DATABASE_URL, join(env.DATA_DIR, 'postgres'), say)
-  const migrations = await migrateAll(env.DATABASE_URL).catch((error: Error) => {
-    throw new StackError(`Migrations failed: ${error.message}`)
-  })
-  for (const line of describeMigrations(migrations)) say(`migrations ${line}`)
   if (stopping) return
 
   // WEB_ROOT points Caddy at files built elsewhere, served as they are; otherwise web/dist is built now.

@@ -88,12 +88,15 @@ ensure_tools() {
 }
 
 # `bun run dev` starts a redis-server itself when REDIS_URL is local and nothing answers,
-# so on a fresh machine only the binary is needed.
+# so on a fresh machine only the binary is needed. "Local" means the hosts of LOCAL_HOSTS
+# in scripts/net.ts.
 ensure_local_redis() {
   local url=${REDIS_URL:-redis://127.0.0.1:6379}
-  [[ $url =~ ^rediss?://([^@/]*@)?(127\.0\.0\.1|localhost)(:([0-9]+))?(/|$) ]] || return 0
-  local port=${BASH_REMATCH[4]:-6379}
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+  [[ $url =~ ^rediss?://([^@/]*@)?(127\.0\.0\.1|localhost|\[::1\])(:([0-9]+))?(/|$) ]] || return 0
+  local host=${BASH_REMATCH[2]} port=${BASH_REMATCH[4]:-6379}
+  host=${host#\[}
+  host=${host%\]}
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
   command -v redis-server >/dev/null 2>&1 && return 0
   _apt_install redis-server "nothing answers at $url"
   _require_command redis-server

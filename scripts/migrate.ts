@@ -1,22 +1,21 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { BaseConfig } from '@chat/common/config'
 import { createDb } from '@chat/common/db'
 import { migrate } from '@chat/common/migrate'
 import { REPO_ROOT } from './stack'
 
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
-
 /** Every service's schema and its migrations folder; each service also applies its own at start-up. */
-export const SCHEMAS = [
-  { service: 'auth', schema: 'auth', dir: 'auth/migrations' },
-  { service: 'user', schema: 'users', dir: 'user/migrations' },
-  { service: 'chat', schema: 'chat', dir: 'chat/migrations' },
+const SCHEMAS = [
+  { schema: 'auth', dir: 'auth/migrations' },
+  { schema: 'users', dir: 'user/migrations' },
+  { schema: 'chat', dir: 'chat/migrations' },
 ] as const
 
-export type MigrationReport = { schema: string; applied: string[] }
+type MigrationReport = { schema: string; applied: string[] }
 
 /** Applies what each schema has not seen yet; a service without a migrations folder is skipped. */
-export async function migrateAll(databaseUrl: string): Promise<MigrationReport[]> {
+async function migrateAll(databaseUrl: string): Promise<MigrationReport[]> {
   const sql = createDb(databaseUrl, { max: 1 })
   try {
     const reports: MigrationReport[] = []
@@ -31,16 +30,14 @@ export async function migrateAll(databaseUrl: string): Promise<MigrationReport[]
   }
 }
 
-export function describeMigrations(reports: MigrationReport[]): string[] {
+function describeMigrations(reports: MigrationReport[]): string[] {
   return reports.map(({ schema, applied }) => (applied.length === 0 ? `${schema}: up to date` : `${schema}: applied ${applied.join(', ')}`))
 }
 
-if (import.meta.main) {
-  const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL
-  try {
-    for (const line of describeMigrations(await migrateAll(databaseUrl))) console.log(line)
-  } catch (error) {
-    console.error(`migrate: ${(error as Error).message ?? error}`)
-    process.exit(1)
-  }
+const databaseUrl = process.env.DATABASE_URL || BaseConfig.properties.DATABASE_URL.default
+try {
+  for (const line of describeMigrations(await migrateAll(databaseUrl))) console.log(line)
+} catch (error) {
+  console.error(`migrate: ${(error as Error).message ?? error}`)
+  process.exit(1)
 }

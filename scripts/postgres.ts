@@ -12,11 +12,8 @@ const OTHERS_EXECUTE = 0o001
 /** Where the data goes when the repository sits below a folder the postgres user cannot enter (e.g. /root). */
 const FALLBACK_PARENT = '/var/lib/chat-backend-dev'
 
-export type LocalPostgres = {
-  /** True when this process started an embedded server (and `stop` stops it). */
-  embedded: boolean
-  stop(): Promise<void>
-}
+/** `stop` stops the embedded server this process started, and does nothing otherwise. */
+export type LocalPostgres = { stop(): Promise<void> }
 
 export class PostgresError extends Error {}
 
@@ -27,7 +24,7 @@ export class PostgresError extends Error {}
  */
 export async function ensurePostgres(databaseUrl: string, dataDir: string, say: (line: string) => void): Promise<LocalPostgres> {
   const { host, port, local } = endpointOf(databaseUrl)
-  let server: LocalPostgres = { embedded: false, stop: async () => {} }
+  let server: LocalPostgres = { stop: async () => {} }
   if (!(await canConnect(host, port))) {
     if (!local) throw new PostgresError(`Postgres at ${host}:${port} is not reachable; start it or point DATABASE_URL at a running server.`)
     server = await startEmbeddedPostgres(databaseUrl, dataDir, say)
@@ -90,7 +87,7 @@ async function startEmbeddedPostgres(databaseUrl: string, requestedDir: string, 
   } finally {
     clearTimeout(timer)
   }
-  return { embedded: true, stop: () => server.stop() }
+  return { stop: () => server.stop() }
 }
 
 /**

@@ -9,7 +9,8 @@ const SNAPSHOT_EVERY = ['60', '1']
 
 export class RedisError extends Error {}
 
-export type LocalRedis = { started: boolean; stop(): Promise<void> }
+/** `stop` stops the redis-server this process started, and does nothing otherwise. */
+export type LocalRedis = { stop(): Promise<void> }
 
 /**
  * Makes `redisUrl` usable: when nothing answers there, the host is this machine and a
@@ -18,7 +19,7 @@ export type LocalRedis = { started: boolean; stop(): Promise<void> }
  */
 export async function ensureRedis(redisUrl: string, dataDir: string, say: (line: string) => void): Promise<LocalRedis> {
   const { host, port, local } = endpointOf(redisUrl)
-  if (await canConnect(host, port)) return { started: false, stop: async () => {} }
+  if (await canConnect(host, port)) return { stop: async () => {} }
   const binary = Bun.which('redis-server')
   if (!local || binary === null) {
     throw new RedisError(
@@ -34,15 +35,20 @@ export async function ensureRedis(redisUrl: string, dataDir: string, say: (line:
   mkdirSync(dataDir, { recursive: true })
   const child: Child = spawnChild({
     name: 'redis',
-    cmd: [binary, '--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', SNAPSHOT_EVERY.join(' '), '--daemonize', 'no'],
+    cmd: [binary, '--port', String(port), '--bind', bindAddress(host), '--dir', dataDir, '--save', SNAPSHOT_EVERY.join(' '), '--daemonize', 'no'],
     cwd: dataDir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     output: { kind: 'prefix', filter: () => false },
   })
-  const up = await waitFor(() => canConnect('127.0.0.1', port, 200), { timeoutMs: START_TIMEOUT_MS, stop: child.proc.exited })
+  const up = await waitFor(() => canConnect(host, port, 200), { timeoutMs: START_TIMEOUT_MS, stop: child.proc.exited })
   if (!up) {
     await child.stop()
     throw new RedisError(`redis-server did not start on port ${port}\n--- last lines of redis ---\n${child.tail().join('\n')}\n---`)
   }
-  return { started: true, stop: async () => void (await child.stop()) }
+  return { stop: async () => void (await child.stop()) }
+}
+
+/** redis-server binds addresses, not names; `localhost` may mean ::1 or 127.0.0.1, so both. */
+function bindAddress(host: string): string {
+  return host === 'localhost' ? '127.0.0.1 -::1' : host
 }

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Subprocess } from 'bun'
 import { buildDocs } from './build-docs'
-import { exitOnSignals, spawnChild, type Child, type Output } from './child'
+import { buildWeb } from './build-web'
+import { exitOnSignals, isRunning, spawnChild, type Child, type Output } from './child'
 import { answersOk, waitFor } from './net'
 
 export const REPO_ROOT = resolve(import.meta.dir, '..')
@@ -37,10 +37,8 @@ export type StackOptions = {
   } | null
   output: Output
   readyTimeoutMs?: number
-  /** Default true: SIGINT/SIGTERM kill the children and exit. False when the caller handles signals. */
+  /** Default true: SIGINT/SIGTERM stop the children and exit. False when the caller handles signals. */
   exitOnSignal?: boolean
-  /** Entry files relative to the repo root, to replace a service (e.g. a stand-in). */
-  entries?: Partial<Record<ServiceName, string>>
 }
 
 export type Instance = {
@@ -54,11 +52,8 @@ export type Instance = {
 }
 
 export type Stack = {
-  /** Caddy's URL, or null when started without Caddy. */
-  url: string | null
   /** Running instances; `kill` removes from and `startInstance` adds to this array. */
   instances: Instance[]
-  caddy: Child | null
   /** Starts one more instance (not added to Caddy's upstreams) and waits until it is ready. */
   startInstance(service: ServiceName, options?: { env?: Record<string, string>; port?: number }): Promise<Instance>
   /** Kills one instance (SIGKILL by default: a crash) and waits until it is gone. */
@@ -118,12 +113,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const name = `${service}-${index + 1}`
     const child = spawnChild({
       name,
-      cmd: [process.execPath, 'run', options.entries?.[service] ?? SERVICES[service].entry],
+      cmd: [process.execPath, 'run', SERVICES[service].entry],
       cwd: REPO_ROOT,
       env,
       output: options.output,
     })
-    const instance: Instance = { name, service, port, url: `http://${dialHost(env.HOST ?? '127.0.0.1')}:${port}`, proc: child.proc, child }
+    const instance: Instance = { name, service, port, url: urlOf(port), proc: child.proc, child }
     instances.push(instance)
     try {
       await waitUntilReady(instance, readyTimeoutMs)
@@ -163,9 +158,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   return {
-    url: options.caddy === null ? null : `http://127.0.0.1:${options.caddy.httpPort}`,
     instances,
-    caddy,
     startInstance,
     async kill(instance, signal = 'SIGKILL') {
       await instance.child.stop(signal)
@@ -177,19 +170,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 /**
- * Builds what Caddy serves from WEB_ROOT: the web client, once scripts/build-web.ts exists
- * (loaded only then, so the stack runs without it), and the /docs pages beneath it. Both
- * take well under a second, so they are built on every start rather than cached.
+ * Builds what Caddy serves from WEB_ROOT: the web client and the /docs pages beneath it.
+ * Both take well under a second, so they are built on every start rather than cached.
+ * They run side by side: the web build (over)writes only its own files, the docs build
+ * empties and fills only `docs/`.
  */
 export async function buildWebRoot(dir: string): Promise<void> {
   try {
-    const webBuild = join(REPO_ROOT, 'scripts', 'build-web.ts')
-    if (existsSync(webBuild)) {
-      const { buildWeb } = (await import(webBuild)) as { buildWeb: (outDir?: string) => Promise<unknown> }
-      await buildWeb(dir)
-    }
-    // Second: the web build may empty its output folder first.
-    await buildDocs(join(dir, 'docs'))
+    await Promise.all([buildWeb(dir), buildDocs(join(dir, 'docs'))])
   } catch (error) {
     throw new StackError(`Building the web files into ${dir} failed: ${(error as Error).message}`)
   }
@@ -199,9 +187,7 @@ async function waitUntilReady(instance: Instance, timeoutMs: number) {
   const readyUrl = `${instance.url}${SERVICES[instance.service].prefix}/ready`
   const ready = await waitFor(() => answersOk(readyUrl), { timeoutMs, stop: instance.proc.exited })
   if (ready) return
-  const why = !isRunning(instance.proc)
-    ? `exited (${instance.proc.signalCode ?? `code ${instance.proc.exitCode}`}) before it was ready`
-    : `did not answer ${readyUrl} with 200 within ${timeoutMs} ms`
+  const why = !isRunning(instance.proc) ? `${describeExit(instance.proc)} before it was ready` : `did not answer ${readyUrl} with 200 within ${timeoutMs} ms`
   throw new StackError(`${instance.name} ${why}\n${describeOutput(instance.child)}`)
 }
 
@@ -230,10 +216,7 @@ async function startCaddy(config: NonNullable<StackOptions['caddy']>, instances:
   const prefixes = [...new Set(instances.map((instance) => SERVICES[instance.service].prefix))]
   const probe = async () => (await Promise.all(prefixes.map((prefix) => answersOk(`${base}${prefix}/health`)))).every(Boolean)
   if (!(await waitFor(probe, { timeoutMs: CADDY_TIMEOUT_MS, stop: caddy.proc.exited }))) {
-    const why =
-      caddy.proc.exitCode !== null
-        ? `exited (code ${caddy.proc.exitCode})`
-        : `did not proxy ${prefixes.join(', ')} within ${CADDY_TIMEOUT_MS} ms`
+    const why = !isRunning(caddy.proc) ? describeExit(caddy.proc) : `did not proxy ${prefixes.join(', ')} within ${CADDY_TIMEOUT_MS} ms`
     await caddy.stop()
     throw new StackError(`caddy ${why}\n${describeOutput(caddy)}`)
   }
@@ -250,8 +233,9 @@ function describeOutput(child: Child): string {
   return `--- last lines of ${child.name}${where} ---\n${child.tail().join('\n')}\n---`
 }
 
-function isRunning(proc: Subprocess): boolean {
-  return proc.exitCode === null && proc.signalCode === null
+/** A signal when it was killed by one, else its exit code. */
+function describeExit(proc: Subprocess): string {
+  return `exited (${proc.signalCode ?? `code ${proc.exitCode}`})`
 }
 
 /** A service listening on every interface is still dialled on loopback. */

@@ -23,13 +23,15 @@ export async function createRoom(baseUrl: string, owner: Tokens, members: Tokens
 /** from, from + 1, …, to: the seqs a room's messages must carry. */
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-export const messagesIn = (frames: Frame[], room: string) => frames.filter((f) => f.type === 'message' && f.room === room)
+const isMessageIn = (room: string) => (f: Frame) => f.type === 'message' && f.room === room
+
+export const messagesIn = (frames: Frame[], room: string) => frames.filter(isMessageIn(room))
 
 export const seqsIn = (frames: Frame[], room: string) => messagesIn(frames, room).map((f) => f.seq as number)
 
-/** Waits until `client` has `count` messages, then checks they are the room's seqs 1..count, once each and in order. */
+/** Waits until `client` has `count` messages in `room`, then checks they are the room's seqs 1..count, once each and in order. */
 export async function expectAllMessages(client: SocketClient, room: string, count: number): Promise<void> {
-  await client.collect((f) => f.type === 'message', count, 10_000)
+  await client.collect(isMessageIn(room), count, 10_000)
   expect(seqsIn(client.frames, room)).toEqual(range(1, count))
 }
 
@@ -43,7 +45,7 @@ export async function expectResumed(baseUrl: string, token: string, reader: Sock
   expect(seen).toEqual(range(1, seen.length))
   const resumed = await connect(baseUrl, token)
   await joinRoom(resumed, room, seen.length)
-  const rest = await resumed.collect((f) => f.type === 'message', total - seen.length, 10_000)
+  const rest = await resumed.collect(isMessageIn(room), total - seen.length, 10_000)
   expect([...seen, ...rest.map((f) => f.seq)]).toEqual(range(1, total))
   return resumed
 }

@@ -3,14 +3,17 @@ import { tmpdir } from 'node:os'
 import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { BaseConfig } from '@chat/common/config'
 import { createDb, type Sql } from '@chat/common/db'
 import { findFreePorts } from '../scripts/net'
 import { startStack, type Instance, type ServiceName, type Stack } from '../scripts/stack'
 
 /** The machine's own servers; every test stack gets a database and a Redis DB number of its own on them. */
-const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const BASE_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? BaseConfig.properties.DATABASE_URL.default
+const BASE_REDIS_URL = process.env.TEST_REDIS_URL ?? BaseConfig.properties.REDIS_URL.default
 const DATABASE_PREFIX = 'chat_test_'
+/** A test database's name: the prefix, its creation time in seconds, a random suffix. */
+const DATABASE_CREATED_AT = new RegExp(`^${DATABASE_PREFIX}(\\d+)_`)
 /** Databases left behind by a killed run are dropped by a later one, once surely unused. */
 const STALE_DATABASE_AGE_SECONDS = 2 * 60 * 60
 /** Redis DB 0 is left to development; 1–15 exist on a default server. */
@@ -18,6 +21,8 @@ const REDIS_TEST_DBS = Array.from({ length: 15 }, (_, i) => i + 1)
 const REDIS_CLAIM_KEY = 'chat-test:claimed-by'
 /** A crashed run's claim expires on its own, long after any test file finishes. */
 const REDIS_CLAIM_SECONDS = 60 * 60
+/** One-shot connections for the claim and the release: fail fast rather than retry in the background. */
+const REDIS_ADMIN_OPTIONS = { autoReconnect: false, connectionTimeout: 3000 }
 /** `requestFrom` gives up on a silent server after this long, well inside a test's timeout. */
 const RAW_REQUEST_TIMEOUT_MS = 10_000
 /** Each stack's logs stay after `stop` for reading after a failure, for this long. */
@@ -84,6 +89,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const dataDir = join(workDir, 'data')
   const logDir = join(workDir, 'logs')
   const webRoot = join(workDir, 'web')
+  // Logs stay for reading after a failure; the database, the Redis DB, keys, secrets and the built web files do not.
+  const cleanUp = () =>
+    Promise.all([dropTestDatabase(databaseUrl), redis.release(), ...[dataDir, webRoot].map((dir) => rm(dir, { recursive: true, force: true }))])
   await Promise.all([mkdir(dataDir), mkdir(logDir)])
 
   const url = `http://127.0.0.1:${caddyPort}`
@@ -127,7 +135,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       output: { kind: 'files', dir: logDir },
     })
   } catch (error) {
-    await Promise.all([dropTestDatabase(databaseUrl), redis.release(), ...[dataDir, webRoot].map((dir) => rm(dir, { recursive: true, force: true }))])
+    await cleanUp()
     throw error
   }
 
@@ -151,8 +159,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async stop() {
       await stack.stop()
       await sql.end({ timeout: 5 })
-      // Logs stay for reading after a failure; keys, secrets and the built web files do not.
-      await Promise.all([dropTestDatabase(databaseUrl), redis.release(), ...[dataDir, webRoot].map((dir) => rm(dir, { recursive: true, force: true }))])
+      await cleanUp()
     },
   }
 }
@@ -188,7 +195,7 @@ async function dropStaleDatabases(admin: postgres.Sql) {
   const rows = await admin`select datname from pg_database where datname like ${DATABASE_PREFIX + '%'}`
   const cutoff = Date.now() / 1000 - STALE_DATABASE_AGE_SECONDS
   for (const { datname } of rows) {
-    const createdAt = Number(/^chat_test_(\d+)_/.exec(datname)?.[1] ?? Infinity)
+    const createdAt = Number(DATABASE_CREATED_AT.exec(datname)?.[1] ?? Infinity)
     if (createdAt < cutoff) await admin.unsafe(`drop database if exists "${datname}" with (force)`).catch(() => {})
   }
 }
@@ -213,7 +220,7 @@ export async function claimRedisDb(): Promise<{ url: string; release(): Promise<
   const candidates = [...REDIS_TEST_DBS].sort(() => Math.random() - 0.5)
   for (const db of candidates) {
     const url = `${BASE_REDIS_URL.replace(/\/\d*$/, '')}/${db}`
-    const client = new Bun.RedisClient(url, { autoReconnect: false, connectionTimeout: 3000 })
+    const client = new Bun.RedisClient(url, REDIS_ADMIN_OPTIONS)
     try {
       const claimed = await client.send('SET', [REDIS_CLAIM_KEY, owner, 'NX', 'EX', String(REDIS_CLAIM_SECONDS)])
       if (claimed !== 'OK') continue
@@ -226,7 +233,7 @@ export async function claimRedisDb(): Promise<{ url: string; release(): Promise<
     return {
       url,
       async release() {
-        const client = new Bun.RedisClient(url)
+        const client = new Bun.RedisClient(url, REDIS_ADMIN_OPTIONS)
         try {
           await client.send('FLUSHDB', [])
         } finally {

@@ -31,6 +31,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
               error: () => void pair.client.terminate(),
             },
           })
+          // `cut` ran while we were connecting: it could not see this upstream to close it.
+          if (!pairs.has(pair)) return void pair.upstream.terminate()
           for (const chunk of pair.pending) pair.upstream.write(chunk)
           pair.pending = []
         } catch {

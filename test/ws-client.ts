@@ -6,9 +6,12 @@ export type SocketClient = {
   frames: Frame[]
   send(frame: unknown): void
   sendRaw(data: string): void
-  /** Resolves with the first recorded frame (from `from` on) matching `match`. */
+  /** Resolves with the first recorded frame matching `match`, whether it came before the call or comes later. */
   next(match: (frame: Frame) => boolean, timeoutMs?: number): Promise<Frame>
-  /** Waits until `count` frames match, returning them in arrival order. */
+  /**
+   * Waits until `count` frames match, returning the first `count` in arrival order. Rejects
+   * after `timeoutMs`, or at once when the socket closes with fewer (no more can come).
+   */
   collect(match: (frame: Frame) => boolean, count: number, timeoutMs?: number): Promise<Frame[]>
   closed: Promise<{ code: number; reason: string }>
   close(): void
@@ -25,13 +28,15 @@ export async function openSocket(httpUrl: string, options: { token?: string; ori
   const ws = new WebSocket(wsUrl(httpUrl), { headers } as never)
   const frames: Frame[] = []
   const waiters = new Set<() => void>()
+  let closedWith: { code: number; reason: string } | null = null
   ws.onmessage = (event) => {
     frames.push(JSON.parse(String(event.data)))
     for (const wake of [...waiters]) wake()
   }
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.onclose = (event) => {
-      resolve({ code: event.code, reason: event.reason })
+      closedWith = { code: event.code, reason: event.reason }
+      resolve(closedWith)
       for (const wake of [...waiters]) wake()
     }
   })
@@ -48,6 +53,10 @@ export async function openSocket(httpUrl: string, options: { token?: string; ori
         if (found.length >= count) {
           cleanup()
           resolve(found.slice(0, count))
+        } else if (closedWith !== null) {
+          cleanup()
+          const { code, reason } = closedWith
+          reject(new Error(`socket closed (${code}, ${JSON.stringify(reason)}) with ${found.length} of ${count} frames: ${JSON.stringify(frames.slice(-5))}`))
         }
       }
       const timer = setTimeout(() => {

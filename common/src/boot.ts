@@ -25,8 +25,11 @@ export async function bootService(
   const sql = createDb(config.DATABASE_URL, dbOptions)
   const redis = createRedis(config.REDIS_URL, log)
   const fail = (what: string, url: string, error: unknown): never => {
-    const reason = (error as { code?: string; message?: string })?.code ?? (error as Error)?.message
-    console.error(`${service}: cannot reach ${what} at ${safeUrl(url)} (${reason})`)
+    // A server's own refusal (a Postgres SQLSTATE such as 42501) says more in words than
+    // in its code; a connection failure is named by its code.
+    const { code, message } = (error ?? {}) as { code?: string; message?: string }
+    const reason = code === undefined || /^[0-9A-Z]{5}$/.test(code) ? (message ?? String(error)) : code
+    console.error(`${service}: cannot use ${what} at ${safeUrl(url)} (${reason})`)
     process.exit(1)
   }
   const applied = await withTimeout(migrate(sql, schema, migrationsDir), STARTUP_TIMEOUT_MS * 4).catch((error) => {
