@@ -28,6 +28,7 @@
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { io, type Socket } from 'socket.io-client'
+import { ChatConfig } from '../chat/src/config'
 import type { Child } from '../scripts/child'
 import { findFreePorts, waitFor } from '../scripts/net'
 import { REPO_ROOT } from '../scripts/stack'
@@ -56,8 +57,8 @@ if (SIO_RUNTIME !== 'bun' && SIO_RUNTIME !== 'node') {
 const INSTANCES = 2
 /** Below the chat's 20 sockets per user, with room for the previous row's sockets still being released. */
 const RECEIVER_SOCKETS_PER_USER = 10
-/** The chat's default token bucket per socket (docs/websocket-protocol.md). */
-const CHAT_SEND_PER_SECOND = 300
+/** The chat's default token bucket per socket, from its config schema (docs/websocket-protocol.md). */
+const CHAT_SEND_PER_SECOND = ChatConfig.properties.SEND_PER_SECOND.default
 /** The -max rows send as fast as acks come back, far above the default bucket, which would refuse them. */
 const UNLIMITED_SENDS = '1000000'
 /** Registration and logins hash with argon2id; a few at a time keep both cores busy. */

@@ -16,28 +16,22 @@ function readClockTicks(): number {
   return Number.isInteger(ticks) && ticks > 0 ? ticks : 100
 }
 
-/** utime + stime of a process (all its threads), in ticks; 0 once it is gone. */
-function processTicks(pid: number): number {
+type ProcessStat = { comm: string; ppid: number; ticks: number }
+
+/** A process's command name, parent, and utime + stime (all its threads, in ticks); null once it is gone. */
+function readStat(pid: number): ProcessStat | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // The command name is in parentheses and may hold spaces; fields are counted after it.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[11]) + Number(fields[12])
-  } catch {
-    return 0
-  }
-}
-
-function processInfo(pid: number): { comm: string; ppid: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return { comm, ppid: Number(fields[1]) }
+    const nameEnd = stat.lastIndexOf(')')
+    const fields = stat.slice(nameEnd + 2).split(' ')
+    return { comm: stat.slice(stat.indexOf('(') + 1, nameEnd), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }
   } catch {
     return null
   }
 }
+
+const processTicks = (pid: number) => readStat(pid)?.ticks ?? 0
 
 function allPids(): number[] {
   return readdirSync('/proc')
@@ -47,7 +41,7 @@ function allPids(): number[] {
 
 /** Every process whose command name starts with `prefix`. */
 export function pidsByCommand(prefix: string): number[] {
-  return allPids().filter((pid) => processInfo(pid)?.comm.startsWith(prefix) ?? false)
+  return allPids().filter((pid) => readStat(pid)?.comm.startsWith(prefix) ?? false)
 }
 
 /**
@@ -55,7 +49,7 @@ export function pidsByCommand(prefix: string): number[] {
  * database (`postgres: 15/main: user dbname 127.0.0.1(port) idle`), so this finds the
  * backends serving one database and not those of other clients of the same server.
  */
-export function pidsByCommandLine(text: string): number[] {
+function pidsByCommandLine(text: string): number[] {
   return allPids().filter((pid) => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)
@@ -74,7 +68,7 @@ export function databaseBackends(databaseUrl: string): () => number[] {
 /** Children of `parent` with this command name. */
 export function childPids(parent: number, comm: string): number[] {
   return allPids().filter((pid) => {
-    const info = processInfo(pid)
+    const info = readStat(pid)
     return info !== null && info.ppid === parent && info.comm === comm
   })
 }

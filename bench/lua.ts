@@ -18,12 +18,9 @@ function setup(thread)
 end
 `
 
-/** A fixed request with extra headers; wrk sends it as is, with no Lua per request. */
-export function staticRequestScript(options: { method?: string; headers?: Record<string, string>; body?: string }): string {
-  const lines = [`wrk.method = ${luaString(options.method ?? 'GET')}`]
-  for (const [name, value] of Object.entries(options.headers ?? {})) lines.push(`wrk.headers[ ${luaString(name)} ] = ${luaString(value)}`)
-  if (options.body !== undefined) lines.push(`wrk.body = ${luaString(options.body)}`)
-  return lines.join('\n') + '\n'
+/** A fixed GET (wrk's default method) with extra headers; wrk sends it as is, with no Lua per request. */
+export function staticRequestScript(headers: Record<string, string>): string {
+  return Object.entries(headers).map(([name, value]) => `wrk.headers[ ${luaString(name)} ] = ${luaString(value)}\n`).join('')
 }
 
 /**

@@ -5,7 +5,7 @@ import { machineLoad, type CpuUsage } from './cpu'
 /** How long the machine's load is sampled before the rows, to show what else is running. */
 const BACKGROUND_SAMPLE_MS = 2000
 /** A row during which other processes used more than this share of one core is marked as disturbed. */
-export const DISTURBED_REST_CORES = 0.25
+const DISTURBED_REST_CORES = 0.25
 
 export const ms = (value: number) => (Number.isNaN(value) ? '–' : value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0))
 export const percent = (value: number) => `${(value * 100).toFixed(0)}%`

@@ -178,7 +178,7 @@ async function main() {
     await writeFile(path, text)
     return path
   }
-  const meScript = await script('me', staticRequestScript({ headers: bearer }))
+  const meScript = await script('me', staticRequestScript(bearer))
   const loginScript = await script(
     'login',
     rotatingBodiesScript(accounts.map((account) => JSON.stringify({ login: account.username, password: account.password }))),

@@ -12,7 +12,7 @@ export function positiveInt(name: string, fallback: number, options: { allowZero
 }
 
 /** BENCH_ROWS (comma-separated row ids); null when unset, meaning every row. */
-export const ONLY_ROWS: string[] | null = process.env.BENCH_ROWS?.split(',').map((id) => id.trim()).filter(Boolean) ?? null
+const ONLY_ROWS: string[] | null = process.env.BENCH_ROWS?.split(',').map((id) => id.trim()).filter(Boolean) ?? null
 
 export const wantedRow = (id: string) => ONLY_ROWS === null || ONLY_ROWS.includes(id)
 

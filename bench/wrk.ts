@@ -67,14 +67,14 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
 const TIME_UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
 /** "523.00us", "1.23ms", "1.02s" → milliseconds. */
-export function parseDuration(text: string): number {
+function parseDuration(text: string): number {
   const match = /^([\d.]+)(us|ms|s|m|h)$/.exec(text.trim())
   if (match === null) throw new Error(`wrk: unknown duration ${JSON.stringify(text)}`)
   return Number(match[1]) * TIME_UNIT_MS[match[2]]
 }
 
 /** Reads the summary wrk prints with `--latency`. */
-export function parseWrkOutput(raw: string): Omit<WrkResult, 'cpuSeconds'> {
+function parseWrkOutput(raw: string): Omit<WrkResult, 'cpuSeconds'> {
   const number = (pattern: RegExp, fallback?: number) => {
     const match = pattern.exec(raw)
     if (match === null) {

@@ -3,11 +3,13 @@ import { join, resolve } from 'node:path'
 
 /**
  * Builds the web client Caddy serves at `/`: `web/src/app.ts` bundled for browsers
- * (with `@chat/client`, minified) into `app.js`, beside `index.html` and `styles.css`.
+ * (with `@chat/client`, minified) into `app.js` and its source map `app.js.map`, beside
+ * `index.html` and `styles.css`.
  *
  *   bun scripts/build-web.ts [outDir]      (default web/dist)
  *
- * Only these files are (over)written: the folder is shared with the /docs pages.
+ * Only these four files are (over)written and nothing is removed: the folder is shared
+ * with the /docs pages.
  */
 
 const REPO_ROOT = resolve(import.meta.dir, '..')

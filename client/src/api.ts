@@ -114,8 +114,10 @@ export function createApiClient(options: ApiClientOptions) {
   }
 
   /**
-   * The access token, refreshed first when its renewal time has come. If the refresh
-   * cannot reach the server, a token that has not expired yet is still returned.
+   * The access token, refreshed first when its renewal time has come. If the refresh fails
+   * without ending the session (the network, or the auth service down: 502, 503), a token
+   * that has not expired yet is still returned, so an outage in the renewal window costs
+   * no call.
    */
   async function getAccessToken(): Promise<AccessToken> {
     const current = currentTokens()
@@ -123,23 +125,27 @@ export function createApiClient(options: ApiClientOptions) {
     try {
       return toAccessToken(await refresh())
     } catch (error) {
-      if (error instanceof ApiError && error.code === NETWORK_ERROR && Date.now() < current.expiresAt) return toAccessToken(current)
+      if (!isSessionEnded(error) && Date.now() < current.expiresAt) return toAccessToken(current)
       throw error
     }
   }
 
   async function fetchWithToken(input: string, init: RequestInit): Promise<Response> {
-    const attempt = async () => {
+    const attempt = async (accessToken: string) => {
       const headers = new Headers(init.headers)
-      headers.set('authorization', `Bearer ${(await getAccessToken()).token}`)
+      headers.set('authorization', `Bearer ${accessToken}`)
       return fetch(input, { ...init, headers })
     }
-    const response = await attempt()
+    const sent = (await getAccessToken()).token
+    const response = await attempt(sent)
     if (response.status !== 401) return response
     const code = await errorCodeOf(response)
     if (code === 'TOKEN_EXPIRED') {
-      await refresh()
-      return attempt()
+      // Concurrent calls sent with the same expired token all land here: the first one to
+      // find it still stored rotates the refresh token (the others share that refresh while
+      // it runs); once it is replaced, a late one just retries with the new token.
+      if (tokens.load()?.accessToken === sent) await refresh()
+      return attempt((await getAccessToken()).token)
     }
     if (code === 'TOKEN_REVOKED') endSession(code)
     return response

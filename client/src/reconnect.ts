@@ -10,7 +10,7 @@ const BACKOFF_BASE_MS = 500
 /** …doubling each time up to this, so a long outage costs the server one attempt per client every few seconds. */
 const BACKOFF_MAX_MS = 15_000
 
-export type ReconnectPlan = 'stop' | 'now' | 'backoff'
+type ReconnectPlan = 'stop' | 'now' | 'backoff'
 
 /**
  * What to do after the server or the network closed the socket. `1012`: the instance is

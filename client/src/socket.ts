@@ -7,7 +7,7 @@ import type { AccessToken } from './tokens'
 
 /** A renewal is never scheduled sooner than this, so a token that cannot be renewed does not spin. */
 const MIN_RENEW_DELAY_MS = 2_000
-/** After a failed renewal (network), try again this often until the token expires. */
+/** After a failed renewal (network, auth service down), try again this often until the token expires. */
 const RENEW_RETRY_MS = 5_000
 /** After an `UNAVAILABLE` or `RATE_LIMITED` error, a join or send is tried again this much later. */
 const RETRY_DELAY_MS = 1_000
@@ -35,7 +35,10 @@ export type ChatSocketEvents = {
   left: { room: string }
   /** Every `error` frame, and failures to get a token (`TOKEN_UNAVAILABLE`). */
   error: { code: string; message: string }
-  /** The socket closed; `willReconnect` false for 4401, 4403, 4400, 1009 and `close()`. */
+  /**
+   * The socket closed; `willReconnect` false for 4403, 4400, 1009 and `close()`, and for
+   * 4401 unless `refreshToken` renewed the token (told after that refresh).
+   */
   close: { code: number; reason: string; willReconnect: boolean }
 }
 
@@ -44,6 +47,13 @@ export type ChatSocketOptions = {
   url: string
   /** A current access token; called for every connect and when the token's renewal time comes. */
   getToken: () => Promise<AccessToken>
+  /**
+   * Forces a new token, which `getToken` answers next (the API client's `refresh`). Given,
+   * a 4401 (the server refused a token the client thought fresh: a laptop woken from
+   * sleep, a clock that is off) is answered with one refresh and a reconnect; a second
+   * 4401 before `ready`, or a failed refresh, ends the socket. Without it, 4401 always does.
+   */
+  refreshToken?: () => Promise<unknown>
 }
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void }
@@ -81,6 +91,8 @@ export function createChatSocket(options: ChatSocketOptions) {
   let status: ChatSocketStatus = 'connecting'
   let ready = false
   let everReady = false
+  /** A 4401 was answered with a forced refresh and no `ready` has come since. */
+  let refreshedAfterUnauthenticated = false
   let disposed = false
   let attempt = 0
   /** Bumped whenever the current connection is abandoned, so its late callbacks are ignored. */
@@ -136,10 +148,9 @@ export function createChatSocket(options: ChatSocketOptions) {
       return scheduleReconnect('backoff')
     }
     if (current !== generation) return
-    token = fresh
     const socket = new WebSocket(options.url)
     ws = socket
-    socket.onopen = () => transmit({ type: 'auth', token: fresh.token, ref: withRef({ kind: 'auth' }) })
+    socket.onopen = () => authenticate(fresh)
     socket.onmessage = (event) => {
       if (ws === socket) receive(JSON.parse(String(event.data)) as ServerFrame)
     }
@@ -170,10 +181,30 @@ export function createChatSocket(options: ChatSocketOptions) {
 
   function closed(code: number, reason: string) {
     dropConnection()
+    if (code === CLOSE.UNAUTHENTICATED && options.refreshToken !== undefined && !refreshedAfterUnauthenticated) {
+      return void reconnectWithRefreshedToken(options.refreshToken, reason)
+    }
     const plan = planReconnect(code)
     events.emit('close', { code, reason, willReconnect: plan !== 'stop' })
     if (plan === 'stop') return end(code, reason)
     scheduleReconnect(plan)
+  }
+
+  /** After a 4401: one forced refresh, then at once a new connection; `close` is told once the outcome is known. */
+  async function reconnectWithRefreshedToken(refreshToken: () => Promise<unknown>, reason: string) {
+    const current = generation
+    refreshedAfterUnauthenticated = true
+    setStatus(everReady ? 'reconnecting' : 'connecting')
+    const refreshed = await refreshToken().then(
+      () => true,
+      () => false,
+    )
+    // Abandoned meanwhile: `reconnect()` or `close()` decided what comes next.
+    if (current !== generation) return
+    events.emit('close', { code: CLOSE.UNAUTHENTICATED, reason, willReconnect: refreshed })
+    if (!refreshed) return end(CLOSE.UNAUTHENTICATED, reason)
+    attempt = 0
+    void connect()
   }
 
   function scheduleReconnect(plan: 'now' | 'backoff') {
@@ -200,18 +231,30 @@ export function createChatSocket(options: ChatSocketOptions) {
     renewTimer = setTimeout(renew, delay)
   }
 
+  /** Sends the token the connection should run on; `ready` answers it and schedules the next renewal. */
+  function authenticate(next: AccessToken) {
+    token = next
+    transmit({ type: 'auth', token: next.token, ref: withRef({ kind: 'auth' }) })
+  }
+
   async function renew() {
     const current = generation
     try {
       const fresh = await options.getToken()
       if (current !== generation) return
-      token = fresh
-      transmit({ type: 'auth', token: fresh.token, ref: withRef({ kind: 'auth' }) })
+      // The same token back: it could not be renewed yet (the auth service is down). Sending
+      // it again would only bring a `ready` that schedules the next try MIN_RENEW_DELAY_MS on.
+      if (fresh.token === token?.token) return retryRenewalLater()
+      authenticate(fresh)
     } catch (error) {
       // A refused refresh ends the session; the server closes the socket (4401) when the token expires.
       if (current !== generation || isSessionEnded(error)) return
-      if (token !== null && Date.now() < token.expiresAt) renewTimer = setTimeout(renew, RENEW_RETRY_MS)
+      retryRenewalLater()
     }
+  }
+
+  function retryRenewalLater() {
+    if (token !== null && Date.now() < token.expiresAt) renewTimer = setTimeout(renew, RENEW_RETRY_MS)
   }
 
   function receive(frame: ServerFrame) {
@@ -222,6 +265,8 @@ export function createChatSocket(options: ChatSocketOptions) {
       case 'ready':
         return onReady(frame.userId, frame.sessionId)
       case 'joined': {
+        // Left (or failed) while the join was on its way: nothing of the room is wanted any more.
+        if (!wanted.has(frame.room)) return sendLeave(frame.room)
         joined.add(frame.room)
         // Without `since`, the room starts here: everything up to `lastSeq` was before our time.
         if (seqs.last(frame.room) === undefined) seqs.advance(frame.room, frame.lastSeq)
@@ -231,6 +276,8 @@ export function createChatSocket(options: ChatSocketOptions) {
         return events.emit('joined', answer)
       }
       case 'message': {
+        // Frames still on their way after `leave()`: not shown, and the room's seq is not learned again.
+        if (!wanted.has(frame.room)) return
         const { type: _, ...message } = frame
         if (seqs.accept(message.room, message.seq)) events.emit('message', message)
         return
@@ -242,8 +289,10 @@ export function createChatSocket(options: ChatSocketOptions) {
         return pending.resolve({ room: frame.room, seq: frame.seq, id: frame.id, clientId: frame.clientId })
       }
       case 'presence':
+        if (!wanted.has(frame.room)) return
         return events.emit('presence', { room: frame.room, userId: frame.userId, online: frame.online })
       case 'typing':
+        if (!wanted.has(frame.room)) return
         return events.emit('typing', { room: frame.room, userId: frame.userId })
       case 'left':
         return onLeft(frame.room)
@@ -256,6 +305,7 @@ export function createChatSocket(options: ChatSocketOptions) {
     scheduleRenewal()
     const first = !ready
     ready = everReady = true
+    refreshedAfterUnauthenticated = false
     attempt = 0
     if (first) {
       setStatus('open')
@@ -272,7 +322,15 @@ export function createChatSocket(options: ChatSocketOptions) {
     for (const waiter of waiters ?? []) waiter.resolve()
     // Not asked for: the membership ended over REST, so the room is not re-joined either.
     if (waiters === undefined) forgetRoom(room, new ChatSocketError('LEFT', 'The membership of this room ended'))
-    events.emit('left', { room })
+    // Asked for by nobody waiting (a join answered after `leave()`, which resolved back then): told once already.
+    if (waiters === undefined || waiters.length > 0) events.emit('left', { room })
+  }
+
+  /** Asks the server to stop sending the room; `waiter` is settled by its answer. */
+  function sendLeave(room: string, waiter?: Waiter<void>) {
+    // Listed even without a waiter, so the answer is not taken for a membership ended over REST.
+    leaving.set(room, [...(leaving.get(room) ?? []), ...(waiter === undefined ? [] : [waiter])])
+    transmit({ type: 'leave', room, ref: withRef({ kind: 'leave', room }) })
   }
 
   function forgetRoom(room: string, error: Error) {
@@ -293,7 +351,7 @@ export function createChatSocket(options: ChatSocketOptions) {
     switch (target.kind) {
       case 'auth':
         // The server could not check the token just now; the old one still holds until then.
-        if (retry) setTimeout(() => current === generation && void renew(), RETRY_DELAY_MS)
+        if (retry) setTimeout(() => current === generation && token !== null && authenticate(token), RETRY_DELAY_MS)
         return
       case 'join':
         if (code === 'ALREADY_JOINED') return
@@ -338,15 +396,15 @@ export function createChatSocket(options: ChatSocketOptions) {
       })
     },
 
-    /** Stops receiving a room (the membership stays; leave it over REST to end that). */
+    /**
+     * Stops receiving a room (the membership stays; leave it over REST to end that). A join
+     * still on its way is left as soon as it is answered.
+     */
     leave(room: string): Promise<void> {
       const wasJoined = joined.has(room)
       forgetRoom(room, new ChatSocketError('LEFT', 'Left before the join completed'))
       if (!wasJoined || !ready) return Promise.resolve()
-      return new Promise((resolve, reject) => {
-        leaving.set(room, [...(leaving.get(room) ?? []), { resolve, reject }])
-        transmit({ type: 'leave', room, ref: withRef({ kind: 'leave', room }) })
-      })
+      return new Promise((resolve, reject) => sendLeave(room, { resolve, reject }))
     },
 
     /**
@@ -376,7 +434,7 @@ export function createChatSocket(options: ChatSocketOptions) {
 
     /**
      * Drops the current connection and connects again at once, keeping rooms, seqs and
-     * unacknowledged sends: after the network is back, or with a fresh token after 4401.
+     * unacknowledged sends: after the network is back, say.
      */
     reconnect() {
       if (disposed) return

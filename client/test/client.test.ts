@@ -2,15 +2,22 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { range } from '../../test/chat-helpers'
 import { uniqueName } from '../../test/client'
+import { waitUntil } from '../../test/wait'
+import { wsUrl } from '../../test/ws-client'
 import { createApiClient, type ApiClient } from '../src/api'
-import { ApiError } from '../src/errors'
-import { createChatSocket, type ChatSocket, type ChatSocketEvents } from '../src/socket'
-import { createMemoryTokenStore, type TokenStore } from '../src/tokens'
+import { ApiError, ChatSocketError } from '../src/errors'
+import { createChatSocket, type ChatSocket, type ChatSocketEvents, type ChatSocketOptions } from '../src/socket'
+import { createMemoryTokenStore, toAccessToken, type TokenStore } from '../src/tokens'
 
 /** Short-lived access tokens, so every test also runs through refreshes and socket renewals. */
 const ACCESS_TOKEN_TTL_SECONDS = 6
 const PASSWORD = 'correct horse battery staple'
-const POLL_MS = 20
+/** How long a copy of the tokens is made to look fresh past the server's expiry (a laptop woken from sleep). */
+const STALE_TRUST_MS = 3_600_000
+/** Frames the server would still send arrive well within this. */
+const QUIET_MS = 300
+/** A late answer comes this long after the others: well after a token refresh has finished. */
+const LATE_ANSWER_MS = 300
 
 let stack: TestStack
 const sockets: ChatSocket[] = []
@@ -47,20 +54,12 @@ async function logInAgain(person: Person): Promise<Person> {
 type Recorded = { [K in keyof ChatSocketEvents]: ChatSocketEvents[K][] }
 
 /** A socket through Caddy that records every event it emits. */
-function openSocket(person: Person): { socket: ChatSocket; seen: Recorded } {
-  const socket = createChatSocket({ url: stack.url.replace(/^http/, 'ws') + '/chat/ws', getToken: person.api.getAccessToken })
+function openSocket(person: Person, options: Partial<ChatSocketOptions> = {}): { socket: ChatSocket; seen: Recorded } {
+  const socket = createChatSocket({ url: wsUrl(stack.url), getToken: person.api.getAccessToken, ...options })
   sockets.push(socket)
   const seen: Recorded = { status: [], ready: [], joined: [], message: [], presence: [], typing: [], left: [], error: [], close: [] }
   for (const type of Object.keys(seen) as (keyof Recorded)[]) socket.on(type, (payload) => (seen[type] as unknown[]).push(payload))
   return { socket, seen }
-}
-
-async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)
-    await Bun.sleep(POLL_MS)
-  }
 }
 
 async function expectApiError(call: Promise<unknown>, status: number, code: string): Promise<ApiError> {
@@ -224,6 +223,97 @@ describe('chat socket', () => {
     onPhone.socket.close()
     await expect(pending).rejects.toThrow()
   })
+
+  test('a room left while its join is on its way sends nothing more, and its seq is not learned', async () => {
+    const [ada, bob] = [await signUp('ada'), await signUp('bob')]
+    const room = await bob.api.createRoom({ name: `left early ${uniqueName('r')}` })
+    await ada.api.joinRoom(room.id)
+    const b = openSocket(bob)
+    await b.socket.join(room.id)
+    const a = openSocket(ada)
+    await waitUntil(() => a.socket.status === 'open', 'ada’s socket is ready')
+    // Not `expect(…).rejects` yet: it would wait for the join to settle before the leave is sent.
+    const joining = a.socket.join(room.id).then(
+      () => 'joined',
+      (error: ChatSocketError) => error.code,
+    )
+    await a.socket.leave(room.id)
+    expect(await joining).toBe('LEFT')
+    // The server answered the join after all, and the socket left the room again at once.
+    await waitUntil(() => b.seen.presence.some((p) => p.userId === ada.id && !p.online), 'bob sees ada go offline in the room')
+
+    await b.socket.send(room.id, 'nobody there?')
+    await Bun.sleep(QUIET_MS)
+    expect(a.seen.message).toEqual([])
+    expect(a.seen.left).toEqual([])
+    expect(a.socket.lastSeq(room.id)).toBeUndefined()
+    a.socket.close()
+    b.socket.close()
+  })
+
+  test('a token that expired unseen (a laptop woken from sleep) is rotated once for concurrent calls, and a 4401 is answered with one refresh', async () => {
+    const ada = await signUp('ada')
+    const laptop = await logInAgain(ada)
+    for (const person of [ada, laptop]) person.tokens.save({ ...person.tokens.load()!, renewAt: Date.now() + STALE_TRUST_MS })
+    const room = await ada.api.createRoom({ name: `woken ${uniqueName('r')}` })
+    let refreshes = 0
+    const a = openSocket(ada, {
+      refreshToken: () => {
+        refreshes++
+        return ada.api.refresh()
+      },
+    })
+    await a.socket.join(room.id)
+    const expired = toAccessToken(ada.tokens.load()!)
+    await Bun.sleep(expired.expiresAt - Date.now() + 500)
+
+    // The server closed the socket at the expiry; one refresh later it is back on a new token.
+    await waitUntil(() => a.seen.ready.length === 2, 'ada’s socket is ready again')
+    expect(a.seen.close).toEqual([{ code: 4401, reason: expect.any(String), willReconnect: true }])
+    expect(refreshes).toBe(1)
+    expect(await a.socket.send(room.id, 'awake')).toMatchObject({ seq: 1 })
+
+    // Concurrent calls all answered 401 TOKEN_EXPIRED, all but the first after its refresh is
+    // done (as on a slow link): one rotation, and each call retried.
+    let saved = 0
+    const save = laptop.tokens.save
+    laptop.tokens.save = (tokens) => {
+      saved++
+      save(tokens)
+    }
+    const realFetch = globalThis.fetch
+    let refusals = 0
+    globalThis.fetch = (async (...args: Parameters<typeof fetch>) => {
+      const response = await realFetch(...args)
+      if (response.status === 401 && refusals++ > 0) await Bun.sleep(LATE_ANSWER_MS)
+      return response
+    }) as typeof fetch
+    try {
+      const answers = await Promise.all(range(1, 5).map(() => laptop.api.getMe()))
+      expect(answers.map((me) => me.id)).toEqual(range(1, 5).map(() => ada.id))
+    } finally {
+      globalThis.fetch = realFetch
+    }
+    expect(saved).toBe(1)
+    expect(laptop.ended).toEqual([])
+
+    // A token source stuck on the expired token: after its one refresh, the second 4401 ends the socket.
+    let stuckRefreshes = 0
+    const stuck = openSocket(ada, {
+      getToken: async () => expired,
+      refreshToken: async () => {
+        stuckRefreshes++
+      },
+    })
+    await waitUntil(() => stuck.socket.status === 'closed', 'the stuck socket gives up')
+    expect(stuck.seen.close).toEqual([
+      { code: 4401, reason: expect.any(String), willReconnect: true },
+      { code: 4401, reason: expect.any(String), willReconnect: false },
+    ])
+    expect(stuckRefreshes).toBe(1)
+    expect(stuck.seen.ready).toEqual([])
+    a.socket.close()
+  }, 30_000)
 
   // Last: it leaves one chat instance, and Caddy sends requests to the dead one until its next health check.
   test('after a chat instance is killed, sockets reconnect through Caddy, resume without gap or duplicate, and re-send until acknowledged', async () => {

@@ -1,11 +1,11 @@
 import type { ApiClient } from '@chat/client/api'
-import { ApiError } from '@chat/client/errors'
+import { ApiError, NETWORK_ERROR } from '@chat/client/errors'
 import { byId } from './dom'
 
 /** Says what went wrong in words a person can act on; field details name the fields. */
 export function describeError(error: unknown): string {
   if (!(error instanceof ApiError)) return 'Something went wrong. Please try again.'
-  if (error.code === 'NETWORK_ERROR') return 'The server cannot be reached. Check your connection and try again.'
+  if (error.code === NETWORK_ERROR) return 'The server cannot be reached. Check your connection and try again.'
   if (error.code === 'TOO_MANY_ATTEMPTS' && error.retryAfterSeconds !== null) {
     return `Too many failed attempts. Try again in ${Math.ceil(error.retryAfterSeconds / 60)} minute(s).`
   }

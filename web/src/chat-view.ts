@@ -15,7 +15,7 @@ import type { Room } from './types'
 const ROOMS_SYNC_MS = 30_000
 const ROOMS_PAGE_SIZE = 100
 /** Read markers of the open room are sent at most this often while messages stream in. */
-const READ_MARK_DELAY_MS = 500
+const READ_MARK_INTERVAL_MS = 500
 const APP_TITLE = 'Chat'
 
 const SESSION_REVOKED_NOTICE = 'You were logged out: this session was ended from another tab or device.'
@@ -54,14 +54,16 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
 
   const teardown = new AbortController()
   const { signal } = teardown
-  const socket = createChatSocket({ url: socketUrl(), getToken: api.getAccessToken })
+  const socket = createChatSocket({ url: socketUrl(), getToken: api.getAccessToken, refreshToken: api.refresh })
   const rooms = new Map<string, Room>()
   const online = new Map<string, Set<string>>()
+  /** Rooms whose presence was fetched over this connection; the socket's presence events keep it current from then on. */
+  const presenceFetched = new Set<string>()
   const readTimers = new Map<string, ReturnType<typeof setTimeout>>()
   let stopped = false
   let syncTimer: ReturnType<typeof setInterval> | undefined
-  /** A 4401 is answered with one forced refresh and a reconnect; a second one without `ready` between ends the session. */
-  let recoveringFromUnauthenticated = false
+  /** Set by the first disconnect: every `open` from then on is a reconnect, after which the room list is synced. */
+  let wasDisconnected = false
 
   const pane = createRoomPane({ api, socket, names, me, signal })
   const sidebar = createRoomsList({
@@ -88,26 +90,31 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     document.title = total === 0 ? APP_TITLE : `(${total}) ${APP_TITLE}`
   }
 
+  /** A throttle, not a debounce: a marker already due is left to run, so a busy room is still marked every interval. */
   function markRead(roomId: string) {
-    clearTimeout(readTimers.get(roomId))
+    setUnread(roomId, 0)
+    if (readTimers.has(roomId)) return
     readTimers.set(
       roomId,
       setTimeout(() => {
         readTimers.delete(roomId)
+        // The newest seq when the timer fires, so what arrived while it waited is covered too.
         const room = rooms.get(roomId)
         if (room !== undefined && room.lastSeq > 0) api.markRead(roomId, room.lastSeq).catch(() => {})
-      }, READ_MARK_DELAY_MS),
+      }, READ_MARK_INTERVAL_MS),
     )
-    setUnread(roomId, 0)
   }
 
-  async function refreshPresence(roomId: string) {
+  async function fetchPresence(roomId: string) {
+    if (presenceFetched.has(roomId)) return
+    presenceFetched.add(roomId)
     try {
       const members = await api.getPresence(roomId)
       online.set(roomId, new Set(members.map((m) => m.userId)))
       showPresence(roomId)
     } catch {
-      // Presence is a nicety; the next presence event corrects it.
+      // Presence is a nicety: the next presence event corrects it, the next opening of the room asks again.
+      presenceFetched.delete(roomId)
     }
   }
 
@@ -126,12 +133,15 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     setUnread(room.id, room.unread ?? 0)
     // From the seq the listing saw, so nothing said since is missed (it counts as unread).
     socket.join(room.id, { since: room.lastSeq }).catch(() => {})
-    if (directPeerOf(room, me.id) !== null) void refreshPresence(room.id)
+    if (directPeerOf(room, me.id) !== null) void fetchPresence(room.id)
   }
 
   function removeRoom(roomId: string) {
     if (!rooms.delete(roomId)) return
     sidebar.remove(roomId)
+    // No presence events come for it any more; joined again, it is fetched afresh.
+    online.delete(roomId)
+    presenceFetched.delete(roomId)
     void socket.leave(roomId)
     if (pane.roomId === roomId) {
       pane.close()
@@ -147,7 +157,7 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     markRead(roomId)
     const opening = pane.open(room, sidebar.labelOf(room), { focus })
     showPresence(roomId)
-    void refreshPresence(roomId)
+    void fetchPresence(roomId)
     await opening
   }
 
@@ -159,8 +169,14 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
       const page = await api.listRooms({ mine: true, cursor, limit: ROOMS_PAGE_SIZE })
       for (const room of page.items) {
         listed.add(room.id)
-        if (!rooms.has(room.id)) addRoom(room)
-        else if (!isReading(room.id)) setUnread(room.id, room.unread ?? 0)
+        const existing = rooms.get(room.id)
+        if (existing === undefined) {
+          addRoom(room)
+          continue
+        }
+        // The server's count covers its lastSeq: the message handler counts only what comes after it.
+        existing.lastSeq = Math.max(existing.lastSeq, room.lastSeq)
+        if (!isReading(room.id)) setUnread(room.id, room.unread ?? 0)
       }
       cursor = page.nextCursor ?? undefined
     } while (cursor !== undefined)
@@ -188,10 +204,12 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
   socket.on('message', (message) => {
     const room = rooms.get(message.room)
     if (room === undefined) return
+    // A reconnect's replay races the room list's sync: what the listing already counted is not counted again.
+    const counted = message.seq <= room.lastSeq
     room.lastSeq = Math.max(room.lastSeq, message.seq)
     if (pane.roomId === message.room) pane.receive(message)
     if (isReading(message.room)) markRead(message.room)
-    else if (message.senderId !== me.id) setUnread(message.room, (room.unread ?? 0) + 1)
+    else if (!counted && message.senderId !== me.id) setUnread(message.room, (room.unread ?? 0) + 1)
   })
   socket.on('presence', ({ room, userId, online: isOnline }) => {
     if (isOnline) onlineIn(room).add(userId)
@@ -202,26 +220,20 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     if (pane.roomId === room) pane.showTyping(userId)
   })
   socket.on('left', ({ room }) => removeRoom(room))
-  socket.on('ready', () => {
-    recoveringFromUnauthenticated = false
-  })
-  let wasDisconnected = false
   socket.on('status', (status) => {
     showBanner(describeStatus(status))
     if (status === 'reconnecting') wasDisconnected = true
-    // Back after a gap: the socket replayed every joined room; the list may have changed meanwhile.
-    if (status === 'open' && wasDisconnected) void syncRooms().catch(() => {})
+    if (status !== 'open' || !wasDisconnected) return
+    // Back after a gap: the socket replays every joined room, but the list may have changed
+    // meanwhile, and presence events of the gap are lost.
+    void syncRooms().catch(() => {})
+    presenceFetched.clear()
+    if (pane.roomId !== null) void fetchPresence(pane.roomId)
   })
   socket.on('close', ({ code, willReconnect }) => {
     if (willReconnect || stopped) return
     if (code === CLOSE.REVOKED) return end(SESSION_REVOKED_NOTICE)
-    if (code === CLOSE.UNAUTHENTICATED && !recoveringFromUnauthenticated) {
-      recoveringFromUnauthenticated = true
-      return void api.refresh().then(
-        () => socket.reconnect(),
-        () => end(SESSION_EXPIRED_NOTICE),
-      )
-    }
+    // The socket has already tried a refreshed token (or could not get one).
     if (code === CLOSE.UNAUTHENTICATED) return end(SESSION_EXPIRED_NOTICE)
     showBanner(`The connection was closed (${code}). Reload the page to reconnect.`)
   })

@@ -1,4 +1,5 @@
 import type { ApiClient } from '@chat/client/api'
+import { el } from './dom'
 
 /** What a user id is shown as until the profile has arrived. */
 const UNKNOWN_NAME = 'someone'
@@ -32,11 +33,7 @@ export function createNameBook(api: ApiClient) {
 
   /** A span showing the user's name, kept up to date. */
   function nameSpan(userId: string, className = 'name'): HTMLSpanElement {
-    const span = document.createElement('span')
-    span.className = className
-    span.dataset.user = userId
-    span.textContent = nameOf(userId)
-    return span
+    return el('span', { className, text: nameOf(userId), attrs: { 'data-user': userId } })
   }
 
   return {

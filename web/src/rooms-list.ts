@@ -149,7 +149,6 @@ export function createRoomsList(deps: {
 
   return {
     labelOf,
-    has: (roomId: string) => items.has(roomId),
 
     /** Adds the room in name order, or leaves an existing entry as it is. */
     add(room: Room) {

@@ -6,9 +6,11 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page, t
 import { createApiClient } from '@chat/client/api'
 import { createChatSocket } from '@chat/client/socket'
 import { createMemoryTokenStore } from '@chat/client/tokens'
-import { buildWeb } from '../../scripts/build-web'
+import { range } from '../../test/chat-helpers'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { uniqueName } from '../../test/client'
+import { waitUntil } from '../../test/wait'
+import { wsUrl } from '../../test/ws-client'
 
 /** Debian's Chromium; `npm test` installs it. */
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -28,7 +30,6 @@ const DESKTOP = { width: 1280, height: 800 }
 const PHONE = { width: 375, height: 740 }
 /** Longest wait for anything on a page; every step normally takes milliseconds. */
 const STEP_TIMEOUT_MS = 10_000
-const POLL_MS = 50
 const PASSWORD = 'correct horse battery staple'
 /** The web client's history page size (room-pane.ts). */
 const HISTORY_PAGE_SIZE = 50
@@ -43,11 +44,14 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`The browser tests need Chromium at ${CHROMIUM_PATH}: install it with \`apt-get install chromium\` (npm test does), or set CHROMIUM_PATH.`)
   }
-  await Promise.all([buildWeb(), mkdir(SCREENSHOT_DIR, { recursive: true })])
+  await mkdir(SCREENSHOT_DIR, { recursive: true })
+  // The stack builds the web client (scripts/build-web.ts) into a WEB_ROOT of its own.
   stack = await startTestStack({ chat: 2 })
   const page = await fetch(stack.url + '/', { headers: { accept: 'text/html' } })
   const html = await page.text()
-  if (!html.includes('id="chat-view"')) throw new Error(`Caddy does not serve the web client at / (status ${page.status}): is WEB_ROOT web/dist?`)
+  if (!html.includes('id="chat-view"')) {
+    throw new Error(`Caddy does not serve the web client at / (status ${page.status}): did the test stack build it into its WEB_ROOT?`)
+  }
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS })
 })
 
@@ -76,20 +80,12 @@ async function openApp(viewport: { width: number; height: number }): Promise<{ c
 
 const screenshot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) })
 
-async function waitUntil(check: () => Promise<boolean>, what: string) {
-  const deadline = Date.now() + STEP_TIMEOUT_MS
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting until ${what}`)
-    await Bun.sleep(POLL_MS)
-  }
-}
-
 async function waitForTexts(locator: Locator, expected: string[]) {
   let last: string[] = []
   await waitUntil(async () => {
     last = await locator.allTextContents()
     return JSON.stringify(last) === JSON.stringify(expected)
-  }, `the texts are ${JSON.stringify(expected)}`).catch((error: Error) => {
+  }, `the texts are ${JSON.stringify(expected)}`, STEP_TIMEOUT_MS).catch((error: Error) => {
     throw new Error(`${error.message}; last seen ${JSON.stringify(last)}`)
   })
 }
@@ -245,7 +241,7 @@ describe('web client in Chromium', () => {
     await api.register({ username, email: `${username}@example.com`, password: PASSWORD, displayName: 'Dee' })
     await api.login(username, PASSWORD)
     const room = await api.createRoom({ name: `Archive ${uniqueName('r').slice(-8)}` })
-    const socket = createChatSocket({ url: stack.url.replace(/^http/, 'ws') + '/chat/ws', getToken: api.getAccessToken })
+    const socket = createChatSocket({ url: wsUrl(stack.url), getToken: api.getAccessToken })
     const total = HISTORY_PAGE_SIZE * 2 + 20
     // One at a time: the server does not keep the order of one socket's unacknowledged sends.
     for (let i = 1; i <= total; i++) await socket.send(room.id, `note ${i}`)
@@ -254,7 +250,7 @@ describe('web client in Chromium', () => {
     const { page } = await openApp(DESKTOP)
     await logIn(page, { username, displayName: 'Dee' })
     await roomButton(page, room.name).click()
-    const notes = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `note ${from + i}`)
+    const notes = (from: number, to: number) => range(from, to).map((n) => `note ${n}`)
     await waitForTexts(bodies(page), notes(total - HISTORY_PAGE_SIZE + 1, total))
     await page.locator('#message-scroller').evaluate((scroller) => scroller.scrollTo(0, 0))
     await waitForTexts(bodies(page), notes(total - 2 * HISTORY_PAGE_SIZE + 1, total))
@@ -270,7 +266,7 @@ describe('web client in Chromium', () => {
     first.page.on('websocket', (socket) => sockets.push(socket))
     const account = await register(first.page, 'cy')
     await createRoom(first.page, `Notes ${uniqueName('r').slice(-8)}`)
-    await waitUntil(async () => sockets.length > 0, 'the first tab has a socket')
+    await waitUntil(() => sockets.length > 0, 'the first tab has a socket', STEP_TIMEOUT_MS)
 
     // Each tab keeps its own session (sessionStorage), so the second tab logs in by itself.
     const second = await first.context.newPage()
