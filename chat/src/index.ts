@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
-import { withTimeout } from '@chat/common/db'
+import { withTimeout } from '@chat/common/async'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
 import { createChatApp } from './app'

@@ -1,5 +1,6 @@
 import type { BaseConfig } from './config'
-import { createDb, withTimeout, type DbOptions, type Sql } from './db'
+import { withTimeout } from './async'
+import { createDb, type DbOptions, type Sql } from './db'
 import { createLogger, type Logger } from './logger'
 import { migrate } from './migrate'
 import { connectRedis, createRedis, type Redis } from './redis'

@@ -15,6 +15,11 @@ export const BaseConfig = t.Object({
   }),
   DATABASE_URL: t.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
   REDIS_URL: t.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /**
+   * Put before every Redis key and pub/sub channel name, so stacks sharing one Redis never
+   * see each other's data or events (pub/sub ignores DB numbers). Empty by default.
+   */
+  REDIS_PREFIX: t.String({ pattern: '^[A-Za-z0-9_.:-]{0,64}$', default: '' }),
   /** Public origin users reach through Caddy; the default WebSocket Origin allow-list. */
   PUBLIC_ORIGIN: t.String({ default: 'http://localhost:8080' }),
   JWT_ISSUER: t.String({ minLength: 1, default: 'http://localhost:8080/auth' }),

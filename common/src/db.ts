@@ -1,4 +1,5 @@
 import postgres from 'postgres'
+import { withTimeout } from './async'
 
 export type Sql = postgres.Sql
 
@@ -33,14 +34,6 @@ export async function pingDb(sql: Sql, timeoutMs = 1000): Promise<boolean> {
   } catch {
     return false
   }
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: Timer
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`timed out after ${ms} ms`), { code: 'CONNECT_TIMEOUT' })), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 /** Postgres unique-violation (23505) on the named constraint. */

@@ -50,6 +50,24 @@ export class AppError extends Error {
   }
 }
 
+/** How a service's failure reason is answered: the contract's code, a human message, optionally the field at fault. */
+export type Failure = { code: ErrorCode; message: string; field?: string }
+
+/**
+ * A controller's table of failure reasons → the function that throws the contract's error
+ * for one. Services return reasons (discriminated unions); only controllers turn them into
+ * HTTP, all through this.
+ */
+export function failureAnswers<Reason extends string>(failures: Record<Reason, Failure>) {
+  return (reason: Reason, extra: { retryAfterSeconds?: number } = {}): never => {
+    const { code, message, field } = failures[reason]
+    throw new AppError(code, message, { ...extra, details: field === undefined ? undefined : [{ field, message }] })
+  }
+}
+
+/** A `cursor` query parameter this API did not hand out. */
+export const BAD_CURSOR: Failure = { code: 'VALIDATION_FAILED', message: 'is not a cursor from this API', field: 'cursor' }
+
 export function errorBody(code: string, message: string, details?: Detail[]): ErrorBody {
   return details === undefined ? { error: code, message } : { error: code, message, details }
 }

@@ -1,6 +1,6 @@
 import { createClient } from 'redis'
 import type { Logger } from './logger'
-import { withTimeout } from './db'
+import { withTimeout } from './async'
 import { dependencyErrors } from './metrics'
 
 export type Redis = ReturnType<typeof createClient<{}, {}, {}, 3, {}>>

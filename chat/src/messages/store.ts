@@ -1,5 +1,6 @@
 import type { Message } from '@chat/common/chat-protocol'
-import { withTimeout, type Sql } from '@chat/common/db'
+import { withTimeout } from '@chat/common/async'
+import type { Sql } from '@chat/common/db'
 import type { Logger } from '@chat/common/logger'
 import { countDependencyError } from '@chat/common/metrics'
 import { messagesStored, storeBatchSize, storeDuration } from '../metrics'

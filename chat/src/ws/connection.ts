@@ -1,5 +1,5 @@
 import { CLOSE, type ClientFrame, type ServerFrame } from '@chat/common/chat-protocol'
-import { withTimeout } from '@chat/common/db'
+import { withTimeout } from '@chat/common/async'
 import type { Logger } from '@chat/common/logger'
 import { countDependencyError } from '@chat/common/metrics'
 import type { AccessClaims, TokenVerifier } from '@chat/common/tokens'
