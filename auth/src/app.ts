@@ -4,6 +4,7 @@ import type { AuthDeps } from './deps'
 import { keysController } from './keys'
 import { loginController } from './login'
 import { passwordController } from './password'
+import { revocationsController } from './revocations'
 import { sessionsController } from './sessions'
 
 export function createAuthApp(deps: AuthDeps) {
@@ -17,7 +18,7 @@ export function createAuthApp(deps: AuthDeps) {
     openapi: {
       title: 'Auth service',
       description:
-        'Login, refresh-token rotation, logout, sessions and the public signing keys. Access tokens are EdDSA JWTs (15 min) verified locally by every service; revocations reach every instance through Redis.',
+        'Login, refresh-token rotation, logout, sessions and the public signing keys. Access tokens are EdDSA JWTs (15 min) verified locally by every service; revocations reach every instance through Redis, and are kept in Postgres as their source of truth.',
     },
   })
     .use(keysController(deps.key))
@@ -25,4 +26,5 @@ export function createAuthApp(deps: AuthDeps) {
     .use(sessionsController(deps))
     .use(passwordController(deps))
     .use(credentialsController(deps))
+    .use(revocationsController(deps))
 }

@@ -15,6 +15,20 @@ export const AuthConfig = t.Composite([
     LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP: t.Number({ minimum: 1, default: 10 }),
     LOGIN_MAX_FAILURES_PER_IP: t.Number({ minimum: 1, default: 100 }),
     LOGIN_FAILURE_WINDOW_SECONDS: t.Number({ minimum: 1, default: 900 }),
+    /** Wrong current passwords (password change, account deletion) per user before those calls answer 429; separate from login's limits. */
+    REAUTH_MAX_FAILURES: t.Number({ minimum: 1, default: 10 }),
+    REAUTH_FAILURE_WINDOW_SECONDS: t.Number({ minimum: 1, default: 900 }),
+    /** Active sessions per user; opening one more revokes the oldest. */
+    MAX_SESSIONS_PER_USER: t.Number({ minimum: 1, default: 50 }),
+    /** How often each instance deletes ended sessions, old spent refresh tokens and expired revocations. */
+    CLEANUP_INTERVAL_SECONDS: t.Number({ minimum: 1, default: 3600 }),
+    /** Rows per delete statement of the cleanup, so it never holds many locks at once. */
+    CLEANUP_BATCH_SIZE: t.Number({ minimum: 1, default: 1000 }),
+    /**
+     * Spent refresh tokens of live sessions are kept this long to recognise reuse (which
+     * revokes the session); an older spent token is then only answered as invalid.
+     */
+    SPENT_REFRESH_TOKEN_RETENTION_HOURS: t.Number({ minimum: 1, default: 168 }),
     /** argon2id cost, OWASP's first recommended set: m = 19 MiB, t = 2, p = 1. */
     ARGON2_MEMORY_KIB: t.Number({ minimum: 8192, default: 19_456 }),
     ARGON2_TIME_COST: t.Number({ minimum: 1, default: 2 }),

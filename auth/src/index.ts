@@ -3,14 +3,17 @@ import { bootService, stopOnSignals } from '@chat/common/boot'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { createTokenVerifier } from '@chat/common/tokens'
 import { createAuthApp } from './app'
+import { startCleanupJob } from './cleanup/service'
 import { loadAuthConfig } from './config'
 import { createAccessTokenSigner, loadSigningKey } from './keys/signing-key'
 import { createPasswordHasher } from './password/hashing'
+import { listRevocationsInForce } from './sessions/service'
 
 const config = loadAuthConfig()
 const internalToken = resolveInternalToken(config)
 const key = await loadSigningKey(config)
-const runtime = await bootService('auth', config, 'auth', join(import.meta.dir, '..', 'migrations'))
+// Auth is the revocations' source of truth: it reads its own table, not its own route.
+const runtime = await bootService('auth', config, 'auth', join(import.meta.dir, '..', 'migrations'), { loadRevocations: listRevocationsInForce })
 // The auth service verifies with its own public key: no JWKS round trip to itself.
 const verifier = createTokenVerifier({
   keys: key.publicKey,
@@ -29,7 +32,10 @@ const app = createAuthApp({
   internalToken,
 }).listen({ port: config.PORT, hostname: config.HOST })
 
+const cleanup = startCleanupJob({ ...runtime, config })
+
 runtime.log.info('listening', { port: config.PORT, host: config.HOST })
 stopOnSignals(runtime, async () => {
+  cleanup.stop()
   await app.stop()
 })

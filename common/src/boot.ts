@@ -3,25 +3,40 @@ import { withTimeout } from './async'
 import { createDb, type DbOptions, type Sql } from './db'
 import { createLogger, type Logger } from './logger'
 import { migrate } from './migrate'
+import { resolveInternalToken } from './dev-secrets'
+import { callInternal } from './internal'
 import { connectRedis, createRedis, type Redis } from './redis'
-import { startRevocationList, type RevocationList } from './revocation'
+import { startRevocationList, type RevocationList, type RevokedSession } from './revocation'
 
 const STARTUP_TIMEOUT_MS = 5000
 
 export type ServiceRuntime = { log: Logger; sql: Sql; redis: Redis; revocations: RevocationList }
 
+export type BootOptions = DbOptions & {
+  /**
+   * Where the revocations in force come from. The auth service reads its own table; every
+   * other service leaves this out and asks auth's internal route.
+   */
+  loadRevocations?: (sql: Sql) => Promise<RevokedSession[]>
+}
+
+/** Auth's internal route listing the revocations in force (Postgres is their source of truth). */
+export const REVOCATIONS_PATH = '/internal/revocations'
+
 /**
  * What every service does before it listens: connect Postgres and Redis, apply its own
- * migrations, load the blacklist. A dependency that is not there stops start-up with one
- * line naming it (never the URL's password), not a stack trace.
+ * migrations, load the blacklist (from Redis and from its source of truth, auth's
+ * Postgres). A dependency that is not there stops start-up with one line naming it (never
+ * the URL's password), not a stack trace.
  */
 export async function bootService(
   service: string,
   config: BaseConfig,
   schema: string,
   migrationsDir: string,
-  dbOptions: DbOptions = {},
+  options: BootOptions = {},
 ): Promise<ServiceRuntime> {
+  const { loadRevocations, ...dbOptions } = options
   const log = createLogger(service, config.LOG_LEVEL)
   const sql = createDb(config.DATABASE_URL, dbOptions)
   const redis = createRedis(config.REDIS_URL, log)
@@ -42,8 +57,19 @@ export async function bootService(
   })
   if (applied.length > 0) log.info('migrations applied', { schema, applied })
   await connectRedis(redis, STARTUP_TIMEOUT_MS).catch((error) => fail('Redis', config.REDIS_URL, error))
-  const revocations = await startRevocationList(redis, log)
+  const revocations = await startRevocationList(redis, log, {
+    prefix: config.REDIS_PREFIX,
+    loadDurable: loadRevocations === undefined ? () => fetchRevocations(config) : () => loadRevocations(sql),
+    firstLoadTimeoutMs: config.REVOCATION_FIRST_LOAD_TIMEOUT_MS,
+    retryMs: config.REVOCATION_RELOAD_RETRY_MS,
+  })
   return { log, sql, redis, revocations }
+}
+
+async function fetchRevocations(config: BaseConfig): Promise<RevokedSession[]> {
+  const result = await callInternal<RevokedSession[]>(config.AUTH_INTERNAL_URL, resolveInternalToken(config), 'GET', REVOCATIONS_PATH)
+  if (!result.ok) throw new Error(result.reason === 'unreachable' ? 'auth is unreachable' : `auth answered ${result.status}`)
+  return result.data
 }
 
 /** Stops accepting, lets in-flight requests finish, then closes the pools. */

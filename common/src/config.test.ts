@@ -21,6 +21,9 @@ describe('loadConfig with good settings', () => {
       TRUSTED_PROXIES: '127.0.0.1,::1,::ffff:127.0.0.1',
       MAX_BODY_BYTES: 1_048_576,
       REDIS_PREFIX: '',
+      AUTH_INTERNAL_URL: 'http://127.0.0.1:3001',
+      REVOCATION_FIRST_LOAD_TIMEOUT_MS: 5000,
+      REVOCATION_RELOAD_RETRY_MS: 2000,
     })
   })
 

@@ -26,6 +26,12 @@ export const BaseConfig = t.Object({
   JWT_AUDIENCE: t.String({ minLength: 1, default: 'chat-api' }),
   /** Where verifiers fetch the auth service's public keys (once, then on an unknown `kid`). */
   AUTH_JWKS_URL: t.String({ default: 'http://127.0.0.1:3001/auth/.well-known/jwks.json' }),
+  /** The auth service's internal base URL: credentials (user) and the revocations in force (user, chat). */
+  AUTH_INTERNAL_URL: t.String({ pattern: '^https?://', default: 'http://127.0.0.1:3001' }),
+  /** Start-up waits this long for the first load of the revocations in force, then goes on with a warning. */
+  REVOCATION_FIRST_LOAD_TIMEOUT_MS: t.Number({ minimum: 100, default: 5000 }),
+  /** A failed load of the revocations in force is retried after this long, until one succeeds. */
+  REVOCATION_RELOAD_RETRY_MS: t.Number({ minimum: 100, default: 2000 }),
   /** Shared secret of the internal service-to-service routes; generated into .data/ in development. */
   INTERNAL_TOKEN: t.Optional(t.String({ minLength: 32 })),
   /** Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs. */

@@ -41,3 +41,8 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   const e = error as { code?: string; constraint_name?: string }
   return e?.code === '23505' && (constraint === undefined || e.constraint_name === constraint)
 }
+
+/** Postgres foreign-key violation (23503): the referenced row is gone (or never was). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return (error as { code?: string })?.code === '23503'
+}

@@ -1,22 +1,25 @@
+import { withTimeout } from './async'
 import type { Logger } from './logger'
 import type { Redis } from './redis'
 
-/** Redis key per revoked session id; it lives as long as the longest access token could. */
+/** Redis key per revoked session id (after REDIS_PREFIX); it lives as long as the longest access token could. */
 export const REVOKED_SESSION_PREFIX = 'auth:revoked:sid:'
-/** Channel on which every revocation is announced to every instance of every service. */
+/** Channel (after REDIS_PREFIX) on which every revocation is announced to every instance of every service. */
 export const REVOCATION_CHANNEL = 'auth:revocations'
 const PRUNE_INTERVAL_MS = 60_000
 
-export type RevocationReason = 'logout' | 'session-revoked' | 'password-changed' | 'account-deleted' | 'refresh-reused'
+export type RevocationReason = 'logout' | 'session-revoked' | 'password-changed' | 'account-deleted' | 'refresh-reused' | 'session-limit'
 export type RevocationEvent = { sessionIds: string[]; reason: RevocationReason; expiresAt: number }
+/** A revocation still in force, as the durable store (auth's Postgres) lists it; `expiresAt` in epoch ms. */
+export type RevokedSession = { sessionId: string; expiresAt: number }
 
 /** Writes the blacklist entries (with TTL) and publishes the event in one round trip. */
-export async function publishRevocation(redis: Redis, sessionIds: string[], reason: RevocationReason, ttlSeconds: number) {
+export async function publishRevocation(redis: Redis, prefix: string, sessionIds: string[], reason: RevocationReason, ttlSeconds: number) {
   if (sessionIds.length === 0) return
   const event: RevocationEvent = { sessionIds, reason, expiresAt: Date.now() + ttlSeconds * 1000 }
   const multi = redis.multi()
-  for (const sid of sessionIds) multi.set(REVOKED_SESSION_PREFIX + sid, reason, { EX: ttlSeconds })
-  multi.publish(REVOCATION_CHANNEL, JSON.stringify(event))
+  for (const sid of sessionIds) multi.set(prefix + REVOKED_SESSION_PREFIX + sid, reason, { EX: ttlSeconds })
+  multi.publish(prefix + REVOCATION_CHANNEL, JSON.stringify(event))
   await multi.exec()
 }
 
@@ -27,25 +30,44 @@ export type RevocationList = {
   stop(): Promise<void>
 }
 
+export type RevocationListOptions = {
+  /** REDIS_PREFIX: put before the keys and the channel. */
+  prefix: string
+  /** Reads the revocations still in force from the source of truth; throws when it cannot. */
+  loadDurable: () => Promise<RevokedSession[]>
+  /** Start-up waits this long for the first durable load, then goes on with a warning. */
+  firstLoadTimeoutMs: number
+  /** A failed durable load is tried again after this long, until one succeeds. */
+  retryMs: number
+}
+
 /**
  * An in-memory copy of the blacklist so that checking a token costs no network call.
- * It is filled from Redis at start (instances started after a revocation know it too),
- * kept current by the pub/sub channel, and reloaded whenever the subscriber reconnects,
- * because events published while it was away are lost.
+ * Postgres (through auth) is the source of truth and Redis the fast path: the copy is
+ * filled from both at start, kept current by the pub/sub channel, and refilled from both
+ * whenever the subscriber reconnects, because events published while it was away are
+ * lost and Redis itself may have lost its keys (restart without persistence, failover,
+ * eviction).
  */
-export async function startRevocationList(redis: Redis, log: Logger): Promise<RevocationList> {
+export async function startRevocationList(redis: Redis, log: Logger, options: RevocationListOptions): Promise<RevocationList> {
   const revokedUntil = new Map<string, number>()
   const listeners: ((event: RevocationEvent) => void)[] = []
+  const keyPrefix = options.prefix + REVOKED_SESSION_PREFIX
   const subscriber = redis.duplicate()
   subscriber.on('error', () => {}) // the command client already reports connection loss
+  let stopped = false
+  let retryTimer: Timer | undefined
 
+  const remember = (sessionId: string, until: number) => {
+    if (until > (revokedUntil.get(sessionId) ?? 0)) revokedUntil.set(sessionId, until)
+  }
   const apply = (event: RevocationEvent) => {
-    for (const sid of event.sessionIds) revokedUntil.set(sid, event.expiresAt)
+    for (const sid of event.sessionIds) remember(sid, event.expiresAt)
     for (const listener of listeners) listener(event)
   }
 
-  const reload = async () => {
-    for await (const batch of redis.scanIterator({ MATCH: REVOKED_SESSION_PREFIX + '*', COUNT: 1000 })) {
+  const reloadFromRedis = async () => {
+    for await (const batch of redis.scanIterator({ MATCH: keyPrefix + '*', COUNT: 1000 })) {
       const keys = ([] as string[]).concat(batch)
       if (keys.length === 0) continue
       // One round trip per scanned batch, not per key.
@@ -54,23 +76,51 @@ export async function startRevocationList(redis: Redis, log: Logger): Promise<Re
       const ttls = await multi.exec()
       keys.forEach((key, i) => {
         const ttl = Number(ttls[i])
-        if (ttl > 0) revokedUntil.set(key.slice(REVOKED_SESSION_PREFIX.length), Date.now() + ttl)
+        if (ttl > 0) remember(key.slice(keyPrefix.length), Date.now() + ttl)
       })
     }
   }
 
-  subscriber.on('ready', () => {
-    reload().catch((error) => log.warn('revocation reload failed', { error }))
-  })
+  const reloadFromSource = async () => {
+    for (const { sessionId, expiresAt } of await options.loadDurable()) remember(sessionId, expiresAt)
+  }
+
+  let markLoaded = () => {}
+  const durableLoaded = new Promise<void>((resolve) => (markLoaded = resolve))
+
+  /** Tries the durable load until it succeeds; a new attempt replaces a pending retry. */
+  const loadDurableWithRetry = async (): Promise<void> => {
+    clearTimeout(retryTimer)
+    try {
+      await reloadFromSource()
+      markLoaded()
+    } catch (error) {
+      if (stopped) return
+      log.warn('revocations: cannot load from the source of truth; retrying', { error, retryMs: options.retryMs })
+      retryTimer = setTimeout(() => void loadDurableWithRetry(), options.retryMs)
+      retryTimer.unref()
+    }
+  }
+
+  const reloadAll = () => {
+    const fromRedis = reloadFromRedis().catch((error) => log.warn('revocation reload from Redis failed', { error }))
+    void loadDurableWithRetry()
+    return fromRedis
+  }
+
   await subscriber.connect()
-  await subscriber.subscribe(REVOCATION_CHANNEL, (message) => {
+  await subscriber.subscribe(options.prefix + REVOCATION_CHANNEL, (message) => {
     try {
       apply(JSON.parse(message) as RevocationEvent)
     } catch (error) {
       log.warn('bad revocation event', { error })
     }
   })
-  await reload()
+  // Registered after the first connect: that one is covered by the load just below.
+  subscriber.on('ready', () => void reloadAll())
+  await withTimeout(Promise.all([reloadAll(), durableLoaded]), options.firstLoadTimeoutMs).catch(() =>
+    log.warn('revocations: first load not finished in time; starting anyway and retrying', { timeoutMs: options.firstLoadTimeoutMs }),
+  )
 
   const pruner = setInterval(() => {
     const now = Date.now()
@@ -82,7 +132,9 @@ export async function startRevocationList(redis: Redis, log: Logger): Promise<Re
     isRevoked: (sid) => (revokedUntil.get(sid) ?? 0) > Date.now(),
     onRevoked: (listener) => void listeners.push(listener),
     async stop() {
+      stopped = true
       clearInterval(pruner)
+      clearTimeout(retryTimer)
       await subscriber.quit().catch(() => {})
     },
   }

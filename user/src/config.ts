@@ -5,8 +5,9 @@ export const UserConfig = t.Composite([
   BaseConfig,
   t.Object({
     PORT: t.Number({ default: 3002 }),
-    /** The auth service's internal base URL (credentials live there). */
-    AUTH_INTERNAL_URL: t.String({ pattern: '^https?://', default: 'http://127.0.0.1:3001' }),
+    /** Registration attempts (successful or not) per client IP in a window; more answer 429 with Retry-After. */
+    REGISTRATION_MAX_PER_IP: t.Number({ minimum: 1, default: 20 }),
+    REGISTRATION_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
     SEARCH_DEFAULT_LIMIT: t.Number({ minimum: 1, default: 20 }),
     SEARCH_MAX_LIMIT: t.Number({ minimum: 1, default: 100 }),
   }),

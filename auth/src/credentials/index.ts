@@ -4,6 +4,7 @@ import { internalGuard } from '@chat/common/internal'
 import { Password, PASSWORD_MAX_LENGTH } from '@chat/common/passwords'
 import { Email, Username } from '@chat/common/schemas'
 import type { AuthDeps } from '../deps'
+import { createReauthLimiter } from '../password/reauthentication'
 import { createCredential, deleteCredential, updateIdentity, verifyPassword } from './service'
 
 const UserIdParams = t.Object({ userId: t.String({ format: 'uuid' }) })
@@ -20,6 +21,7 @@ const CONFLICT_MESSAGE = {
  * each call must carry the shared internal token.
  */
 export function credentialsController(deps: AuthDeps) {
+  const reauthLimiter = createReauthLimiter(deps)
   return new Elysia({ name: 'credentials-controller', prefix: '/internal/credentials' })
     .use(internalGuard(deps.internalToken))
     .post(
@@ -41,14 +43,11 @@ export function credentialsController(deps: AuthDeps) {
       },
       { params: UserIdParams, body: t.Object({ username: t.Optional(Username), email: t.Optional(Email) }) },
     )
-    .post(
-      '/:userId/verify',
-      async ({ params, body, set }) => {
-        if (!(await verifyPassword(deps, params.userId, body.password))) throw new AppError('INVALID_PASSWORD', 'Wrong password')
-        set.status = 204
-      },
-      { params: UserIdParams, body: t.Object({ password: t.String({ maxLength: PASSWORD_MAX_LENGTH }) }) },
-    )
+    // Answers the outcome itself (`ReauthResult`), Retry-After included, for the user service to map.
+    .post('/:userId/verify', ({ params, body }) => verifyPassword(deps, reauthLimiter, params.userId, body.password), {
+      params: UserIdParams,
+      body: t.Object({ password: t.String({ maxLength: PASSWORD_MAX_LENGTH }) }),
+    })
     .delete(
       '/:userId',
       async ({ params, set }) => {

@@ -1,8 +1,12 @@
 import { isUniqueViolation } from '@chat/common/db'
+import type { FailureLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
-import { listActiveSessionIds, revokeSessions } from '../sessions/service'
+import { reauthenticate, type ReauthResult } from '../password/reauthentication'
+import { announceRevocations, listActiveSessionIds, recordRevocations } from '../sessions/service'
 
 type Identity = { username: string; email: string }
+type UserIdRow = { user_id: string }
+type PasswordHashRow = { password_hash: string }
 
 export type CreateCredentialResult = { ok: true } | { ok: false; reason: 'USERNAME_TAKEN' | 'EMAIL_TAKEN' | 'CONFLICT' }
 
@@ -27,7 +31,7 @@ export async function createCredential(
 /** Keeps the login identifiers in step with the user service's profile. */
 export async function updateIdentity(deps: Pick<AuthDeps, 'sql'>, userId: string, identity: Partial<Identity>) {
   try {
-    const [row] = await deps.sql`
+    const [row] = await deps.sql<UserIdRow[]>`
       update auth.credentials
       set username = coalesce(${identity.username ?? null}, username),
           email = coalesce(${identity.email ?? null}, email),
@@ -40,16 +44,32 @@ export async function updateIdentity(deps: Pick<AuthDeps, 'sql'>, userId: string
   }
 }
 
-export async function verifyPassword(deps: Pick<AuthDeps, 'sql' | 'hasher'>, userId: string, password: string): Promise<boolean> {
-  const [credential] = await deps.sql`select password_hash from auth.credentials where user_id = ${userId}`
-  if (credential === undefined) return deps.hasher.verifyAgainstDummy(password)
-  return deps.hasher.verify(password, credential.password_hash)
+/** Confirms the password before the user service deletes the account; counts against the re-authentication limit. */
+export async function verifyPassword(
+  deps: Pick<AuthDeps, 'sql' | 'hasher'>,
+  limiter: FailureLimiter,
+  userId: string,
+  password: string,
+): Promise<ReauthResult> {
+  const [credential] = await deps.sql<PasswordHashRow[]>`select password_hash from auth.credentials where user_id = ${userId}`
+  return reauthenticate(deps, limiter, userId, credential?.password_hash ?? null, password)
 }
 
-/** Account deletion: every session is revoked everywhere, then the credential goes. */
-export async function deleteCredential(deps: Pick<AuthDeps, 'sql' | 'redis' | 'config'>, userId: string) {
-  await revokeSessions(deps, await listActiveSessionIds(deps, userId), 'account-deleted')
-  await deps.sql`delete from auth.credentials where user_id = ${userId}`
+/**
+ * Account deletion: every session is revoked, then the credential goes, in one
+ * transaction that locks the credential first. A login racing it either committed its
+ * session before the lock (then it is listed and revoked here) or waits on the lock in its
+ * foreign-key check and then fails on the deleted row: no usable session survives.
+ */
+export async function deleteCredential(deps: Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log'>, userId: string) {
+  const revoked = await deps.sql.begin(async (tx) => {
+    await tx`select 1 from auth.credentials where user_id = ${userId} for update`
+    const sessionIds = await listActiveSessionIds(tx, userId)
+    if (sessionIds.length > 0) await recordRevocations(tx, sessionIds, 'account-deleted', deps.config.ACCESS_TOKEN_TTL_SECONDS)
+    await tx`delete from auth.credentials where user_id = ${userId}`
+    return sessionIds
+  })
+  if (revoked.length > 0) await announceRevocations(deps, revoked, 'account-deleted')
 }
 
 function conflictReason(error: unknown): 'USERNAME_TAKEN' | 'EMAIL_TAKEN' | 'CONFLICT' {

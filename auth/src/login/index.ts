@@ -27,7 +27,7 @@ export function loginController(deps: AuthDeps) {
         summary: 'Log in with username or email',
         tags: ['Sessions'],
         description:
-          'Opens a session. 401 INVALID_CREDENTIALS is the same for an unknown login and a wrong password. 10 failures for one login from one IP, or 100 from one IP, within 15 minutes answer 429 TOO_MANY_ATTEMPTS with Retry-After.',
+          'Opens a session. 401 INVALID_CREDENTIALS is the same for an unknown login and a wrong password. 10 failures for one account (by username or email) from one IP, or 100 from one IP, within 15 minutes answer 429 TOO_MANY_ATTEMPTS with Retry-After.',
       },
     },
   )

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
+import { createFailureLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
 import type { ClientInfo, TokenPair } from '../sessions/model'
 import { createSession } from '../sessions/service'
-import { createFailureLimiter } from './failure-limiter'
 import type { LoginBody } from './model'
 
 export type LoginResult =
@@ -12,19 +12,26 @@ export type LoginResult =
 
 export type LoginLimiters = ReturnType<typeof createLoginLimiters>
 
+type CredentialRow = { user_id: string; password_hash: string }
+
 /**
- * Two limits: per (login, client IP), so a stranger elsewhere cannot lock the owner out,
+ * Two limits: per (account, client IP), so a stranger elsewhere cannot lock the owner out,
  * and per client IP across logins, against credential stuffing.
  */
 export function createLoginLimiters(deps: Pick<AuthDeps, 'redis' | 'config'>) {
-  const windowSeconds = deps.config.LOGIN_FAILURE_WINDOW_SECONDS
+  const { config } = deps
+  const windowSeconds = config.LOGIN_FAILURE_WINDOW_SECONDS
   return {
-    perLoginAndIp: createFailureLimiter(deps.redis, {
-      prefix: 'auth:login-failures:pair:',
-      max: deps.config.LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP,
+    perAccountAndIp: createFailureLimiter(deps.redis, {
+      prefix: `${config.REDIS_PREFIX}auth:login-failures:pair:`,
+      max: config.LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP,
       windowSeconds,
     }),
-    perIp: createFailureLimiter(deps.redis, { prefix: 'auth:login-failures:ip:', max: deps.config.LOGIN_MAX_FAILURES_PER_IP, windowSeconds }),
+    perIp: createFailureLimiter(deps.redis, {
+      prefix: `${config.REDIS_PREFIX}auth:login-failures:ip:`,
+      max: config.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds,
+    }),
   }
 }
 
@@ -33,29 +40,41 @@ export function createLoginLimiters(deps: Pick<AuthDeps, 'redis' | 'config'>) {
  * same path (a dummy argon2id verify) and get the same answer.
  */
 export async function login(
-  deps: Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'hasher' | 'signAccessToken'>,
+  deps: Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'hasher' | 'signAccessToken'>,
   limiters: LoginLimiters,
   body: LoginBody,
   client: ClientInfo & { ip: string },
 ): Promise<LoginResult> {
   const login = body.login.trim().toLowerCase()
-  const pairKey = `${client.ip}:${createHash('sha256').update(login).digest('base64url')}`
-  const checks = await Promise.all([limiters.perLoginAndIp.check(pairKey), limiters.perIp.check(client.ip)])
-  for (const check of checks) {
-    if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
-  }
-  const [credential] = await deps.sql`
+  const [credential] = await deps.sql<CredentialRow[]>`
     select user_id, password_hash from auth.credentials
     where lower(username) = ${login} or lower(email) = ${login}
     limit 1`
+  const pairKey = `${client.ip}:${accountKey(login, credential)}`
+  const checks = await Promise.all([limiters.perAccountAndIp.check(pairKey), limiters.perIp.check(client.ip)])
+  for (const check of checks) {
+    if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
+  }
   const valid =
     credential === undefined
       ? await deps.hasher.verifyAgainstDummy(body.password)
       : await deps.hasher.verify(body.password, credential.password_hash)
-  if (!valid) {
-    await Promise.all([limiters.perLoginAndIp.recordFailure(pairKey), limiters.perIp.recordFailure(client.ip)])
+  if (!valid || credential === undefined) {
+    await Promise.all([limiters.perAccountAndIp.recordFailure(pairKey), limiters.perIp.recordFailure(client.ip)])
     return { ok: false, reason: 'INVALID_CREDENTIALS' }
   }
-  await limiters.perLoginAndIp.reset(pairKey)
-  return { ok: true, pair: await createSession(deps, credential.user_id, client) }
+  const session = await createSession(deps, credential.user_id, client)
+  // The account was deleted while its password was being checked.
+  if (!session.ok) return { ok: false, reason: 'INVALID_CREDENTIALS' }
+  await limiters.perAccountAndIp.reset(pairKey)
+  return { ok: true, pair: session.pair }
+}
+
+/**
+ * Username and email of one account share one counter, so both spellings together get
+ * no more guesses than either alone; an unknown login is counted by what was typed.
+ */
+function accountKey(login: string, credential: CredentialRow | undefined): string {
+  if (credential !== undefined) return `user:${credential.user_id}`
+  return `login:${createHash('sha256').update(login).digest('base64url')}`
 }

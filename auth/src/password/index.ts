@@ -1,8 +1,9 @@
 import { Elysia, t } from 'elysia'
-import { AppError, errorResponses } from '@chat/common/errors'
+import { AppError, errorResponses, failureAnswers } from '@chat/common/errors'
 import { Password, PASSWORD_MAX_LENGTH } from '@chat/common/passwords'
 import { authGuard } from '@chat/common/tokens'
 import type { AuthDeps } from '../deps'
+import { createReauthLimiter, REAUTH_FAILURES } from './reauthentication'
 import { changePassword } from './service'
 
 const ChangePasswordBody = t.Object(
@@ -10,15 +11,19 @@ const ChangePasswordBody = t.Object(
   { additionalProperties: false, examples: [{ currentPassword: 'correct horse battery staple', newPassword: 'a longer passphrase of my own' }] },
 )
 
+const reauthFailure = failureAnswers(REAUTH_FAILURES)
+
 export function passwordController(deps: AuthDeps) {
+  const limiter = createReauthLimiter(deps)
   return new Elysia({ name: 'password-controller', prefix: '/auth' }).use(authGuard(deps.verifier)).put(
     '/password',
     async ({ auth, body, set }) => {
-      const result = await changePassword(deps, auth.userId, auth.sessionId, body.currentPassword, body.newPassword)
+      const result = await changePassword(deps, limiter, auth.userId, auth.sessionId, body.currentPassword, body.newPassword)
       if (result.ok) {
         set.status = 204
         return
       }
+      if (result.reason === 'TOO_MANY_ATTEMPTS') return reauthFailure(result.reason, { retryAfterSeconds: result.retryAfterSeconds })
       if (result.reason === 'INVALID_PASSWORD') throw new AppError('INVALID_PASSWORD', 'The current password is wrong')
       throw new AppError('WEAK_PASSWORD', `The new password ${result.why}`, {
         details: [{ field: 'newPassword', message: result.why }],
@@ -28,7 +33,11 @@ export function passwordController(deps: AuthDeps) {
       auth: true,
       body: ChangePasswordBody,
       response: { 204: t.Void(), ...errorResponses },
-      detail: { summary: 'Change the password; every other session is revoked', tags: ['Sessions'] },
+      detail: {
+        summary: 'Change the password; every other session is revoked',
+        tags: ['Sessions'],
+        description: 'After 10 wrong current passwords for one user within 15 minutes this answers 429 TOO_MANY_ATTEMPTS with Retry-After, even for the right one.',
+      },
     },
   )
 }

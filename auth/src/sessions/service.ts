@@ -1,25 +1,55 @@
-import { publishRevocation, type RevocationReason } from '@chat/common/revocation'
+import { isForeignKeyViolation, type Sql } from '@chat/common/db'
+import { publishRevocation, type RevocationReason, type RevokedSession } from '@chat/common/revocation'
+import type { TransactionSql } from 'postgres'
 import type { AuthDeps } from '../deps'
 import type { ClientInfo, LogoutScope, SessionInfo, TokenPair } from './model'
 import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } from './refresh-token'
 
-type SessionDeps = Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'signAccessToken'>
+type RevokeDeps = Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log'>
+type SessionDeps = RevokeDeps & Pick<AuthDeps, 'signAccessToken'>
+
+type IdRow = { id: string }
+type SessionListRow = { id: string; created_at: Date; last_used_at: Date; user_agent: string | null; ip: string | null }
+type WonRow = { session_id: string; user_id: string }
+type RevocationRow = { session_id: string; expires_at: Date }
+type SpentRow = { session_id: string; successor: Buffer | null; in_grace: boolean; session_live: boolean }
 
 const USER_AGENT_MAX = 256
 
-/** Opens a session and returns its first token pair. */
-export async function createSession(deps: SessionDeps, userId: string, client: ClientInfo): Promise<TokenPair> {
+export type CreateSessionResult = { ok: true; pair: TokenPair } | { ok: false; reason: 'NO_CREDENTIAL' }
+
+/**
+ * Opens a session and returns its first token pair; the user's oldest sessions beyond
+ * MAX_SESSIONS_PER_USER are revoked. A credential deleted meanwhile (account deletion
+ * racing this login) fails the insert on its foreign key: no session, no token.
+ */
+export async function createSession(deps: SessionDeps, userId: string, client: ClientInfo): Promise<CreateSessionResult> {
   const { sql, config } = deps
   const sessionId = crypto.randomUUID()
   const refreshToken = generateRefreshToken()
-  await sql.begin(async (tx) => {
-    await tx`
-      insert into auth.sessions (id, user_id, expires_at, user_agent, ip)
-      values (${sessionId}, ${userId}, now() + make_interval(days => ${config.SESSION_MAX_AGE_DAYS}),
-              ${client.userAgent?.slice(0, USER_AGENT_MAX) ?? null}, ${client.ip})`
-    await tx`insert into auth.refresh_tokens (token_hash, session_id) values (${hashRefreshToken(refreshToken)}, ${sessionId})`
-  })
-  return tokenPair(deps, userId, sessionId, refreshToken)
+  try {
+    await sql.begin(async (tx) => {
+      await tx`
+        insert into auth.sessions (id, user_id, expires_at, user_agent, ip)
+        values (${sessionId}, ${userId}, now() + make_interval(days => ${config.SESSION_MAX_AGE_DAYS}),
+                ${client.userAgent?.slice(0, USER_AGENT_MAX) ?? null}, ${client.ip})`
+      await tx`insert into auth.refresh_tokens (token_hash, session_id) values (${hashRefreshToken(refreshToken)}, ${sessionId})`
+    })
+  } catch (error) {
+    if (isForeignKeyViolation(error)) return { ok: false, reason: 'NO_CREDENTIAL' }
+    throw error
+  }
+  await revokeSessionsOverLimit(deps, userId)
+  return { ok: true, pair: await tokenPair(deps, userId, sessionId, refreshToken) }
+}
+
+async function revokeSessionsOverLimit(deps: RevokeDeps, userId: string) {
+  const excess = await deps.sql<IdRow[]>`
+    select id from auth.sessions
+    where user_id = ${userId} and revoked_at is null and expires_at > now()
+    order by created_at desc, id
+    offset ${deps.config.MAX_SESSIONS_PER_USER}`
+  await revokeSessions(deps, excess.map((row) => row.id), 'session-limit')
 }
 
 async function tokenPair(deps: SessionDeps, userId: string, sessionId: string, refreshToken: string): Promise<TokenPair> {
@@ -41,7 +71,7 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
   const { sql, config } = deps
   const hash = hashRefreshToken(refreshToken)
   const outcome = await sql.begin(async (tx) => {
-    const [won] = await tx`
+    const [won] = await tx<WonRow[]>`
       update auth.refresh_tokens r set spent_at = now()
       from auth.sessions s
       where r.token_hash = ${hash} and r.spent_at is null
@@ -62,7 +92,7 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
         select 1`
       return { kind: 'rotated' as const, pair }
     }
-    const [spent] = await tx`
+    const [spent] = await tx<SpentRow[]>`
       select r.session_id, r.successor,
              r.spent_at > now() - make_interval(secs => ${config.REFRESH_REUSE_GRACE_SECONDS}) as in_grace,
              s.revoked_at is null and s.expires_at > now() as session_live
@@ -73,7 +103,7 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
       const pair = openSuccessor<TokenPair>(refreshToken, spent.successor)
       if (pair !== null) return { kind: 'rotated' as const, pair }
     }
-    return { kind: 'reused' as const, sessionId: spent.session_id as string }
+    return { kind: 'reused' as const, sessionId: spent.session_id }
   })
   if (outcome.kind === 'rotated') return { ok: true, pair: outcome.pair }
   if (outcome.kind === 'invalid') return { ok: false, reason: 'INVALID_REFRESH_TOKEN' }
@@ -82,32 +112,64 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
 }
 
 /**
- * Revokes sessions everywhere: first the blacklist (so every instance refuses their access
- * tokens at once), then the rows (so their refresh tokens stop working). If Redis is down
- * this throws before anything changed, and the caller can retry.
+ * Revokes sessions everywhere: first the durable record (the blacklist's source of truth,
+ * which also stops their refresh tokens), then the announcement through Redis, which
+ * every instance applies at once. If Redis is away the announcement is lost, but not the
+ * revocation: every instance reloads the record when its Redis connection comes back.
  */
-export async function revokeSessions(deps: Pick<AuthDeps, 'sql' | 'redis' | 'config'>, sessionIds: string[], reason: RevocationReason) {
+export async function revokeSessions(deps: RevokeDeps, sessionIds: string[], reason: RevocationReason) {
   if (sessionIds.length === 0) return
-  await publishRevocation(deps.redis, sessionIds, reason, deps.config.ACCESS_TOKEN_TTL_SECONDS)
-  await deps.sql`update auth.sessions set revoked_at = now() where id = any(${sessionIds}::uuid[]) and revoked_at is null`
+  await deps.sql.begin((tx) => recordRevocations(tx, sessionIds, reason, deps.config.ACCESS_TOKEN_TTL_SECONDS))
+  await announceRevocations(deps, sessionIds, reason)
 }
 
-export async function listActiveSessionIds(deps: Pick<AuthDeps, 'sql'>, userId: string): Promise<string[]> {
-  const rows = await deps.sql`
+/**
+ * Writes the revocations (kept until the sessions' last access token has expired) and
+ * ends the sessions, in one statement of the caller's transaction.
+ */
+export async function recordRevocations(tx: TransactionSql, sessionIds: string[], reason: RevocationReason, ttlSeconds: number) {
+  await tx`
+    with recorded as (
+      insert into auth.revocations (session_id, reason, expires_at)
+      select id, ${reason}, now() + make_interval(secs => ${ttlSeconds}) from unnest(${sessionIds}::uuid[]) as id
+      on conflict (session_id) do update set expires_at = greatest(auth.revocations.expires_at, excluded.expires_at)
+    ), ended as (
+      update auth.sessions set revoked_at = now() where id = any(${sessionIds}::uuid[]) and revoked_at is null
+    )
+    select 1`
+}
+
+/** The fast path; its failure is logged, not thrown, because the revocation is already durable. */
+export async function announceRevocations(deps: RevokeDeps, sessionIds: string[], reason: RevocationReason) {
+  try {
+    await publishRevocation(deps.redis, deps.config.REDIS_PREFIX, sessionIds, reason, deps.config.ACCESS_TOKEN_TTL_SECONDS)
+  } catch (error) {
+    deps.log.warn('revocation stored but not announced; instances pick it up when Redis is back', { sessions: sessionIds.length, reason, error })
+  }
+}
+
+/** Revocations whose sessions may still have unexpired access tokens: what every verifier must refuse. */
+export async function listRevocationsInForce(sql: Sql | TransactionSql): Promise<RevokedSession[]> {
+  const rows = await sql<RevocationRow[]>`select session_id, expires_at from auth.revocations where expires_at > now()`
+  return rows.map((row) => ({ sessionId: row.session_id, expiresAt: row.expires_at.getTime() }))
+}
+
+export async function listActiveSessionIds(sql: Sql | TransactionSql, userId: string): Promise<string[]> {
+  const rows = await sql<IdRow[]>`
     select id from auth.sessions where user_id = ${userId} and revoked_at is null and expires_at > now()`
-  return rows.map((row) => row.id as string)
+  return rows.map((row) => row.id)
 }
 
 /** Ends the caller's sessions as the logout scope says. */
-export async function logout(deps: Pick<AuthDeps, 'sql' | 'redis' | 'config'>, userId: string, currentSessionId: string, scope: LogoutScope) {
-  const active = scope === 'local' ? [] : await listActiveSessionIds(deps, userId)
+export async function logout(deps: RevokeDeps, userId: string, currentSessionId: string, scope: LogoutScope) {
+  const active = scope === 'local' ? [] : await listActiveSessionIds(deps.sql, userId)
   const targets =
     scope === 'local' ? [currentSessionId] : scope === 'global' ? [...new Set([...active, currentSessionId])] : active.filter((id) => id !== currentSessionId)
   await revokeSessions(deps, targets, 'logout')
 }
 
 export async function listSessions(deps: Pick<AuthDeps, 'sql'>, userId: string, currentSessionId: string): Promise<SessionInfo[]> {
-  const rows = await deps.sql`
+  const rows = await deps.sql<SessionListRow[]>`
     select id, created_at, last_used_at, user_agent, ip from auth.sessions
     where user_id = ${userId} and revoked_at is null and expires_at > now()
     order by created_at desc`
@@ -123,8 +185,8 @@ export async function listSessions(deps: Pick<AuthDeps, 'sql'>, userId: string, 
 
 export type RevokeOwnSessionResult = { ok: true } | { ok: false; reason: 'NOT_FOUND' }
 
-export async function revokeOwnSession(deps: Pick<AuthDeps, 'sql' | 'redis' | 'config'>, userId: string, sessionId: string): Promise<RevokeOwnSessionResult> {
-  const [row] = await deps.sql`
+export async function revokeOwnSession(deps: RevokeDeps, userId: string, sessionId: string): Promise<RevokeOwnSessionResult> {
+  const [row] = await deps.sql<IdRow[]>`
     select id from auth.sessions where id = ${sessionId} and user_id = ${userId} and revoked_at is null`
   if (row === undefined) return { ok: false, reason: 'NOT_FOUND' }
   await revokeSessions(deps, [sessionId], 'session-revoked')

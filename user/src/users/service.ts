@@ -1,10 +1,21 @@
 import { isUniqueViolation } from '@chat/common/db'
+import { createRateLimiter, type RateLimiter } from '@chat/common/limits'
 import { clampLimit, decodeCursor, encodeCursor, escapeLike } from '@chat/common/pagination'
 import { findPasswordWeakness } from '@chat/common/passwords'
+import type { VerifyPasswordResult } from '../auth-client'
 import type { UserDeps } from '../deps'
 import type { PublicProfile, RegisterBody, SearchQuery, UpdateMeBody, User, UserPage } from './model'
 
-type Row = Record<string, any>
+type UserRow = {
+  id: string
+  username: string
+  email: string
+  display_name: string
+  bio: string | null
+  avatar_url: string | null
+  created_at: Date
+  updated_at: Date
+}
 type Conflict = 'USERNAME_TAKEN' | 'EMAIL_TAKEN'
 
 /** Thrown inside a transaction to roll it back with a reason the caller maps to an answer. */
@@ -18,6 +29,16 @@ export type RegisterResult =
   | { ok: true; user: User }
   | { ok: false; reason: Conflict | 'UNAVAILABLE' }
   | { ok: false; reason: 'WEAK_PASSWORD'; why: string }
+  | { ok: false; reason: 'TOO_MANY_REGISTRATIONS'; retryAfterSeconds: number }
+
+/** Every registration attempt per client IP counts, so nobody mass-creates accounts or probes names from one address. */
+export function createRegistrationLimiter(deps: Pick<UserDeps, 'redis' | 'config'>): RateLimiter {
+  return createRateLimiter(deps.redis, {
+    prefix: `${deps.config.REDIS_PREFIX}user:registrations:ip:`,
+    max: deps.config.REGISTRATION_MAX_PER_IP,
+    windowSeconds: deps.config.REGISTRATION_WINDOW_SECONDS,
+  })
+}
 
 /**
  * The profile is written here and the credential in the auth service. The row is inserted
@@ -25,19 +46,27 @@ export type RegisterResult =
  * call leaves nothing behind; if our commit fails after auth succeeded, the credential is
  * removed again.
  */
-export async function registerUser(deps: Pick<UserDeps, 'sql' | 'auth'>, body: RegisterBody, requestId?: string): Promise<RegisterResult> {
+export async function registerUser(
+  deps: Pick<UserDeps, 'sql' | 'auth'>,
+  limiter: RateLimiter,
+  body: RegisterBody,
+  clientIp: string,
+  requestId?: string,
+): Promise<RegisterResult> {
+  const allowed = await limiter.take(clientIp)
+  if (!allowed.allowed) return { ok: false, reason: 'TOO_MANY_REGISTRATIONS', retryAfterSeconds: allowed.retryAfterSeconds }
   const why = findPasswordWeakness(body.password, body)
   if (why !== null) return { ok: false, reason: 'WEAK_PASSWORD', why }
   const id = crypto.randomUUID()
   let credentialCreated = false
   try {
     const user = await deps.sql.begin(async (tx) => {
-      const [row] = await tx`
+      const [row] = await tx<UserRow[]>`
         insert into users.users (id, username, email, display_name)
         values (${id}, ${body.username}, ${body.email}, ${body.displayName?.normalize('NFC').trim() ?? body.username})
         returning *`
       const created = await deps.auth.createCredential(id, { username: body.username, email: body.email }, body.password, requestId)
-      if (!created.ok) throw new Abort(created.reason === 'INVALID_PASSWORD' ? 'UNAVAILABLE' : created.reason)
+      if (!created.ok) throw new Abort(created.reason)
       credentialCreated = true
       return toUser(row)
     })
@@ -49,7 +78,7 @@ export async function registerUser(deps: Pick<UserDeps, 'sql' | 'auth'>, body: R
 }
 
 export async function getUser(deps: Pick<UserDeps, 'sql'>, id: string): Promise<User | null> {
-  const [row] = await deps.sql`select * from users.users where id = ${id}`
+  const [row] = await deps.sql<UserRow[]>`select * from users.users where id = ${id}`
   return row === undefined ? null : toUser(row)
 }
 
@@ -64,7 +93,7 @@ export type UpdateResult = { ok: true; user: User } | { ok: false; reason: Confl
 export async function updateUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: string, patch: UpdateMeBody, requestId?: string): Promise<UpdateResult> {
   try {
     const user = await deps.sql.begin(async (tx) => {
-      const [row] = await tx`
+      const [row] = await tx<UserRow[]>`
         update users.users set
           username = coalesce(${patch.username ?? null}, username),
           email = coalesce(${patch.email ?? null}, email),
@@ -77,7 +106,7 @@ export async function updateUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: strin
       if (row === undefined) return null
       if (patch.username !== undefined || patch.email !== undefined) {
         const mirrored = await deps.auth.updateIdentity(id, { username: patch.username, email: patch.email }, requestId)
-        if (!mirrored.ok) throw new Abort(mirrored.reason === 'INVALID_PASSWORD' ? 'UNAVAILABLE' : mirrored.reason)
+        if (!mirrored.ok) throw new Abort(mirrored.reason)
       }
       return toUser(row)
     })
@@ -87,16 +116,17 @@ export async function updateUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: strin
   }
 }
 
-export type DeleteResult = { ok: true } | { ok: false; reason: 'INVALID_PASSWORD' | 'UNAVAILABLE' }
+export type DeleteResult = VerifyPasswordResult
 
 /**
- * Deletes the account after the password is confirmed. The auth call (which revokes every
+ * Deletes the account after the password is confirmed (wrong ones count against auth's
+ * re-authentication limit). The auth call (which revokes every
  * session everywhere and drops the credential) runs inside the transaction, so the profile
  * disappears only if the account can no longer be used.
  */
 export async function deleteUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: string, password: string, requestId?: string): Promise<DeleteResult> {
   const verified = await deps.auth.verifyPassword(id, password, requestId)
-  if (!verified.ok) return { ok: false, reason: verified.reason === 'INVALID_PASSWORD' ? 'INVALID_PASSWORD' : 'UNAVAILABLE' }
+  if (!verified.ok) return verified
   try {
     await deps.sql.begin(async (tx) => {
       await tx`delete from users.users where id = ${id}`
@@ -119,7 +149,7 @@ export async function searchUsers(
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
   if (after === undefined) return { error: 'BAD_CURSOR' }
   const prefix = escapeLike((query.q ?? '').normalize('NFC').trim().toLowerCase()) + '%'
-  const rows = await deps.sql`
+  const rows = await deps.sql<UserRow[]>`
     select * from users.users
     where (lower(username) like ${prefix} or lower(display_name) like ${prefix})
       ${after === null ? deps.sql`` : deps.sql`and (lower(username), id) > (${after[0]}, ${after[1]}::uuid)`}
@@ -137,7 +167,7 @@ function failureReason(error: unknown): Conflict | 'UNAVAILABLE' {
   throw error
 }
 
-function toUser(row: Row): User {
+function toUser(row: UserRow): User {
   return {
     id: row.id,
     username: row.username,
