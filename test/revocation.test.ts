@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from './harness'
 import { call, expectError, login, register, sleep } from './client'
+import { openSocket } from './ws-client'
+import { CLOSE } from '@chat/common/close-codes'
 
 const PROPAGATION_LIMIT_MS = 1000
 let stack: TestStack
@@ -50,5 +52,60 @@ describe('revocation reaches every instance', () => {
     } finally {
       await redis.quit()
     }
+  })
+})
+
+describe('revocation survives losing Redis', () => {
+  const flushRedis = async () => {
+    const client = new Bun.RedisClient(stack.redisUrl)
+    try {
+      await client.send('FLUSHDB', [])
+    } finally {
+      client.close()
+    }
+  }
+
+  /** How the chat instance answers a socket that authenticates with `token` (the browser's `auth` frame): `ready`, or the close code. */
+  const socketOutcome = async (chatUrl: string, token: string): Promise<string> => {
+    const socket = await openSocket(chatUrl)
+    socket.send({ type: 'auth', token })
+    const outcome = await Promise.race([
+      socket.next((frame) => frame.type === 'ready').then(() => 'ready'),
+      socket.closed.then(({ code }) => `closed ${code}`),
+    ])
+    socket.close()
+    return outcome
+  }
+
+  test('after Redis loses every key, freshly started user and chat instances still refuse logged-out and deleted-account tokens', async () => {
+    const loggedOut = await login(stack.url, await register(stack.url))
+    expect((await call(stack.url, 'POST', '/auth/logout', { token: loggedOut.accessToken })).status).toBe(204)
+    const account = await register(stack.url)
+    const deleted = await login(stack.url, account)
+    expect((await call(stack.url, 'DELETE', '/users/me', { token: deleted.accessToken, body: { password: account.password } })).status).toBe(204)
+
+    await flushRedis()
+    const [user, chat] = await Promise.all([stack.startInstance('user'), stack.startInstance('chat')])
+    for (const token of [loggedOut.accessToken, deleted.accessToken]) {
+      expectError(await call(user.url, 'GET', '/users/me', { token }), 401, 'TOKEN_REVOKED')
+      expect(await socketOutcome(chat.url, token)).toBe(`closed ${CLOSE.REVOKED}`)
+    }
+    // A token never revoked still works there: the instances are not refusing everything.
+    const live = await login(stack.url, await register(stack.url))
+    expect((await call(user.url, 'GET', '/users/me', { token: live.accessToken })).status).toBe(200)
+    expect(await socketOutcome(chat.url, live.accessToken)).toBe('ready')
+  })
+
+  test('the list of revocations in force is an internal route that needs the internal token', async () => {
+    const authUrl = stack.instancesOf('auth')[0].url
+    expectError(await call(authUrl, 'GET', '/internal/revocations'), 403, 'FORBIDDEN')
+    const tokens = await login(stack.url, await register(stack.url))
+    await call(stack.url, 'POST', '/auth/logout', { token: tokens.accessToken })
+    const listed = await call(authUrl, 'GET', '/internal/revocations', { headers: { 'x-internal-token': stack.internalToken } })
+    expect(listed.status).toBe(200)
+    const entry = (listed.body as unknown as { sessionId: string; expiresAt: number }[]).find((item) => item.sessionId === tokens.sessionId)
+    expect(entry?.expiresAt).toBeGreaterThan(Date.now())
+    // Caddy does not route it.
+    expect((await call(stack.url, 'GET', '/internal/revocations', { headers: { 'x-internal-token': stack.internalToken } })).status).toBe(404)
   })
 })
