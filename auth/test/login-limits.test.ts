@@ -64,6 +64,17 @@ describe('login failure limits', () => {
     expect(owner.status).toBe(200)
   })
 
+  test('wrong passwords by username and by email count together: five of each lock the account from that IP', async () => {
+    const account = await register(stack.url)
+    const attacker = fakeIp()
+    for (let i = 0; i < 5; i++) {
+      expectError(await loginFrom(attacker, account.username, 'guess by name ' + i), 401, 'INVALID_CREDENTIALS')
+      expectError(await loginFrom(attacker, account.email.toUpperCase(), 'guess by mail ' + i), 401, 'INVALID_CREDENTIALS')
+    }
+    expectError(await loginFrom(attacker, account.email, account.password), 429, 'TOO_MANY_ATTEMPTS')
+    expectError(await loginFrom(attacker, account.username, account.password), 429, 'TOO_MANY_ATTEMPTS')
+  })
+
   test('a hundred failures from one IP across many logins lock that IP', async () => {
     const stuffer = `203.0.113.${Math.floor(Math.random() * 250) + 1}`
     const account = await register(stack.url)
