@@ -42,7 +42,7 @@ export function createRateLimiter(redis: Redis, options: WindowOptions) {
   const keyOf = (key: string) => `${options.prefix}${key}`
   return {
     async take(key: string): Promise<LimitCheck> {
-      const [count, ttl] = await redis.multi().incr(keyOf(key)).expire(keyOf(key), options.windowSeconds, 'NX').pTTL(keyOf(key)).exec()
+      const [count, , ttl] = await redis.multi().incr(keyOf(key)).expire(keyOf(key), options.windowSeconds, 'NX').pTTL(keyOf(key)).exec()
       if (Number(count) <= options.max) return { allowed: true }
       return { allowed: false, retryAfterSeconds: retryAfter(ttl) }
     },

@@ -75,6 +75,30 @@ describe('registration and deletion across the user and auth services', () => {
     expect(me.body.username).toBe(newName)
   })
 
+  test('registrations from one IP beyond the limit answer 429 with Retry-After, whatever their outcome, and other IPs still register', async () => {
+    // Called directly from loopback, a trusted proxy, so X-Forwarded-For chooses the client IP.
+    const limited = await stack.startInstance('user', { env: { REGISTRATION_MAX_PER_IP: '3', REGISTRATION_WINDOW_SECONDS: '600' } })
+    const registerFrom = (ip: string, body: Record<string, string>) => call(limited.url, 'POST', '/users', { body, headers: { 'x-forwarded-for': ip } })
+    const fresh = () => {
+      const username = uniqueName('limited')
+      return { username, email: `${username}@example.com`, password: 'a fine long password' }
+    }
+    const ip = '198.51.100.77'
+    expect((await registerFrom(ip, fresh())).status).toBe(201)
+    // Refused attempts count too: a common password and a taken name.
+    expectError(await registerFrom(ip, { ...fresh(), password: 'password123' }), 422, 'WEAK_PASSWORD')
+    const taken = fresh()
+    await register(stack.url, taken)
+    expectError(await registerFrom(ip, taken), 409, 'USERNAME_TAKEN')
+
+    const refused = await registerFrom(ip, fresh())
+    expectError(refused, 429, 'RATE_LIMITED')
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(500)
+    expect(retryAfter).toBeLessThanOrEqual(600)
+    expect((await registerFrom('198.51.100.78', fresh())).status).toBe(201)
+  })
+
   test('bio and avatar can be set and cleared', async () => {
     const { accessToken } = await login(stack.url, await register(stack.url))
     const set = await call(stack.url, 'PATCH', '/users/me', { token: accessToken, body: { bio: 'Hello 👋\nsecond line', avatarUrl: 'https://example.com/a.png' } })
