@@ -28,8 +28,8 @@ describe('session hygiene', () => {
       insert into auth.refresh_tokens (token_hash, session_id, created_at, spent_at)
       values (${oldSpentToken}, ${live.sessionId}, now() - interval '30 days', now() - interval '30 days')`
     await stack.sql`insert into auth.revocations (session_id, reason, expires_at) values (${oldRevocation}, 'logout', now() - interval '1 minute')`
-    const count = async (table: string, column: string, id: unknown) =>
-      (await stack.sql`select count(*)::int as count from ${stack.sql(table)} where ${stack.sql(column)} = ${id}`)[0].count as number
+    const count = async (table: string, column: string, id: string | Buffer) =>
+      (await stack.sql<{ count: number }[]>`select count(*)::int as count from ${stack.sql(table)} where ${stack.sql(column)} = ${id}`)[0].count
 
     // An extra auth instance sweeping every second does the job.
     await stack.startInstance('auth', { env: { CLEANUP_INTERVAL_SECONDS: '1' } })

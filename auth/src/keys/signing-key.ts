@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from 'jose'
+import { jwt } from '@elysiajs/jwt'
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose'
 import { readOrCreateDevSecret } from '@chat/common/dev-secrets'
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE } from '@chat/common/tokens'
 import type { AuthConfig } from '../config'
@@ -42,19 +43,26 @@ function developmentKeyPem(config: AuthConfig): string {
 
 export type AccessTokenSigner = (subject: { userId: string; sessionId: string }) => Promise<{ token: string; expiresIn: number }>
 
+/**
+ * Signs with @elysiajs/jwt, used outside any request through the plugin's decorator: one
+ * plugin per key, so the key's `kid` is in every header and a rotated key simply gets a
+ * signer of its own. Verification stays with jose (common/tokens.ts).
+ */
 export function createAccessTokenSigner(key: SigningKey, config: AuthConfig): AccessTokenSigner {
   const ttl = config.ACCESS_TOKEN_TTL_SECONDS
+  const { accessToken } = jwt({
+    name: 'accessToken',
+    secret: key.privateKey,
+    alg: ACCESS_TOKEN_ALGORITHM,
+    typ: ACCESS_TOKEN_TYPE,
+    kid: key.kid,
+    iss: config.JWT_ISSUER,
+    aud: config.JWT_AUDIENCE,
+  }).decorator
   return async ({ userId, sessionId }) => {
-    const now = Math.floor(Date.now() / 1000)
-    const token = await new SignJWT({ sid: sessionId })
-      .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, typ: ACCESS_TOKEN_TYPE, kid: key.kid })
-      .setIssuer(config.JWT_ISSUER)
-      .setAudience(config.JWT_AUDIENCE)
-      .setSubject(userId)
-      .setJti(crypto.randomUUID())
-      .setIssuedAt(now)
-      .setExpirationTime(now + ttl)
-      .sign(key.privateKey)
+    // `iat` is set by the plugin to the signing time.
+    const exp = Math.floor(Date.now() / 1000) + ttl
+    const token = await accessToken.sign({ sub: userId, sid: sessionId, jti: crypto.randomUUID(), exp })
     return { token, expiresIn: ttl }
   }
 }
