@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from './harness'
 import { call, expectError, login, register, sleep } from './client'
+import { waitUntil } from './wait'
 import { openSocket } from './ws-client'
 import { CLOSE } from '@chat/common/close-codes'
 
@@ -107,5 +108,42 @@ describe('revocation survives losing Redis', () => {
     expect(entry?.expiresAt).toBeGreaterThan(Date.now())
     // Caddy does not route it.
     expect((await call(stack.url, 'GET', '/internal/revocations', { headers: { 'x-internal-token': stack.internalToken } })).status).toBe(404)
+  })
+})
+
+describe('REDIS_PREFIX', () => {
+  const PREFIX = 'stack-a:'
+  let prefixed: TestStack
+  beforeAll(async () => {
+    prefixed = await startTestStack({ env: { REDIS_PREFIX: PREFIX } })
+  })
+  afterAll(() => prefixed?.stop())
+
+  test('revocation keys and events, login and re-authentication counters and registration counters all carry the prefix', async () => {
+    const { createClient } = await import('redis')
+    const redis = createClient({ url: prefixed.redisUrl })
+    const subscriber = redis.duplicate()
+    await Promise.all([redis.connect(), subscriber.connect()])
+    try {
+      const heard: string[] = []
+      await subscriber.subscribe(`${PREFIX}auth:revocations`, (message) => void heard.push(message))
+      const account = await register(prefixed.url)
+      expectError(await call(prefixed.url, 'POST', '/auth/login', { body: { login: account.username, password: 'a wrong password' } }), 401)
+      const tokens = await login(prefixed.url, account)
+      expectError(await call(prefixed.url, 'PUT', '/auth/password', { token: tokens.accessToken, body: { currentPassword: 'wrong', newPassword: 'a brand new long passphrase' } }), 403)
+      expect((await call(prefixed.url, 'POST', '/auth/logout', { token: tokens.accessToken })).status).toBe(204)
+      await waitUntil(() => heard.some((message) => message.includes(tokens.sessionId)), 'the revocation is announced on the prefixed channel')
+
+      const keys = await redis.keys('*')
+      expect(keys).toContain(`${PREFIX}auth:revoked:sid:${tokens.sessionId}`)
+      // The per-account counter was reset by the successful login; the per-IP one stays.
+      expect(keys.some((key) => key.startsWith(`${PREFIX}auth:login-failures:ip:`))).toBe(true)
+      expect(keys.some((key) => key.startsWith(`${PREFIX}auth:reauth-failures:`))).toBe(true)
+      expect(keys.some((key) => key.startsWith(`${PREFIX}user:registrations:ip:`))).toBe(true)
+      // Nothing else but the test harness's own claim on the Redis DB.
+      expect(keys.filter((key) => !key.startsWith(PREFIX) && !key.startsWith('chat-test:'))).toEqual([])
+    } finally {
+      await Promise.all([subscriber.quit(), redis.quit()])
+    }
   })
 })

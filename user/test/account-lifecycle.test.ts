@@ -16,7 +16,8 @@ const countCredentials = async (username: string) =>
 describe('registration and deletion across the user and auth services', () => {
   test('registration leaves no half-created account when the auth call fails', async () => {
     // An instance whose auth is unreachable: a port nothing listens on.
-    const broken = await stack.startInstance('user', { env: { AUTH_INTERNAL_URL: 'http://127.0.0.1:9' } })
+    // It cannot load the revocations from auth either: start-up need not wait long for them.
+    const broken = await stack.startInstance('user', { env: { AUTH_INTERNAL_URL: 'http://127.0.0.1:9', REVOCATION_FIRST_LOAD_TIMEOUT_MS: '200' } })
     const username = uniqueName('rollback')
     const answer = await call(broken.url, 'POST', '/users', { body: { username, email: `${username}@example.com`, password: 'a fine long password' } })
     expectError(answer, 503, 'DEPENDENCY_DOWN')
