@@ -59,17 +59,21 @@ export async function bootService(
   await connectRedis(redis, STARTUP_TIMEOUT_MS).catch((error) => fail('Redis', config.REDIS_URL, error))
   const revocations = await startRevocationList(redis, log, {
     prefix: config.REDIS_PREFIX,
-    loadDurable: loadRevocations === undefined ? () => fetchRevocations(config) : () => loadRevocations(sql),
+    loadDurable: loadRevocations === undefined ? revocationsFromAuth(config) : () => loadRevocations(sql),
     firstLoadTimeoutMs: config.REVOCATION_FIRST_LOAD_TIMEOUT_MS,
     retryMs: config.REVOCATION_RELOAD_RETRY_MS,
   })
   return { log, sql, redis, revocations }
 }
 
-async function fetchRevocations(config: BaseConfig): Promise<RevokedSession[]> {
-  const result = await callInternal<RevokedSession[]>(config.AUTH_INTERNAL_URL, resolveInternalToken(config), 'GET', REVOCATIONS_PATH)
-  if (!result.ok) throw new Error(result.reason === 'unreachable' ? 'auth is unreachable' : `auth answered ${result.status}`)
-  return result.data
+/** Services other than auth read the revocations in force from auth's internal route. */
+function revocationsFromAuth(config: BaseConfig): () => Promise<RevokedSession[]> {
+  const internalToken = resolveInternalToken(config)
+  return async () => {
+    const result = await callInternal<RevokedSession[]>(config.AUTH_INTERNAL_URL, internalToken, 'GET', REVOCATIONS_PATH)
+    if (!result.ok) throw new Error(result.reason === 'unreachable' ? 'auth is unreachable' : `auth answered ${result.status}`)
+    return result.data
+  }
 }
 
 /** Stops accepting, lets in-flight requests finish, then closes the pools. */

@@ -88,15 +88,19 @@ export async function startRevocationList(redis: Redis, log: Logger, options: Re
   let markLoaded = () => {}
   const durableLoaded = new Promise<void>((resolve) => (markLoaded = resolve))
 
-  /** Tries the durable load until it succeeds; a new attempt replaces a pending retry. */
+  let failing = false
+  /** Tries the durable load until it succeeds; a new attempt replaces a pending retry. Logs once per outage. */
   const loadDurableWithRetry = async (): Promise<void> => {
     clearTimeout(retryTimer)
     try {
       await reloadFromSource()
       markLoaded()
+      if (failing) log.info('revocations: loaded from the source of truth again')
+      failing = false
     } catch (error) {
       if (stopped) return
-      log.warn('revocations: cannot load from the source of truth; retrying', { error, retryMs: options.retryMs })
+      if (!failing) log.warn('revocations: cannot load from the source of truth; retrying', { error, retryMs: options.retryMs })
+      failing = true
       retryTimer = setTimeout(() => void loadDurableWithRetry(), options.retryMs)
       retryTimer.unref()
     }
