@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from './harness'
 import { call, expectError, login, register, sleep } from './client'
+import { startTcpProxy } from './tcp-proxy'
 import { waitUntil } from './wait'
 import { openSocket } from './ws-client'
 import { CLOSE } from '@chat/common/close-codes'
@@ -95,6 +96,26 @@ describe('revocation survives losing Redis', () => {
     const live = await login(stack.url, await register(stack.url))
     expect((await call(user.url, 'GET', '/users/me', { token: live.accessToken })).status).toBe(200)
     expect(await socketOutcome(chat.url, live.accessToken)).toBe('ready')
+  })
+
+  test('an instance that was cut off from Redis while a revocation was announced and the keys were lost refuses the token once it reconnects', async () => {
+    const redisUrl = new URL(stack.redisUrl)
+    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port))
+    try {
+      redisUrl.port = String(proxy.port)
+      const user = await stack.startInstance('user', { env: { REDIS_URL: redisUrl.toString() } })
+      const tokens = await login(stack.url, await register(stack.url))
+      expect((await call(user.url, 'GET', '/users/me', { token: tokens.accessToken })).status).toBe(200)
+
+      proxy.cut()
+      expect((await call(stack.url, 'POST', '/auth/logout', { token: tokens.accessToken })).status).toBe(204)
+      await flushRedis()
+      expect((await call(user.url, 'GET', '/users/me', { token: tokens.accessToken })).status).toBe(200)
+      proxy.restore()
+      await waitUntil(async () => (await call(user.url, 'GET', '/users/me', { token: tokens.accessToken })).status === 401, 'the reconnected instance refuses the token')
+    } finally {
+      proxy.stop()
+    }
   })
 
   test('the list of revocations in force is an internal route that needs the internal token', async () => {
