@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from './harness'
-import { call, expectError, login, register, sleep } from './client'
+import { call, expectError, login, register, sleep, type Tokens } from './client'
 import { startTcpProxy } from './tcp-proxy'
 import { waitUntil } from './wait'
 import { openSocket } from './ws-client'
@@ -113,6 +113,26 @@ describe('revocation survives losing Redis', () => {
       expect((await call(user.url, 'GET', '/users/me', { token: tokens.accessToken })).status).toBe(200)
       proxy.restore()
       await waitUntil(async () => (await call(user.url, 'GET', '/users/me', { token: tokens.accessToken })).status === 401, 'the reconnected instance refuses the token')
+    } finally {
+      proxy.stop()
+    }
+  })
+
+  test('a logout on an auth instance cut off from Redis still succeeds, and other instances refuse the token at their next periodic reload', async () => {
+    const redisUrl = new URL(stack.redisUrl)
+    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port))
+    try {
+      redisUrl.port = String(proxy.port)
+      const auth = await stack.startInstance('auth', { env: { REDIS_URL: redisUrl.toString() } })
+      const user = await stack.startInstance('user', { env: { REVOCATION_RESYNC_INTERVAL_MS: '1000' } })
+      const account = await register(stack.url)
+      const tokens = (await call(auth.url, 'POST', '/auth/login', { body: { login: account.username, password: account.password } })).body as Tokens
+      expect((await call(user.url, 'GET', '/users/me', { token: tokens.accessToken })).status).toBe(200)
+
+      proxy.cut()
+      expect((await call(auth.url, 'POST', '/auth/logout', { token: tokens.accessToken })).status).toBe(204)
+      await waitUntil(async () => (await call(user.url, 'GET', '/users/me', { token: tokens.accessToken })).status === 401, 'the user instance refuses the token')
+      expectError(await call(stack.url, 'POST', '/auth/refresh', { body: { refreshToken: tokens.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN')
     } finally {
       proxy.stop()
     }

@@ -62,6 +62,7 @@ export async function bootService(
     loadDurable: loadRevocations === undefined ? revocationsFromAuth(config) : () => loadRevocations(sql),
     firstLoadTimeoutMs: config.REVOCATION_FIRST_LOAD_TIMEOUT_MS,
     retryMs: config.REVOCATION_RELOAD_RETRY_MS,
+    resyncMs: config.REVOCATION_RESYNC_INTERVAL_MS,
   })
   return { log, sql, redis, revocations }
 }

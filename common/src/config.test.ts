@@ -24,6 +24,7 @@ describe('loadConfig with good settings', () => {
       AUTH_INTERNAL_URL: 'http://127.0.0.1:3001',
       REVOCATION_FIRST_LOAD_TIMEOUT_MS: 5000,
       REVOCATION_RELOAD_RETRY_MS: 2000,
+      REVOCATION_RESYNC_INTERVAL_MS: 60_000,
     })
   })
 

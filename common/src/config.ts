@@ -32,6 +32,11 @@ export const BaseConfig = t.Object({
   REVOCATION_FIRST_LOAD_TIMEOUT_MS: t.Number({ minimum: 100, default: 5000 }),
   /** A failed load of the revocations in force is retried after this long, until one succeeds. */
   REVOCATION_RELOAD_RETRY_MS: t.Number({ minimum: 100, default: 2000 }),
+  /**
+   * The revocations in force are also reloaded this often, so one whose announcement never
+   * arrived (auth cut off from Redis while this instance was not) is refused within this time.
+   */
+  REVOCATION_RESYNC_INTERVAL_MS: t.Number({ minimum: 1000, default: 60_000 }),
   /** Shared secret of the internal service-to-service routes; generated into .data/ in development. */
   INTERNAL_TOKEN: t.Optional(t.String({ minLength: 32 })),
   /** Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs. */

@@ -39,6 +39,8 @@ export type RevocationListOptions = {
   firstLoadTimeoutMs: number
   /** A failed durable load is tried again after this long, until one succeeds. */
   retryMs: number
+  /** The durable load also runs this often: a safety net for announcements that never arrived. */
+  resyncMs: number
 }
 
 /**
@@ -47,7 +49,8 @@ export type RevocationListOptions = {
  * filled from both at start, kept current by the pub/sub channel, and refilled from both
  * whenever the subscriber reconnects, because events published while it was away are
  * lost and Redis itself may have lost its keys (restart without persistence, failover,
- * eviction).
+ * eviction). A periodic reload from the source of truth catches an announcement that was
+ * never published (auth could not reach Redis, this instance could).
  */
 export async function startRevocationList(redis: Redis, log: Logger, options: RevocationListOptions): Promise<RevocationList> {
   const revokedUntil = new Map<string, number>()
@@ -131,6 +134,8 @@ export async function startRevocationList(redis: Redis, log: Logger, options: Re
     for (const [sid, until] of revokedUntil) if (until <= now) revokedUntil.delete(sid)
   }, PRUNE_INTERVAL_MS)
   pruner.unref()
+  const resync = setInterval(() => void loadDurableWithRetry(), options.resyncMs)
+  resync.unref()
 
   return {
     isRevoked: (sid) => (revokedUntil.get(sid) ?? 0) > Date.now(),
@@ -138,6 +143,7 @@ export async function startRevocationList(redis: Redis, log: Logger, options: Re
     async stop() {
       stopped = true
       clearInterval(pruner)
+      clearInterval(resync)
       clearTimeout(retryTimer)
       await subscriber.quit().catch(() => {})
     },

@@ -144,7 +144,7 @@ export async function announceRevocations(deps: RevokeDeps, sessionIds: string[]
   try {
     await publishRevocation(deps.redis, deps.config.REDIS_PREFIX, sessionIds, reason, deps.config.ACCESS_TOKEN_TTL_SECONDS)
   } catch (error) {
-    deps.log.warn('revocation stored but not announced; instances pick it up when Redis is back', { sessions: sessionIds.length, reason, error })
+    deps.log.warn('revocation stored but not announced; instances pick it up on reconnect or at their next reload', { sessions: sessionIds.length, reason, error })
   }
 }
 
