@@ -18,7 +18,7 @@ const DATABASE_CREATED_AT = new RegExp(`^${DATABASE_PREFIX}(\\d+)_`)
 const STALE_DATABASE_AGE_SECONDS = 2 * 60 * 60
 /** Redis DB 0 is left to development; 1–15 exist on a default server. */
 const REDIS_TEST_DBS = Array.from({ length: 15 }, (_, i) => i + 1)
-const REDIS_CLAIM_KEY = 'chat-test:claimed-by'
+export const REDIS_CLAIM_KEY = 'chat-test:claimed-by'
 /** A crashed run's claim expires on its own, long after any test file finishes. */
 const REDIS_CLAIM_SECONDS = 60 * 60
 /** One-shot connections for the claim and the release: fail fast rather than retry in the background. */

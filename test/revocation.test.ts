@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startTestStack, type TestStack } from './harness'
+import { REDIS_CLAIM_KEY, startTestStack, type TestStack } from './harness'
 import { call, expectError, login, register, sleep, type Tokens } from './client'
 import { startTcpProxy } from './tcp-proxy'
 import { waitUntil } from './wait'
@@ -7,6 +7,11 @@ import { openSocket } from './ws-client'
 import { CLOSE } from '@chat/common/close-codes'
 
 const PROPAGATION_LIMIT_MS = 1000
+const DELETE_ALL_BUT_CLAIM = `
+for _, key in ipairs(redis.call('KEYS', '*')) do
+  if key ~= KEYS[1] then redis.call('DEL', key) end
+end
+return 0`
 let stack: TestStack
 beforeAll(async () => {
   stack = await startTestStack()
@@ -58,10 +63,11 @@ describe('revocation reaches every instance', () => {
 })
 
 describe('revocation survives losing Redis', () => {
+  /** FLUSHDB, but the harness's claim on the Redis DB stays, so no other test run takes the DB meanwhile. */
   const flushRedis = async () => {
     const client = new Bun.RedisClient(stack.redisUrl)
     try {
-      await client.send('FLUSHDB', [])
+      await client.send('EVAL', [DELETE_ALL_BUT_CLAIM, '1', REDIS_CLAIM_KEY])
     } finally {
       client.close()
     }
@@ -138,6 +144,25 @@ describe('revocation survives losing Redis', () => {
     }
   })
 
+  test('an instance that cannot reach auth at start-up starts anyway after a bounded wait, and keeps trying until it has the revocations', async () => {
+    const tokens = await login(stack.url, await register(stack.url))
+    expect((await call(stack.url, 'POST', '/auth/logout', { token: tokens.accessToken })).status).toBe(204)
+    await flushRedis()
+    const authUrl = new URL(stack.instancesOf('auth')[0].url)
+    const proxy = await startTcpProxy(authUrl.hostname, Number(authUrl.port))
+    try {
+      proxy.cut()
+      const user = await stack.startInstance('user', {
+        env: { AUTH_INTERNAL_URL: `http://127.0.0.1:${proxy.port}`, REVOCATION_FIRST_LOAD_TIMEOUT_MS: '300', REVOCATION_RELOAD_RETRY_MS: '200' },
+      })
+      proxy.restore()
+      await waitUntil(async () => (await call(user.url, 'GET', '/users/me', { token: tokens.accessToken })).status === 401, 'the instance refuses the token')
+      expect(await Bun.file(`${stack.logDir}/${user.name}.log`).text()).toContain('first load not finished in time')
+    } finally {
+      proxy.stop()
+    }
+  })
+
   test('the list of revocations in force is an internal route that needs the internal token', async () => {
     const authUrl = stack.instancesOf('auth')[0].url
     expectError(await call(authUrl, 'GET', '/internal/revocations'), 403, 'FORBIDDEN')
@@ -182,7 +207,7 @@ describe('REDIS_PREFIX', () => {
       expect(keys.some((key) => key.startsWith(`${PREFIX}auth:reauth-failures:`))).toBe(true)
       expect(keys.some((key) => key.startsWith(`${PREFIX}user:registrations:ip:`))).toBe(true)
       // Nothing else but the test harness's own claim on the Redis DB.
-      expect(keys.filter((key) => !key.startsWith(PREFIX) && !key.startsWith('chat-test:'))).toEqual([])
+      expect(keys.filter((key) => !key.startsWith(PREFIX) && key !== REDIS_CLAIM_KEY)).toEqual([])
     } finally {
       await Promise.all([subscriber.quit(), redis.quit()])
     }
