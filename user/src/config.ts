@@ -5,7 +5,10 @@ export const UserConfig = t.Composite([
   BaseConfig,
   t.Object({
     PORT: t.Number({ default: 3002 }),
-    /** Registration attempts (successful or not) per client IP in a window; more answer 429 with Retry-After. */
+    /**
+     * Registration attempts per client IP in a window, whatever their outcome (a body the
+     * schema refuses costs nothing and is not counted); more answer 429 with Retry-After.
+     */
     REGISTRATION_MAX_PER_IP: t.Number({ minimum: 1, default: 20 }),
     REGISTRATION_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
     SEARCH_DEFAULT_LIMIT: t.Number({ minimum: 1, default: 20 }),
