@@ -5,6 +5,7 @@ import { pingDb, type Sql } from './db'
 import { pingRedis, type Redis } from './redis'
 import { AppError, errorBody, isResponseSchemaFailure, toErrorResponse } from './errors'
 import { exceedsJsonDepth } from './json-depth'
+import { toValidOpenApi } from './openapi'
 import type { Logger } from './logger'
 import { countDependencyError, metricsRegistry, observeHttpRequest } from './metrics'
 
@@ -158,20 +159,7 @@ export function createServiceApp(options: {
         ip: meta.clientIp,
       })
     })
-    .use(
-      swagger({
-        // Through Caddy this page redirects to /docs, which serves Swagger UI locally; the
-        // document beside it (/<prefix>/swagger/json) is what /docs reads.
-        path: `${prefix}/swagger`,
-        exclude: [/^\/internal/, `${prefix}/swagger`, `${prefix}/swagger/json`],
-        // The default leaves out every path with a dot, such as /auth/.well-known/jwks.json.
-        excludeStaticFile: false,
-        documentation: {
-          info: { title: options.openapi.title, description: options.openapi.description, version: '1.0.0' },
-          components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-        },
-      }),
-    )
+    .use(openApiDocs(prefix, options.openapi))
     .get(`${prefix}/health`, () => ({ status: 'ok', service }), { detail: { summary: 'Process is up', tags: ['Health'] } })
     .get(
       `${prefix}/ready`,
@@ -194,5 +182,30 @@ export function createServiceApp(options: {
       metricsPath,
       async () => new Response(await metricsRegistry.metrics(), { headers: { 'content-type': metricsRegistry.contentType } }),
       { detail: { hide: true } },
+    )
+}
+
+/**
+ * The OpenAPI page and document at `<prefix>/swagger` and `<prefix>/swagger/json`. The
+ * plugin's document is rewritten on the way out (see `toValidOpenApi`); the hook is local
+ * to this instance, so no other route pays for it.
+ */
+function openApiDocs(prefix: string, info: { title: string; description: string }) {
+  const documentPath = `${prefix}/swagger/json`
+  return new Elysia({ name: `${prefix}-openapi` })
+    .onAfterHandle(({ path, responseValue }) => (path === documentPath ? toValidOpenApi(responseValue) : undefined))
+    .use(
+      swagger({
+        // Through Caddy this page redirects to /docs, which serves Swagger UI locally; the
+        // document beside it is what /docs reads.
+        path: `${prefix}/swagger`,
+        exclude: [/^\/internal/, `${prefix}/swagger`, documentPath],
+        // The default leaves out every path with a dot, such as /auth/.well-known/jwks.json.
+        excludeStaticFile: false,
+        documentation: {
+          info: { title: info.title, description: info.description, version: '1.0.0' },
+          components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        },
+      }),
     )
 }
