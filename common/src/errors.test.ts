@@ -241,6 +241,12 @@ describe('toErrorResponse for unexpected errors', () => {
     expect(failedDependency(error)).toBe('postgres')
   })
 
+  test('a socket error is put on the store it came from: postgres.js attaches the query, node-redis (a MULTI on a dead connection) does not', () => {
+    const fromPostgres = Object.defineProperty(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'query', { value: 'select 1' })
+    expect(failedDependency(fromPostgres)).toBe('postgres')
+    expect(failedDependency(Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET' }))).toBe('redis')
+  })
+
   test('an error that merely calls itself a Redis error by name is not taken for one', () => {
     expect(toErrorResponse('UNKNOWN', Object.assign(new Error('The client is closed'), { name: 'ClientClosedError' })).status).toBe(500)
   })

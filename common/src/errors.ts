@@ -146,17 +146,13 @@ const REDIS_CONNECTION_ERRORS = [
 /** Reply prefixes of a Redis that is loading, a read-only replica, or a cluster without a master. */
 const REDIS_UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM)\b/
 
-/** postgres.js's codes for a lost or refused connection, and the socket codes it passes on. */
-const POSTGRES_CONNECTION_CODES = new Set([
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-])
+/** postgres.js's own codes for a lost or refused connection. */
+const POSTGRES_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT'])
+/**
+ * Socket errors passed on as they are: by postgres.js (which attaches the failed `query`
+ * to them) and by node-redis for a MULTI on a dead connection (which does not).
+ */
+const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
 /**
  * SQLSTATEs of a server that cannot serve now: connection exceptions (class 08), too many
  * connections, shutting down or starting up, a statement cancelled by `statement_timeout`.
@@ -173,7 +169,9 @@ export function failedDependency(error: unknown): Dependency | null {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code !== 'string') return null
   if (error instanceof postgres.PostgresError) return POSTGRES_UNAVAILABLE_STATES.test(code) ? 'postgres' : null
-  return POSTGRES_CONNECTION_CODES.has(code) ? 'postgres' : null
+  if (POSTGRES_CONNECTION_CODES.has(code)) return 'postgres'
+  if (SOCKET_ERROR_CODES.has(code)) return 'query' in (error as object) ? 'postgres' : 'redis'
+  return null
 }
 
 /** Elysia checked a handler's answer against the route's response schema, and it failed: our bug. */
