@@ -63,6 +63,7 @@ describe('the route reference renderer', () => {
     const text = render(documentWith(ERROR))
     expect(text).toContain('| POST | [`/auth/things`](#post-auth-things) | Bearer | Make a thing |')
     expect(text).toContain('| `name` | string | yes | 1–32 characters; matches `^a\\|b$` |')
+    expect(text).toContain('Body (`application/json`, optional):')
     expect(text).toContain('| `count` | integer | no | at least 1 |')
     expect(text).toContain('Other fields are refused (422).')
     expect(text).toContain('| 201 | The new thing | Thing {id: string (uuid)} |')

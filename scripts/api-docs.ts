@@ -124,7 +124,8 @@ function renderRoute(route: Route): string[] {
   if (parameters.length > 0) lines.push('Parameters:', '', ...parameterTable(document, parameters), '')
   const body = jsonBodySchema(route)
   if (body !== undefined) {
-    const required = operation.requestBody?.required === false ? 'optional' : 'required'
+    // OpenAPI's default: a body is optional unless the document says it is required.
+    const required = operation.requestBody?.required === true ? 'required' : 'optional'
     lines.push(`Body (\`application/json\`, ${required}):`, '', ...fieldTable(document, body), '')
   }
   lines.push('Answers:', '', ...answerTable(route))
@@ -253,8 +254,11 @@ function range(min: number | undefined, max: number | undefined): string {
   return min !== undefined ? `at least ${min}` : `at most ${max}`
 }
 
+/** "Meaning (rules)", or whichever of the two there is. */
 function joinText(rules: string, description: string): string {
-  return [description.trim(), rules].filter(Boolean).join('. ')
+  const meaning = description.trim()
+  if (meaning === '' || rules === '') return meaning || rules
+  return `${meaning} (${rules})`
 }
 
 function authOf(route: Route): string {
