@@ -234,6 +234,9 @@ describe('fuzzing every route and the socket', () => {
     'no generated WebSocket frame gets a malformed answer, an unexpected close code or a stall',
     async () => {
       const before = violations.length
+      // The HTTP fuzz may have made the owner leave the room the frames aim at; back in it, they reach the store.
+      await ensureSession()
+      await fetch(`${stack.url}/chat/rooms/${known.rooms[0]}/join`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
       // Replaced by a new one whenever the frames got it closed.
       const current: { socket: FuzzSocket | null } = { socket: null }
       let probes = 0
@@ -256,7 +259,8 @@ describe('fuzzing every route and the socket', () => {
             violate('stalls', `no answer to a join within ${ANSWER_BOUND_MS} ms after the frame ${JSON.stringify(sent)} (${frame.kind}); ${ANSWER_BOUND_MS} ms later: ${later}${socket.closed ? ` ${socket.closed.code}` : ''}; socket's last frames ${JSON.stringify(socket.recent)}`)
           }
           if (outcome === 'closed' && !EXPECTED_CLOSE_CODES.has(socket.closed!.code)) {
-            violate('crashes', `socket closed with ${socket.closed!.code} ${JSON.stringify(socket.closed!.reason)} after the frame ${JSON.stringify(sent)} (${frame.kind})`)
+            // 1011 is the socket's 500; anything else unexpected (1006: dropped) is counted as a crash.
+            violate(socket.closed!.code === 1011 ? 'fiveXx' : 'crashes', `socket closed with ${socket.closed!.code} ${JSON.stringify(socket.closed!.reason)} after the frame ${JSON.stringify(sent)} (${frame.kind})`)
           }
           for (const problem of socket.takeProblems()) violate('badShape', `${problem} after the frame ${JSON.stringify(sent)} (${frame.kind})`)
         }),
