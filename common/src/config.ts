@@ -43,6 +43,11 @@ export const BaseConfig = t.Object({
   TRUSTED_PROXIES: t.String({ default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
   /** HTTP request bodies above this get 413 (the contract's 1 MiB). */
   MAX_BODY_BYTES: t.Number({ minimum: 1024, default: 1_048_576 }),
+  /**
+   * JSON request bodies nested deeper than this get 400 before they are parsed: parsing,
+   * validating and describing a deeply nested value costs far more than its size suggests.
+   */
+  JSON_MAX_DEPTH: t.Integer({ minimum: 2, maximum: 1000, default: 32 }),
 })
 export type BaseConfig = Static<typeof BaseConfig>
 

@@ -1,25 +1,20 @@
 import { Elysia, t } from 'elysia'
-import { AppError, errorResponses, failureAnswers } from '@chat/common/errors'
+import { BAD_CURSOR, errorResponses, failureAnswers } from '@chat/common/errors'
 import { requestContext } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { UserDeps } from '../deps'
 import { DeleteMeBody, PublicProfile, RegisterBody, SearchQuery, UpdateMeBody, User, UserIdParams, UserPage } from './model'
 import { createRegistrationLimiter, deleteUser, getPublicProfile, getUser, registerUser, searchUsers, updateUser } from './service'
 
-const MESSAGE = {
-  USERNAME_TAKEN: 'That username is taken',
-  EMAIL_TAKEN: 'That email is already registered',
-  INVALID_PASSWORD: 'The password is wrong',
-  UNAVAILABLE: 'The auth service is unavailable; nothing was changed, try again shortly',
-  NOT_FOUND: 'No such user',
-} as const
-
-function fail(reason: keyof typeof MESSAGE): never {
-  throw new AppError(reason === 'UNAVAILABLE' ? 'DEPENDENCY_DOWN' : reason, MESSAGE[reason])
-}
-
-/** Answers with Retry-After: limits on registrations per IP and on wrong passwords per user (counted by auth). */
-const limited = failureAnswers({
+const fail = failureAnswers({
+  USERNAME_TAKEN: { code: 'USERNAME_TAKEN', message: 'That username is taken' },
+  EMAIL_TAKEN: { code: 'EMAIL_TAKEN', message: 'That email is already registered' },
+  WEAK_PASSWORD: { code: 'WEAK_PASSWORD', message: 'The password is too weak', field: 'password' },
+  INVALID_PASSWORD: { code: 'INVALID_PASSWORD', message: 'The password is wrong' },
+  UNAVAILABLE: { code: 'DEPENDENCY_DOWN', message: 'The auth service is unavailable; nothing was changed, try again shortly' },
+  NOT_FOUND: { code: 'NOT_FOUND', message: 'No such user' },
+  BAD_CURSOR,
+  // Answered with Retry-After: registrations per IP, and wrong passwords per user (counted by auth).
   TOO_MANY_REGISTRATIONS: { code: 'RATE_LIMITED', message: 'Too many registrations from this address; try again later' },
   TOO_MANY_ATTEMPTS: { code: 'TOO_MANY_ATTEMPTS', message: 'Too many wrong passwords for this account; try again later' },
 })
@@ -37,11 +32,8 @@ export function usersController(deps: UserDeps) {
           set.status = 201
           return result.user
         }
-        if (result.reason === 'TOO_MANY_REGISTRATIONS') return limited(result.reason, { retryAfterSeconds: result.retryAfterSeconds })
-        if (result.reason === 'WEAK_PASSWORD') {
-          throw new AppError('WEAK_PASSWORD', `The password ${result.why}`, { details: [{ field: 'password', message: result.why }] })
-        }
-        return fail(result.reason)
+        if (result.reason === 'TOO_MANY_REGISTRATIONS') return fail(result.reason, { retryAfterSeconds: result.retryAfterSeconds })
+        return result.reason === 'WEAK_PASSWORD' ? fail(result.reason, { detail: result.why }) : fail(result.reason)
       },
       {
         body: RegisterBody,
@@ -76,7 +68,7 @@ export function usersController(deps: UserDeps) {
       '/me',
       async ({ auth, body, set, requestId }) => {
         const result = await deleteUser(deps, auth.userId, body.password, requestId)
-        if (!result.ok) return result.reason === 'TOO_MANY_ATTEMPTS' ? limited(result.reason, { retryAfterSeconds: result.retryAfterSeconds }) : fail(result.reason)
+        if (!result.ok) return result.reason === 'TOO_MANY_ATTEMPTS' ? fail(result.reason, { retryAfterSeconds: result.retryAfterSeconds }) : fail(result.reason)
         set.status = 204
       },
       {
@@ -95,8 +87,7 @@ export function usersController(deps: UserDeps) {
       '/',
       async ({ query }) => {
         const page = await searchUsers(deps, query)
-        if ('error' in page) throw new AppError('VALIDATION_FAILED', 'Unknown cursor', { details: [{ field: 'cursor', message: 'is not a cursor from this API' }] })
-        return page
+        return 'error' in page ? fail(page.error) : page
       },
       {
         auth: true,
