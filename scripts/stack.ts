@@ -65,9 +65,9 @@ export type Stack = {
 export class StackError extends Error {}
 
 /**
- * Where a service finds another one. Each points at the first running instance of that
- * service (not through Caddy: internal routes are not public). If that one instance goes
- * away, these calls fail until the caller is restarted: a known limit for now.
+ * Where a service finds another one: every instance of that service, comma-separated (not
+ * through Caddy: internal routes are not public). The caller spreads its calls over them and
+ * skips one that stops answering (common/src/internal.ts, `remoteKeySet`).
  */
 const PEER_URLS: { env: string; service: ServiceName; path: string }[] = [
   { env: 'AUTH_JWKS_URL', service: 'auth', path: '/auth/.well-known/jwks.json' },
@@ -95,12 +95,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
   let caddy: Child | null = null
 
+  /** The planned instances, then any started later; a killed one stays listed, as in a static configuration. */
   const peerEnv = (): Record<string, string> => {
     const env: Record<string, string> = {}
     for (const { env: name, service, path } of PEER_URLS) {
-      const running = instances.find((instance) => instance.service === service && isRunning(instance.proc))
-      const port = running?.port ?? plannedPorts.get(service)![0]
-      if (port !== undefined) env[name] = urlOf(port) + path
+      const started = instances.filter((instance) => instance.service === service).map((instance) => instance.port)
+      const ports = [...new Set([...plannedPorts.get(service)!, ...started])]
+      if (ports.length > 0) env[name] = ports.map((port) => urlOf(port) + path).join(',')
     }
     return env
   }

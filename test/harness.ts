@@ -104,6 +104,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis.url,
+    // Pub/sub channels ignore DB numbers: without a prefix of its own a stack would hear another's events.
+    REDIS_PREFIX: `t${crypto.randomUUID().slice(0, 8)}:`,
     INTERNAL_TOKEN: internalToken,
     DATA_DIR: dataDir,
     PUBLIC_ORIGIN: url,
