@@ -25,6 +25,8 @@ export type Child = {
 
 const live = new Set<Subprocess>()
 let cleanupInstalled = false
+/** Stops our children if we die without doing it ourselves (see scripts/reaper.ts). */
+let reaper: Subprocess<'pipe', 'ignore', 'inherit'> | null = null
 
 /** Starts `cmd` with exactly `env` (nothing inherited), tracked so it never outlives us. */
 export function spawnChild(options: { name: string; cmd: string[]; cwd: string; env: Record<string, string>; output: Output }): Child {
@@ -46,7 +48,11 @@ export function spawnChild(options: { name: string; cmd: string[]; cwd: string; 
     if (fd !== null) closeSync(fd)
   }
   live.add(proc)
-  void proc.exited.then(() => live.delete(proc))
+  tellReaper(`+${proc.pid}`)
+  void proc.exited.then(() => {
+    live.delete(proc)
+    tellReaper(`-${proc.pid}`)
+  })
 
   const memory: string[] = []
   if (output.kind === 'prefix') {
@@ -81,6 +87,21 @@ async function stopProcess(proc: Subprocess, signal: 'SIGTERM' | 'SIGKILL' | 'SI
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** Started with the first child; it holds no reference that would keep this process alive. */
+function tellReaper(line: string) {
+  if (reaper === null) {
+    reaper = Bun.spawn({
+      cmd: [process.execPath, join(import.meta.dir, 'reaper.ts')],
+      stdin: 'pipe',
+      stdout: 'ignore',
+      stderr: 'inherit',
+    })
+    reaper.unref()
+  }
+  reaper.stdin.write(`${line}\n`)
+  void reaper.stdin.flush()
 }
 
 /**

@@ -202,7 +202,8 @@ async function dropStaleDatabases(admin: postgres.Sql) {
   }
 }
 
-async function dropTestDatabase(databaseUrl: string) {
+/** Drops a test database, e.g. one a killed process left behind. */
+export async function dropTestDatabase(databaseUrl: string) {
   const name = new URL(databaseUrl).pathname.slice(1)
   const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
   try {
@@ -232,19 +233,19 @@ export async function claimRedisDb(): Promise<{ url: string; release(): Promise<
     } finally {
       client.close()
     }
-    return {
-      url,
-      async release() {
-        const client = new Bun.RedisClient(url, REDIS_ADMIN_OPTIONS)
-        try {
-          await client.send('FLUSHDB', [])
-        } finally {
-          client.close()
-        }
-      },
-    }
+    return { url, release: () => releaseRedisDb(url) }
   }
   throw new Error(`Every Redis DB ${REDIS_TEST_DBS[0]}–${REDIS_TEST_DBS.at(-1)} on ${BASE_REDIS_URL} is claimed by another test run`)
+}
+
+/** Empties a claimed Redis DB, its claim included, so the next run can have it. */
+export async function releaseRedisDb(url: string): Promise<void> {
+  const client = new Bun.RedisClient(url, REDIS_ADMIN_OPTIONS)
+  try {
+    await client.send('FLUSHDB', [])
+  } finally {
+    client.close()
+  }
 }
 
 /** Atomic, so no other run can claim the DB between the claim and the clean-up. */
