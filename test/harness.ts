@@ -38,6 +38,8 @@ export type TestStackOptions = {
   caddy?: boolean
   /** Extra environment for every instance, e.g. shorter token lifetimes. */
   env?: Record<string, string>
+  /** Where Caddy writes its access log (its CADDY_ACCESS_LOG, e.g. `file /tmp/x.log`); default: nowhere. */
+  caddyAccessLog?: string
 }
 
 export type TestStack = {
@@ -128,7 +130,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
               XDG_CONFIG_HOME: workDir,
               XDG_DATA_HOME: workDir,
               // The services log every request already; set TEST_CADDY_ACCESS_LOG=stdout to see Caddy's view too.
-              CADDY_ACCESS_LOG: process.env.TEST_CADDY_ACCESS_LOG ?? 'discard',
+              CADDY_ACCESS_LOG: options.caddyAccessLog ?? process.env.TEST_CADDY_ACCESS_LOG ?? 'discard',
             },
             // Built afresh per stack (it takes milliseconds), so no test serves another run's files.
             webRoot: { dir: webRoot, build: true },
