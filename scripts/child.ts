@@ -8,8 +8,8 @@ const TAIL_LINES = 50
 const STOP_GRACE_MS = 5000
 
 export type Output =
-  /** Each line goes to our stdout, prefixed with the child's name (development). */
-  | { kind: 'prefix'; filter?: (line: string) => boolean }
+  /** Each line goes to our stdout, prefixed with the child's name (development), rewritten by `format` if given. */
+  | { kind: 'prefix'; filter?: (line: string) => boolean; format?: (line: string) => string }
   /** The child writes straight into `<dir>/<name>.log` (tests): nothing passes through this process. */
   | { kind: 'files'; dir: string }
 
@@ -60,7 +60,7 @@ export function spawnChild(options: { name: string; cmd: string[]; cwd: string; 
     const onLine = (line: string) => {
       memory.push(line)
       if (memory.length > TAIL_LINES) memory.shift()
-      if (output.filter === undefined || output.filter(line)) process.stdout.write(`${label} ${line}\n`)
+      if (output.filter === undefined || output.filter(line)) process.stdout.write(`${label} ${output.format?.(line) ?? line}\n`)
     }
     void forEachLine(proc.stdout as ReadableStream<Uint8Array>, onLine)
     void forEachLine(proc.stderr as ReadableStream<Uint8Array>, onLine)

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path'
 import type { Subprocess } from 'bun'
+import { shortAccessLine } from './access-line'
 import { buildDocs } from './build-docs'
 import { buildWeb } from './build-web'
 import { exitOnSignals, isRunning, spawnChild, type Child, type Output } from './child'
@@ -211,7 +212,7 @@ async function startCaddy(config: NonNullable<StackOptions['caddy']>, instances:
       USER_UPSTREAMS: upstreams('user'),
       CHAT_UPSTREAMS: upstreams('chat'),
     },
-    output: output.kind === 'prefix' ? { kind: 'prefix', filter: isWorthShowing } : output,
+    output: output.kind === 'prefix' ? { kind: 'prefix', filter: isWorthShowing, format: shortAccessLine } : output,
   })
   const base = `http://127.0.0.1:${config.httpPort}`
   const prefixes = [...new Set(instances.map((instance) => SERVICES[instance.service].prefix))]
