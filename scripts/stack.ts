@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path'
 import type { Subprocess } from 'bun'
+import { SERVICE_DEFAULTS, type ServiceName } from '@chat/common/ports'
 import { shortAccessLine } from './access-line'
 import { buildDocs } from './build-docs'
 import { buildWeb } from './build-web'
@@ -8,15 +9,16 @@ import { answersOk, waitFor } from './net'
 
 export const REPO_ROOT = resolve(import.meta.dir, '..')
 
-export type ServiceName = 'auth' | 'user' | 'chat'
-export const SERVICE_NAMES: readonly ServiceName[] = ['auth', 'user', 'chat']
+export type { ServiceName }
+export const SERVICE_NAMES = Object.keys(SERVICE_DEFAULTS) as readonly ServiceName[]
 
 /** How each service is started and reached. Ports are the single-instance development defaults. */
-export const SERVICES: Record<ServiceName, { entry: string; prefix: string; defaultPort: number }> = {
-  auth: { entry: 'auth/src/index.ts', prefix: '/auth', defaultPort: 3001 },
-  user: { entry: 'user/src/index.ts', prefix: '/users', defaultPort: 3002 },
-  chat: { entry: 'chat/src/index.ts', prefix: '/chat', defaultPort: 3003 },
-}
+export const SERVICES = Object.fromEntries(
+  SERVICE_NAMES.map((service) => [
+    service,
+    { entry: `${service}/src/index.ts`, prefix: SERVICE_DEFAULTS[service].prefix, defaultPort: SERVICE_DEFAULTS[service].port },
+  ]),
+) as Record<ServiceName, { entry: string; prefix: string; defaultPort: number }>
 
 /** Start-up includes migrations and the first Postgres/Redis connections; slower means something is wrong. */
 const READY_TIMEOUT_MS = 30_000
