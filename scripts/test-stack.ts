@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { BaseConfig } from '@chat/common/config'
 import { createDb, type Sql } from '@chat/common/db'
-import { findFreePorts } from '../scripts/net'
-import { startStack, type Instance, type ServiceName, type Stack } from '../scripts/stack'
+import { findFreePorts } from './net'
+import { startStack, type Instance, type ServiceName, type Stack } from './stack'
 
 /** The machine's own servers; every test stack gets a database and a Redis DB number of its own on them. */
 const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? BaseConfig.properties.DATABASE_URL.default

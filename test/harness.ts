@@ -1,0 +1,2 @@
+// The test stack lives in scripts/ so that bench/ can start one without importing tests.
+export * from '../scripts/test-stack'

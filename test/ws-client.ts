@@ -1,0 +1,2 @@
+// The WebSocket client lives in scripts/ so that bench/ can use it without importing tests.
+export * from '../scripts/ws-client'
