@@ -11,6 +11,9 @@ const POLL_MS = 50
 
 const pids = new Set<number>()
 
+// A module (for top-level await), though nothing imports it.
+export {}
+
 // Ctrl-C, SIGHUP and a group SIGTERM reach this process too; it must outlive the parent to do its job.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {})
 
