@@ -98,7 +98,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
   let caddy: Child | null = null
 
-  /** The planned instances, then any started later; a killed one stays listed, as in a static configuration. */
+  /** The planned instances (a killed one stays listed, as in a static configuration), then any started later. */
   const peerEnv = (): Record<string, string> => {
     const env: Record<string, string> = {}
     for (const { env: name, service, path } of PEER_URLS) {

@@ -48,7 +48,12 @@ export async function bootService(
 
 /** Stops accepting, lets in-flight requests finish, then closes the pools. */
 export function stopOnSignals(runtime: ServiceRuntime, stopServer: () => Promise<void> | void) {
+  let stopping = false
   const stop = async (signal: string) => {
+    // Ctrl-C reaches the whole process group, and `bun run dev` then sends SIGTERM as well:
+    // a second stop would fail on the stopped server and leave the process hanging.
+    if (stopping) return
+    stopping = true
     runtime.log.info('stopping', { signal })
     await stopServer()
     await runtime.revocations.stop()
