@@ -1,5 +1,9 @@
 import { Type as t, type TObject, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { localServiceUrl, SERVICE_DEFAULTS } from './ports'
+
+/** One http(s) URL per instance of a peer service, comma-separated (common/src/internal.ts spreads calls over them). */
+export const PEER_URLS_PATTERN = '^https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*$'
 
 /**
  * Settings every service reads. Each service extends this with its own fields and
@@ -24,10 +28,13 @@ export const BaseConfig = t.Object({
   PUBLIC_ORIGIN: t.String({ default: 'http://localhost:8080' }),
   JWT_ISSUER: t.String({ minLength: 1, default: 'http://localhost:8080/auth' }),
   JWT_AUDIENCE: t.String({ minLength: 1, default: 'chat-api' }),
-  /** Where verifiers fetch the auth service's public keys (once, then on an unknown `kid`). */
-  AUTH_JWKS_URL: t.String({ default: 'http://127.0.0.1:3001/auth/.well-known/jwks.json' }),
-  /** The auth service's internal base URL: credentials (user) and the revocations in force (user, chat). */
-  AUTH_INTERNAL_URL: t.String({ pattern: '^https?://', default: 'http://127.0.0.1:3001' }),
+  /**
+   * Where verifiers fetch the auth service's public keys (once, then on an unknown `kid`):
+   * the key set URL of every auth instance, comma-separated, tried in turn.
+   */
+  AUTH_JWKS_URL: t.String({ pattern: PEER_URLS_PATTERN, default: `${localServiceUrl('auth')}${SERVICE_DEFAULTS.auth.prefix}/.well-known/jwks.json` }),
+  /** The auth service's internal base URL, one per instance, comma-separated: credentials (user) and the revocations in force (user, chat). */
+  AUTH_INTERNAL_URL: t.String({ pattern: PEER_URLS_PATTERN, default: localServiceUrl('auth') }),
   /** Start-up waits this long for the first load of the revocations in force, then goes on with a warning. */
   REVOCATION_FIRST_LOAD_TIMEOUT_MS: t.Number({ minimum: 100, default: 5000 }),
   /** A failed load of the revocations in force is retried after this long, until one succeeds. */
@@ -71,8 +78,11 @@ export function loadConfig<T extends TObject>(schema: T, env: Record<string, str
   return value as Static<T>
 }
 
-/** A connection URL carries its password whatever the variable is called: print it without. */
-function withoutCredentials(value: string): string {
+/**
+ * A connection URL carries its password whatever the variable is called: print it without
+ * user name and password. Anything that is not a URL comes back as it is.
+ */
+export function withoutCredentials(value: string): string {
   if (!URL.canParse(value)) return value
   const url = new URL(value)
   if (url.username === '' && url.password === '') return value

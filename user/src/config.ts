@@ -1,10 +1,11 @@
 import { t } from 'elysia'
 import { BaseConfig, loadConfig } from '@chat/common/config'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 
 export const UserConfig = t.Composite([
   BaseConfig,
   t.Object({
-    PORT: t.Number({ default: 3002 }),
+    PORT: t.Number({ default: SERVICE_DEFAULTS.user.port }),
     /**
      * Registration attempts per client IP in a window, whatever their outcome (a body the
      * schema refuses costs nothing and is not counted); more answer 429 with Retry-After.
