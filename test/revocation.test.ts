@@ -45,7 +45,7 @@ describe('revocation reaches every instance', () => {
     const redis = createClient({ url: stack.redisUrl })
     await redis.connect()
     try {
-      const ttl = await redis.ttl(`auth:revoked:sid:${tokens.sessionId}`)
+      const ttl = await redis.ttl(`${stack.env.REDIS_PREFIX}auth:revoked:sid:${tokens.sessionId}`)
       expect(ttl).toBeGreaterThan(800)
       expect(ttl).toBeLessThanOrEqual(900)
     } finally {
