@@ -278,7 +278,7 @@ async function documentsFromArguments(args: string[]): Promise<ServiceDocuments>
   const from = args.indexOf('--from')
   if (from !== -1) return fetchServiceDocuments(args[from + 1] ?? 'http://localhost:8080')
   // Imported only here, so the pure renderer above does not pull in the test harness.
-  const { startTestStack } = await import('../test/harness')
+  const { startTestStack } = await import('./test-stack')
   const stack = await startTestStack({ chat: 1 })
   try {
     return await fetchServiceDocuments(stack.url)
