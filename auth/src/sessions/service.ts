@@ -115,20 +115,21 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
  * Revokes sessions everywhere: first the durable record (the blacklist's source of truth,
  * which also stops their refresh tokens), then the announcement through Redis, which
  * every instance applies at once. If Redis is away the announcement is lost, but not the
- * revocation: every instance reloads the record when its Redis connection comes back.
+ * revocation: every instance reloads the record when its Redis connection comes back, and
+ * periodically.
  */
 export async function revokeSessions(deps: RevokeDeps, sessionIds: string[], reason: RevocationReason) {
   if (sessionIds.length === 0) return
-  await deps.sql.begin((tx) => recordRevocations(tx, sessionIds, reason, deps.config.ACCESS_TOKEN_TTL_SECONDS))
+  await recordRevocations(deps.sql, sessionIds, reason, deps.config.ACCESS_TOKEN_TTL_SECONDS)
   await announceRevocations(deps, sessionIds, reason)
 }
 
 /**
  * Writes the revocations (kept until the sessions' last access token has expired) and
- * ends the sessions, in one statement of the caller's transaction.
+ * ends the sessions, in one statement (inside the caller's transaction when given one).
  */
-export async function recordRevocations(tx: TransactionSql, sessionIds: string[], reason: RevocationReason, ttlSeconds: number) {
-  await tx`
+export async function recordRevocations(sql: Sql | TransactionSql, sessionIds: string[], reason: RevocationReason, ttlSeconds: number) {
+  await sql`
     with recorded as (
       insert into auth.revocations (session_id, reason, expires_at)
       select id, ${reason}, now() + make_interval(secs => ${ttlSeconds}) from unnest(${sessionIds}::uuid[]) as id
