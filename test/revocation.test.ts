@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { REDIS_CLAIM_KEY, startTestStack, type TestStack } from './harness'
-import { call, expectError, login, register, sleep, type Tokens } from './client'
+import { call, expectError, login, register, type Tokens } from './client'
 import { startTcpProxy } from './tcp-proxy'
 import { waitUntil } from './wait'
 import { openSocket } from './ws-client'
