@@ -210,7 +210,7 @@ describe('rooms over the socket', () => {
     const b = await connect(stack.url, bob.accessToken)
     await joinRoom(b, room)
     expect((await call(stack.url, 'POST', `/chat/rooms/${room}/leave`, { token: bob.accessToken })).status).toBe(204)
-    expect(await b.next((f) => f.type === 'left')).toEqual({ type: 'left', room })
+    expect(await b.next((f) => f.type === 'left')).toEqual({ type: 'left', room, reason: 'left' })
     b.send({ type: 'send', room, body: 'still here?', clientId: 'z', ref: 'z' })
     expect(await b.next((f) => f.ref === 'z')).toMatchObject({ type: 'error', code: 'NOT_A_MEMBER' })
     b.close()
