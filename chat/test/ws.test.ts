@@ -239,6 +239,22 @@ describe('bad frames and limits', () => {
     socket.close()
   })
 
+  test('a body with a lone surrogate gets INVALID_MESSAGE and is not stored, as REST refuses such text with 422', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    // JSON.stringify writes a lone surrogate as the escape \ud83d, which parses back to one.
+    socket.send({ type: 'send', room, body: 'broken \uD83D half', clientId: 'lone', ref: 'lone' })
+    expect(await socket.next((f) => f.ref === 'lone')).toMatchObject({ type: 'error', code: 'INVALID_MESSAGE' })
+    socket.send({ type: 'send', room, body: 'paired \uD83D\uDE00', clientId: 'pair', ref: 'pair' })
+    expect(await socket.next((f) => f.ref === 'pair')).toMatchObject({ type: 'ack', seq: 1 })
+    const [{ count }] = await stack.sql`select count(*)::int as count from chat.messages where room_id = ${room}`
+    expect(count).toBe(1)
+    const rest = await call(stack.url, 'POST', '/chat/rooms', { token: alice.accessToken, body: { name: 'broken \uD83D half' } })
+    expect(rest.status).toBe(422)
+    socket.close()
+  })
+
   test('ten bad frames within a minute close with 4400; other sockets are unaffected', async () => {
     const alice = await person(stack.url)
     const bystander = await connect(stack.url, alice.accessToken)
