@@ -3,10 +3,14 @@ import { startTestStack, type TestStack } from '../../test/harness'
 import { createRoom, messagesIn, person, range } from '../../test/chat-helpers'
 import { call, sleep } from '../../test/client'
 import { connect, joinRoom, openSocket } from '../../test/ws-client'
+import { createClient } from 'redis'
+
+/** Unique per run: pub/sub channels are shared by every Redis DB, so they must not collide with another stack's. */
+const REDIS_PREFIX = `ws-${process.pid}:`
 
 let stack: TestStack
 beforeAll(async () => {
-  stack = await startTestStack({ chat: 1, env: { WS_AUTH_TIMEOUT_MS: '500' } })
+  stack = await startTestStack({ chat: 1, env: { WS_AUTH_TIMEOUT_MS: '500', REDIS_PREFIX } })
 })
 afterAll(() => stack?.stop())
 
@@ -214,6 +218,29 @@ describe('rooms over the socket', () => {
     b.send({ type: 'send', room, body: 'still here?', clientId: 'z', ref: 'z' })
     expect(await b.next((f) => f.ref === 'z')).toMatchObject({ type: 'error', code: 'NOT_A_MEMBER' })
     b.close()
+  })
+})
+
+describe('Redis namespacing', () => {
+  test('presence keys and pub/sub channels of the chat all start with REDIS_PREFIX', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    await joinRoom(socket, room)
+    const redis = createClient({ url: stack.redisUrl })
+    await redis.connect()
+    try {
+      expect(await redis.exists(`${REDIS_PREFIX}chat:user-sockets:${alice.userId}`)).toBe(1)
+      expect(await redis.exists(`${REDIS_PREFIX}chat:presence:${room}`)).toBe(1)
+      const channels = await redis.pubSubChannels(`${REDIS_PREFIX}chat:*`)
+      expect(channels).toContain(`${REDIS_PREFIX}chat:room:${room}`)
+      expect(channels).toContain(`${REDIS_PREFIX}chat:user:${alice.userId}`)
+      expect(await redis.pubSubChannels(`chat:*:${room}`)).toEqual([])
+      expect(await redis.exists(`chat:user-sockets:${alice.userId}`)).toBe(0)
+    } finally {
+      await redis.quit()
+      socket.close()
+    }
   })
 })
 

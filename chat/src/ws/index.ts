@@ -54,6 +54,7 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'r
     for (const sid of event.sessionIds) for (const connection of index.ofSession(sid)) connection.revoke()
   })
   users.onEvent((userId, event) => {
+    if (event.kind !== 'membership-ended') return
     for (const connection of index.ofUser(userId)) connection.membershipEnded(event.room, event.reason)
   })
 
