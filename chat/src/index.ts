@@ -8,7 +8,7 @@ import { loadChatConfig } from './config'
 import { createMessageStore } from './messages/store'
 import { startRealtime } from './realtime'
 import type { TopicPublish } from './realtime/hub'
-import { isMember } from './rooms/service'
+import { findEndedMemberships, isMember } from './rooms/service'
 import { createUserDirectory } from './users-client'
 import { wsController } from './ws'
 
@@ -45,6 +45,7 @@ const ws = wsController(deps, {
   presence: realtime.presence,
   store,
   isMember: (roomId, userId) => isMember(runtime.sql, roomId, userId),
+  findEndedMemberships: (userId, roomIds) => findEndedMemberships(runtime.sql, userId, roomIds),
 }, realtime.users)
 realtime.reportSocketsWith(ws.socketEntries)
 

@@ -3,12 +3,31 @@ import { startTestStack, type TestStack } from '../../test/harness'
 import { createRoom, person, range } from '../../test/chat-helpers'
 import { call, sleep } from '../../test/client'
 import { connect, joinRoom, openSocket, type Frame, type SocketClient } from '../../test/ws-client'
+import { createClient } from 'redis'
 
 let stack: TestStack
 beforeAll(async () => {
   stack = await startTestStack({ chat: 2 })
 })
 afterAll(() => stack?.stop())
+
+/** Drops this stack's pub/sub connections (only those on its Redis DB), as a network blip would; node-redis reconnects them. */
+async function dropSubscriberConnections(redisUrl: string): Promise<number> {
+  const redis = createClient({ url: redisUrl })
+  await redis.connect()
+  try {
+    const db = Number(new URL(redisUrl).pathname.slice(1) || 0)
+    const list = String(await redis.sendCommand(['CLIENT', 'LIST', 'TYPE', 'pubsub']))
+    const ids = list.split('\n').flatMap((line) => {
+      const fields = new Map(line.split(' ').map((field) => field.split('=') as [string, string]))
+      return fields.get('db') === String(db) ? [fields.get('id')!] : []
+    })
+    for (const id of ids) await redis.sendCommand(['CLIENT', 'KILL', 'ID', id])
+    return ids.length
+  } finally {
+    await redis.quit()
+  }
+}
 
 const isLeftNotice = (room: string) => (f: Frame) => f.type === 'left' && f.room === room && f.reason !== undefined
 
@@ -89,6 +108,20 @@ describe('membership is checked where it is used, not remembered', () => {
     expect(bobs).toHaveLength(acked.length)
     expect(Math.max(...bobs.map((r) => Number(r.seq)))).toBeLessThan(marker.seq)
     a.close()
+    b.close()
+  })
+})
+
+describe('membership notices survive a broker blip', () => {
+  test('a membership that ended while no notice arrived is caught up from Postgres once the broker reconnects', async () => {
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
+    const b = await connect(stack.instancesOf('chat')[0].url, bob.accessToken)
+    await joinRoom(b, room)
+    // Ended behind the brokers' back, exactly as if its notice had been lost.
+    await stack.sql`delete from chat.members where room_id = ${room} and user_id = ${bob.userId}`
+    expect(await dropSubscriberConnections(stack.redisUrl)).toBeGreaterThan(0)
+    expect(await b.next(isLeftNotice(room), 10_000)).toEqual({ type: 'left', room, reason: 'left' })
     b.close()
   })
 })

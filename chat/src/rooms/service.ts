@@ -1,4 +1,5 @@
 import type { TransactionSql } from 'postgres'
+import type { LeftReason } from '@chat/common/chat-protocol'
 import type { Sql } from '@chat/common/db'
 import { clampLimit, decodeCursor, encodeCursor, escapeLike } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
@@ -28,6 +29,20 @@ export async function findRoomAccess(sql: Sql, roomId: string, userId: string): 
 /** Whether the user is a member of the room now (false for an unknown room). */
 export async function isMember(sql: Sql, roomId: string, userId: string): Promise<boolean> {
   return (await findRoomAccess(sql, roomId, userId))?.member === true
+}
+
+/**
+ * Of the given rooms, those the user is no longer a member of, with the reason as far as
+ * the tables tell: `deleted` when the room is gone, else `left`. For catching up
+ * membership notices that a broker outage may have lost.
+ */
+export async function findEndedMemberships(sql: Sql, userId: string, roomIds: string[]): Promise<Map<string, LeftReason>> {
+  const rows = await sql<{ id: string; room_exists: boolean; member: boolean }[]>`
+    select k.id, r.id is not null as room_exists, m.user_id is not null as member
+    from unnest(${roomIds}::uuid[]) as k (id)
+    left join chat.rooms r on r.id = k.id
+    left join chat.members m on m.room_id = k.id and m.user_id = ${userId}`
+  return new Map(rows.filter((row) => !row.member).map((row) => [row.id, row.room_exists ? 'left' : 'deleted']))
 }
 
 /** Each known room's last assigned seq; unknown ids are absent. */

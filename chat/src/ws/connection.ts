@@ -35,6 +35,8 @@ export type ConnectionContext = {
   store: MessageStore
   /** Asked at every `join`: whether the user is a member of the room now. */
   isMember(roomId: string, userId: string): Promise<boolean>
+  /** Of these rooms, those whose membership ended, with the reason (see rooms/service.ts). */
+  findEndedMemberships(userId: string, roomIds: string[]): Promise<Map<string, LeftReason>>
   /**
    * Files the socket under its session and user (null: forget it), for revocation and
    * membership events; resolves once the user's events reach this instance.
@@ -197,6 +199,12 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
       if (state === 'joining') return
       if (state === 'joined') void ctx.hub.leave(member, room)
       send({ type: 'left', room, reason })
+    },
+    /** The user-event broker was away and notices may be lost: asks Postgres about every joined room. */
+    async recheckRooms() {
+      const rooms = access.joinedRooms()
+      if (session.userId === null || rooms.length === 0) return
+      for (const [room, reason] of await ctx.findEndedMemberships(session.userId, rooms)) connection.membershipEnded(room, reason)
     },
     /**
      * Graceful shutdown of this instance. Later frames are refused; those being handled

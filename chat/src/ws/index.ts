@@ -57,6 +57,9 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'r
     if (event.kind !== 'membership-ended') return
     for (const connection of index.ofUser(userId)) connection.membershipEnded(event.room, event.reason)
   })
+  users.onReconnect(() => {
+    for (const connection of all.values()) connection.recheckRooms().catch((error) => deps.log.warn('membership re-check failed', { error }))
+  })
 
   const controller = new Elysia({ name: 'ws-controller' }).ws('/chat/ws', {
     async beforeHandle({ request }) {

@@ -46,6 +46,7 @@ export function createRoomAccess(maxRooms: number) {
       return 'joining'
     },
     has: (roomId: string) => joined.has(roomId),
+    joinedRooms: () => [...joined],
     /** Every joined room, emptied: the socket is closing. */
     takeAll(): string[] {
       const rooms = [...joined]
