@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { createRoom, person } from '../../test/chat-helpers'
 import { sleep } from '../../test/client'
-import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
+import { connect, joinRoom, type Frame, type SocketClient } from '../../test/ws-client'
 import { startTcpProxy, type TcpProxy } from '../../test/tcp-proxy'
 
 const STATEMENT_TIMEOUT_MS = 1000
+const QUEUE_MAX = 5
 
 let stack: TestStack
 let proxy: TcpProxy
@@ -13,7 +14,8 @@ let chatUrl: string
 
 beforeAll(async () => {
   // A short statement_timeout, so a statement stuck behind a lock is cancelled within the test.
-  stack = await startTestStack({ chat: 1, env: { STORE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) } })
+  // A small queue, so the bound is reached with a handful of sends.
+  stack = await startTestStack({ chat: 1, env: { STORE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS), STORE_QUEUE_MAX: String(QUEUE_MAX) } })
   // A second chat instance that reaches the same real Postgres through a cuttable relay.
   const database = new URL(stack.databaseUrl)
   proxy = await startTcpProxy(database.hostname, Number(database.port || 5432))
@@ -48,6 +50,24 @@ describe('Postgres outage', () => {
     socket.close()
   })
 })
+
+/** Holds the room's row lock, as a slow transaction would, until the returned function is called. */
+async function lockRoom(room: string): Promise<() => Promise<void>> {
+  let release = () => {}
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let locked = () => {}
+  const isLocked = new Promise<void>((resolve) => (locked = resolve))
+  const holder = stack.sql.begin(async (tx) => {
+    await tx`select id from chat.rooms where id = ${room} for update`
+    locked()
+    await released
+  })
+  await isLocked
+  return async () => {
+    release()
+    await holder
+  }
+}
 
 /** The client's part after an UNAVAILABLE: re-send with the same clientId until it is acknowledged. */
 async function resendUntilAcked(socket: SocketClient, frame: { room: string; body: string; clientId: string }) {
@@ -87,16 +107,7 @@ describe('the store fails fast and cancels what it gives up on', () => {
     const room = await createRoom(stack.url, alice)
     const direct = stack.instancesOf('chat')[0].url
     const socket = await connect(direct, alice.accessToken)
-    let release = () => {}
-    const released = new Promise<void>((resolve) => (release = resolve))
-    let locked = () => {}
-    const isLocked = new Promise<void>((resolve) => (locked = resolve))
-    const holder = stack.sql.begin(async (tx) => {
-      await tx`select id from chat.rooms where id = ${room} for update`
-      locked()
-      await released
-    })
-    await isLocked
+    const unlock = await lockRoom(room)
     try {
       socket.send({ type: 'send', room, body: 'stuck', clientId: 'stuck', ref: 'stuck' })
       expect(await socket.next((f) => f.ref === 'stuck', 10_000)).toMatchObject({ type: 'error', code: 'UNAVAILABLE' })
@@ -112,10 +123,34 @@ describe('the store fails fast and cancels what it gives up on', () => {
       // Answered before any could have waited out a statement_timeout of its own.
       expect(performance.now() - sentAt).toBeLessThan(STATEMENT_TIMEOUT_MS)
     } finally {
-      release()
-      await holder
+      await unlock()
     }
     expect(await resendUntilAcked(socket, { room, body: 'stuck', clientId: 'stuck' })).toMatchObject({ type: 'ack', seq: 1 })
+    socket.close()
+  })
+})
+
+describe('the store queue is bounded', () => {
+  test('sends beyond STORE_QUEUE_MAX waiting behind a slow batch are answered UNAVAILABLE at once; the others are stored once it ends', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(stack.instancesOf('chat')[0].url, alice.accessToken)
+    const unlock = await lockRoom(room)
+    let answersWhileLocked: Frame[]
+    try {
+      // The first send's batch waits for the lock; the next QUEUE_MAX queue behind it.
+      const total = 1 + QUEUE_MAX + 15
+      for (let i = 0; i < total; i++) socket.send({ type: 'send', room, body: `m${i}`, clientId: `m${i}`, ref: `m${i}` })
+      answersWhileLocked = await socket.collect((f) => typeof f.ref === 'string' && f.ref.startsWith('m'), 15, STATEMENT_TIMEOUT_MS / 2)
+    } finally {
+      await unlock()
+    }
+    expect(answersWhileLocked.map((f) => f.code)).toEqual(Array(15).fill('UNAVAILABLE'))
+    expect(answersWhileLocked.map((f) => f.ref)).toEqual(Array.from({ length: 15 }, (_, i) => `m${i + 1 + QUEUE_MAX}`))
+    const acks = await socket.collect((f) => f.type === 'ack', 1 + QUEUE_MAX, 10_000)
+    expect(acks.map((f) => f.clientId)).toEqual(Array.from({ length: 1 + QUEUE_MAX }, (_, i) => `m${i}`))
+    const [{ count }] = await stack.sql`select count(*)::int as count from chat.messages where room_id = ${room}`
+    expect(count).toBe(1 + QUEUE_MAX)
     socket.close()
   })
 })
