@@ -197,7 +197,7 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     membershipEnded(room: string, reason: LeftReason) {
       const state = access.end(room, reason)
       if (state === 'joining') return
-      if (state === 'joined') void ctx.hub.leave(member, room)
+      if (state === 'joined') ctx.hub.leave(member, room).catch((error) => ctx.log.debug('presence update after a membership end failed', { error }))
       send({ type: 'left', room, reason })
     },
     /** The user-event broker was away and notices may be lost: asks Postgres about every joined room. */

@@ -55,6 +55,7 @@ export function createSession(deps: SessionDeps, io: SessionIo) {
     if (io.isClosed()) return void deps.admission.release()
     claims = next
     await deps.onAccepted(next)
+    if (io.isClosed()) return
     clearTimers()
     expiryTimer = setTimeout(() => io.close(CLOSE.UNAUTHENTICATED, 'token expired'), Math.max(0, next.expiresAt - Date.now()))
     io.send({ type: 'ready', userId: next.userId, sessionId: next.sessionId, ...(ref === undefined ? {} : { ref }) })
