@@ -112,6 +112,38 @@ describe('membership is checked where it is used, not remembered', () => {
   })
 })
 
+describe('membership ending during a join', () => {
+  test('a membership that ends while a join replays history stops the socket for good: left, then nothing more', async () => {
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
+    // A long history, so the replay is likely still running when the leave lands.
+    const history = 3000
+    await stack.sql`
+      insert into chat.messages (room_id, seq, id, sender_id, body, client_id)
+      select ${room}, n, gen_random_uuid(), ${alice.userId}, 'old ' || n, 'old-' || n from generate_series(1, ${history}) as n`
+    await stack.sql`update chat.rooms set last_seq = ${history} where id = ${room}`
+    // One instance, whose delivery to its sockets is one synchronous publish: once Alice has
+    // a message, Bob's socket would have had it queued before any later frame.
+    const instance = stack.instancesOf('chat')[0].url
+    const a = await connect(instance, alice.accessToken)
+    await joinRoom(a, room)
+    const b = await connect(instance, bob.accessToken)
+    b.send({ type: 'join', room, since: 0, ref: 'replay' })
+    await b.next((f) => f.type === 'message')
+    expect((await call(stack.url, 'POST', `/chat/rooms/${room}/leave`, { token: bob.accessToken })).status).toBe(204)
+    expect(await b.next(isLeftNotice(room), 10_000)).toEqual({ type: 'left', room, reason: 'left' })
+
+    a.send({ type: 'send', room, body: 'after', clientId: 'after', ref: 'after' })
+    await a.next((f) => f.type === 'message' && f.clientId === 'after')
+    b.send({ type: 'typing', room, ref: 'typing' })
+    // The room is not joined any more on this socket.
+    expect(await b.next((f) => f.ref === 'typing')).toMatchObject({ type: 'error', code: 'NOT_JOINED' })
+    expect(b.frames.some((f) => f.type === 'message' && f.clientId === 'after')).toBe(false)
+    a.close()
+    b.close()
+  })
+})
+
 describe('membership notices survive a broker blip', () => {
   test('a membership that ended while no notice arrived is caught up from Postgres once the broker reconnects', async () => {
     const [alice, bob] = [await person(stack.url), await person(stack.url)]

@@ -23,7 +23,8 @@ export type Member = {
   isOpen(): boolean
 }
 
-type LiveRoom = { feed: RoomFeed; ready: Promise<void>; members: Set<Member>; releaseTimer: Timer | null }
+/** `members`: sockets joined or joining; `present`: those subscribed and counted in presence. */
+type LiveRoom = { feed: RoomFeed; ready: Promise<void>; members: Set<Member>; present: Set<Member>; releaseTimer: Timer | null }
 
 export const roomTopic = (roomId: string) => `room:${roomId}`
 
@@ -83,7 +84,7 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
       const lastSeqs = await readLastSeqs(deps.sql, [roomId])
       feed.start(lastSeqs.get(roomId) ?? 0)
     })()
-    const room: LiveRoom = { feed, ready, members: new Set(), releaseTimer: null }
+    const room: LiveRoom = { feed, ready, members: new Set(), present: new Set(), releaseTimer: null }
     rooms.set(roomId, room)
     ready.catch(() => closeRoom(roomId, room))
     return room
@@ -136,8 +137,10 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
         cursor = page.at(-1)!.seq
       }
     }
-    if (!member.isOpen()) return void room.members.delete(member)
+    // Closed, or left (by the client or because the membership ended) during the replay.
+    if (!member.isOpen() || !room.members.has(member)) return void room.members.delete(member)
     member.subscribe(roomTopic(roomId))
+    room.present.add(member)
     await userArrived(roomId, member.userId)
   }
 
@@ -146,7 +149,8 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
     if (room === undefined || !room.members.delete(member)) return
     if (member.isOpen()) member.unsubscribe(roomTopic(roomId))
     releaseLater(roomId, room)
-    await userDeparted(roomId, member.userId)
+    // One that left during its replay never arrived: it must not count as a departure.
+    if (room.present.delete(member)) await userDeparted(roomId, member.userId)
   }
 
   const userArrived = async (roomId: string, userId: string) => {

@@ -92,16 +92,21 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     const refusal = access.startJoin(room)
     if (refusal === 'ALREADY_JOINED') return fail(refusal, 'This socket already joined the room', ref)
     if (refusal === 'TOO_MANY_ROOMS') return fail(refusal, `At most ${config.MAX_ROOMS_PER_SOCKET} joined rooms per socket`, ref)
-    let reachedHub = false
+    // Joined from the moment `joined` is sent: the client may answer it with `leave` at once.
+    const outcome: { finished: boolean; ended: LeftReason | null } = { finished: false, ended: null }
+    const finish = (succeeded: boolean) => {
+      outcome.finished = true
+      outcome.ended = access.finishJoin(room, succeeded)
+    }
     try {
       if (!(await ctx.isMember(room, member.userId))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
       await ctx.hub.join(member, room, frame.since, (lastSeq) => {
-        reachedHub = true
+        finish(true)
         send({ type: 'joined', room, lastSeq, ...withRef(ref) })
       })
     } finally {
-      const ended = access.finishJoin(room, reachedHub)
-      if (ended !== null) await dropRoom(room, ended)
+      if (!outcome.finished) finish(false)
+      if (outcome.ended !== null) await dropRoom(room, outcome.ended)
     }
   }
 
