@@ -75,8 +75,9 @@ describe('membership is checked where it is used, not remembered', () => {
   test('a user sending continuously while leaving: every acked message is stored, none after the leave, and seqs have no gap', async () => {
     const [alice, bob] = [await person(stack.url), await person(stack.url)]
     const room = await createRoom(stack.url, alice, [bob])
-    const b = await connect(stack.url, bob.accessToken)
-    const a = await connect(stack.url, alice.accessToken)
+    const [one, two] = stack.instancesOf('chat')
+    const b = await connect(one.url, bob.accessToken)
+    const a = await connect(two.url, alice.accessToken)
     const answered = (f: Frame) => typeof f.ref === 'string' && f.ref.startsWith('race-')
     let sent = 0
     let leaving: Promise<unknown> | null = null
@@ -159,9 +160,10 @@ describe('membership notices survive a broker blip', () => {
 })
 
 describe('per-user socket limit', () => {
-  test('60 sockets of one user opened at once: exactly 20 get ready, the others close with 4429 before ready', async () => {
+  test('60 sockets of one user opened at once, half on each instance: exactly 20 get ready, the others close with 4429 before ready', async () => {
     const alice = await person(stack.url)
-    const sockets = await Promise.all(Array.from({ length: 60 }, () => openSocket(stack.url, { token: alice.accessToken })))
+    const urls = stack.instancesOf('chat').map((instance) => instance.url)
+    const sockets = await Promise.all(Array.from({ length: 60 }, (_, i) => openSocket(urls[i % 2], { token: alice.accessToken })))
     const outcome = async (socket: SocketClient) => {
       try {
         await socket.next((f) => f.type === 'ready', 10_000)
