@@ -8,8 +8,8 @@ const TAIL_LINES = 50
 const STOP_GRACE_MS = 5000
 
 export type Output =
-  /** Each line goes to our stdout, prefixed with the child's name (development). */
-  | { kind: 'prefix'; filter?: (line: string) => boolean }
+  /** Each line goes to our stdout, prefixed with the child's name (development), rewritten by `format` if given. */
+  | { kind: 'prefix'; filter?: (line: string) => boolean; format?: (line: string) => string }
   /** The child writes straight into `<dir>/<name>.log` (tests): nothing passes through this process. */
   | { kind: 'files'; dir: string }
 
@@ -25,6 +25,8 @@ export type Child = {
 
 const live = new Set<Subprocess>()
 let cleanupInstalled = false
+/** Stops our children if we die without doing it ourselves (see scripts/reaper.ts). */
+let reaper: Subprocess<'pipe', 'ignore', 'inherit'> | null = null
 
 /** Starts `cmd` with exactly `env` (nothing inherited), tracked so it never outlives us. */
 export function spawnChild(options: { name: string; cmd: string[]; cwd: string; env: Record<string, string>; output: Output }): Child {
@@ -46,7 +48,11 @@ export function spawnChild(options: { name: string; cmd: string[]; cwd: string; 
     if (fd !== null) closeSync(fd)
   }
   live.add(proc)
-  void proc.exited.then(() => live.delete(proc))
+  tellReaper(`+${proc.pid}`)
+  void proc.exited.then(() => {
+    live.delete(proc)
+    tellReaper(`-${proc.pid}`)
+  })
 
   const memory: string[] = []
   if (output.kind === 'prefix') {
@@ -54,7 +60,7 @@ export function spawnChild(options: { name: string; cmd: string[]; cwd: string; 
     const onLine = (line: string) => {
       memory.push(line)
       if (memory.length > TAIL_LINES) memory.shift()
-      if (output.filter === undefined || output.filter(line)) process.stdout.write(`${label} ${line}\n`)
+      if (output.filter === undefined || output.filter(line)) process.stdout.write(`${label} ${output.format?.(line) ?? line}\n`)
     }
     void forEachLine(proc.stdout as ReadableStream<Uint8Array>, onLine)
     void forEachLine(proc.stderr as ReadableStream<Uint8Array>, onLine)
@@ -81,6 +87,21 @@ async function stopProcess(proc: Subprocess, signal: 'SIGTERM' | 'SIGKILL' | 'SI
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** Started with the first child; it holds no reference that would keep this process alive. */
+function tellReaper(line: string) {
+  if (reaper === null) {
+    reaper = Bun.spawn({
+      cmd: [process.execPath, join(import.meta.dir, 'reaper.ts')],
+      stdin: 'pipe',
+      stdout: 'ignore',
+      stderr: 'inherit',
+    })
+    reaper.unref()
+  }
+  reaper.stdin.write(`${line}\n`)
+  void reaper.stdin.flush()
 }
 
 /**

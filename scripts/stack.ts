@@ -1,5 +1,7 @@
 import { join, resolve } from 'node:path'
 import type { Subprocess } from 'bun'
+import { SERVICE_DEFAULTS, type ServiceName } from '@chat/common/ports'
+import { shortAccessLine } from './access-line'
 import { buildDocs } from './build-docs'
 import { buildWeb } from './build-web'
 import { exitOnSignals, isRunning, spawnChild, type Child, type Output } from './child'
@@ -7,15 +9,16 @@ import { answersOk, waitFor } from './net'
 
 export const REPO_ROOT = resolve(import.meta.dir, '..')
 
-export type ServiceName = 'auth' | 'user' | 'chat'
-export const SERVICE_NAMES: readonly ServiceName[] = ['auth', 'user', 'chat']
+export type { ServiceName }
+export const SERVICE_NAMES = Object.keys(SERVICE_DEFAULTS) as readonly ServiceName[]
 
 /** How each service is started and reached. Ports are the single-instance development defaults. */
-export const SERVICES: Record<ServiceName, { entry: string; prefix: string; defaultPort: number }> = {
-  auth: { entry: 'auth/src/index.ts', prefix: '/auth', defaultPort: 3001 },
-  user: { entry: 'user/src/index.ts', prefix: '/users', defaultPort: 3002 },
-  chat: { entry: 'chat/src/index.ts', prefix: '/chat', defaultPort: 3003 },
-}
+export const SERVICES = Object.fromEntries(
+  SERVICE_NAMES.map((service) => [
+    service,
+    { entry: `${service}/src/index.ts`, prefix: SERVICE_DEFAULTS[service].prefix, defaultPort: SERVICE_DEFAULTS[service].port },
+  ]),
+) as Record<ServiceName, { entry: string; prefix: string; defaultPort: number }>
 
 /** Start-up includes migrations and the first Postgres/Redis connections; slower means something is wrong. */
 const READY_TIMEOUT_MS = 30_000
@@ -65,9 +68,9 @@ export type Stack = {
 export class StackError extends Error {}
 
 /**
- * Where a service finds another one. Each points at the first running instance of that
- * service (not through Caddy: internal routes are not public). If that one instance goes
- * away, these calls fail until the caller is restarted: a known limit for now.
+ * Where a service finds another one: every instance of that service, comma-separated (not
+ * through Caddy: internal routes are not public). The caller spreads its calls over them and
+ * skips one that stops answering (common/src/internal.ts, `remoteKeySet`).
  */
 const PEER_URLS: { env: string; service: ServiceName; path: string }[] = [
   { env: 'AUTH_JWKS_URL', service: 'auth', path: '/auth/.well-known/jwks.json' },
@@ -95,12 +98,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
   let caddy: Child | null = null
 
+  /** The planned instances (a killed one stays listed, as in a static configuration), then any started later. */
   const peerEnv = (): Record<string, string> => {
     const env: Record<string, string> = {}
     for (const { env: name, service, path } of PEER_URLS) {
-      const running = instances.find((instance) => instance.service === service && isRunning(instance.proc))
-      const port = running?.port ?? plannedPorts.get(service)![0]
-      if (port !== undefined) env[name] = urlOf(port) + path
+      const started = instances.filter((instance) => instance.service === service).map((instance) => instance.port)
+      const ports = [...new Set([...plannedPorts.get(service)!, ...started])]
+      if (ports.length > 0) env[name] = ports.map((port) => urlOf(port) + path).join(',')
     }
     return env
   }
@@ -210,7 +214,7 @@ async function startCaddy(config: NonNullable<StackOptions['caddy']>, instances:
       USER_UPSTREAMS: upstreams('user'),
       CHAT_UPSTREAMS: upstreams('chat'),
     },
-    output: output.kind === 'prefix' ? { kind: 'prefix', filter: isWorthShowing } : output,
+    output: output.kind === 'prefix' ? { kind: 'prefix', filter: isWorthShowing, format: shortAccessLine } : output,
   })
   const base = `http://127.0.0.1:${config.httpPort}`
   const prefixes = [...new Set(instances.map((instance) => SERVICES[instance.service].prefix))]

@@ -14,7 +14,7 @@ import { REPO_ROOT, SERVICES, SERVICE_NAMES, type ServiceName } from '../scripts
 type Environment = Record<string, string>
 type ComposeService = {
   image?: string
-  build?: string | { context?: string; dockerfile?: string }
+  build?: string | { context?: string; dockerfile?: string; args?: Record<string, string> }
   environment?: Record<string, string | number | boolean | null> | string[]
   depends_on?: string[] | Record<string, { condition?: string }>
   healthcheck?: { test?: string | string[]; disable?: boolean }
@@ -46,6 +46,8 @@ const STORES: Record<string, { image: string; port: number }> = {
   redis: { image: 'redis:7', port: 6379 },
 }
 const PUBLIC_PORT = 8080
+/** The one Dockerfile of the three services; its SERVICE build argument picks which. */
+const SERVICE_DOCKERFILE = 'Dockerfile'
 const CADDY_DOCKERFILE = 'caddy/Dockerfile'
 const CADDY_IMAGE = 'caddy:2'
 /** Settings whose values must be the same in every service, or tokens, revocations or proxies stop matching. */
@@ -119,9 +121,7 @@ function portOf(name: string): number | undefined {
 
 type Instruction = { keyword: string; args: string }
 
-function dockerfileOf(name: ServiceName): Instruction[] {
-  return parseDockerfile(join(name, 'Dockerfile'))
-}
+const serviceDockerfile = () => parseDockerfile(SERVICE_DOCKERFILE)
 
 function parseDockerfile(path: string): Instruction[] {
   const text = readFileSync(join(REPO_ROOT, path), 'utf8')
@@ -148,7 +148,7 @@ function hasHealthCheck(name: string): boolean {
   if (healthcheck?.disable) return false
   if (healthcheck?.test !== undefined && healthcheck.test.length > 0) return true
   const built = (SERVICE_NAMES as readonly string[]).includes(name)
-  return built && argsOf(dockerfileOf(name as ServiceName), 'HEALTHCHECK').some((args) => !/^NONE\b/i.test(args))
+  return built && argsOf(serviceDockerfile(), 'HEALTHCHECK').some((args) => !/^NONE\b/i.test(args))
 }
 
 function ipv4ToNumber(ip: string): number {
@@ -163,11 +163,12 @@ function inSubnet(ip: string, cidr: string): boolean {
 }
 
 describe('compose.yaml services', () => {
-  test('every service folder runs as a compose service built from its own Dockerfile at the repository root', () => {
+  test('every service folder runs as a compose service built from the one service Dockerfile, with SERVICE set to its name', () => {
     for (const name of SERVICE_NAMES) {
-      expect(service(name).build).toEqual({ context: '.', dockerfile: `${name}/Dockerfile` })
-      expect(existsSync(join(REPO_ROOT, name, 'Dockerfile'))).toBe(true)
+      expect(service(name).build).toEqual({ context: '.', args: { SERVICE: name } })
+      expect(existsSync(join(REPO_ROOT, name, 'Dockerfile'))).toBe(false)
     }
+    expect(existsSync(join(REPO_ROOT, SERVICE_DOCKERFILE))).toBe(true)
   })
 
   test('chat runs as two replicas, with nothing that two containers could not share', () => {
@@ -272,9 +273,9 @@ describe('compose.yaml environment of each service', () => {
       if (jwks !== undefined) expect(new URL(jwks).pathname).toBe(`${SERVICES.auth.prefix}/.well-known/jwks.json`)
     })
 
-    test(`${name}: PORT is the one its Dockerfile exposes and the stack uses`, () => {
-      expect(portOf(name)).toBe(SERVICES[name].defaultPort)
-      expect(argsOf(dockerfileOf(name), 'EXPOSE')).toEqual([String(portOf(name))])
+    test.skipIf(missing)(`${name}: listens on its default port from common/src/ports.ts, which compose does not override`, () => {
+      expect(environmentOf(name).PORT).toBeUndefined()
+      expect((schema!.properties.PORT as { default?: unknown }).default).toBe(SERVICES[name].defaultPort)
     })
   }
 
@@ -340,7 +341,7 @@ describe('caddy/Dockerfile', () => {
 
   test('builds the web files with the same function and Bun image as the rest, then keeps only the files', () => {
     expect(stages).toHaveLength(2)
-    const serviceBase = argsOf(dockerfileOf('auth'), 'FROM')[0].split(/\s+/)[0]
+    const serviceBase = argsOf(serviceDockerfile(), 'FROM')[0].split(/\s+/)[0]
     expect(build[0].args).toMatch(new RegExp(`^${serviceBase.replace(/[.]/g, '\\.')}\\s+AS\\s+\\w+$`, 'i'))
     expect(argsOf(build, 'RUN').some((args) => args.includes('buildWebRoot('))).toBe(true)
   })
@@ -399,58 +400,81 @@ describe('compose.yaml secrets', () => {
   })
 })
 
-describe('Dockerfiles', () => {
-  for (const name of SERVICE_NAMES) {
-    const { prefix, entry } = SERVICES[name]
+describe('the service Dockerfile', () => {
+  const instructions = serviceDockerfile()
+  const finalStage = instructions.slice(instructions.findLastIndex(({ keyword }) => keyword === 'FROM'))
 
-    test(`${name}: builds on the same slim Bun image as the others`, () => {
-      const bases = new Set(SERVICE_NAMES.flatMap((other) => argsOf(dockerfileOf(other), 'FROM').map((args) => args.split(/\s+/)[0])))
-      expect([...bases]).toHaveLength(1)
-      expect([...bases][0]).toMatch(/^oven\/bun:\d+\.\d+\.\d+-(slim|alpine)$/)
-    })
+  test('builds every stage on one slim Bun image', () => {
+    const bases = new Set(argsOf(instructions, 'FROM').map((args) => args.split(/\s+/)[0]))
+    expect([...bases]).toHaveLength(1)
+    expect([...bases][0]).toMatch(/^oven\/bun:\d+\.\d+\.\d+-(slim|alpine)$/)
+  })
 
-    test(`${name}: installs production dependencies from the frozen workspace lockfile`, () => {
-      const instructions = dockerfileOf(name)
-      const install = instructions.findIndex(({ keyword, args }) => keyword === 'RUN' && args.includes('bun install --frozen-lockfile --production'))
-      expect(install).toBeGreaterThan(-1)
-      const copiedBefore = instructions.slice(0, install).filter(({ keyword }) => keyword === 'COPY').map(({ args }) => args).join(' ')
-      for (const file of ['package.json', 'bun.lock', ...WORKSPACES.map((workspace) => `${workspace}/package.json`)]) {
-        expect({ file, copied: new RegExp(`(^|\\s)${file.replace('.', '\\.')}(\\s|$)`).test(copiedBefore) }).toEqual({ file, copied: true })
-      }
-    })
+  test('installs production dependencies from the frozen workspace lockfile', () => {
+    const install = instructions.findIndex(({ keyword, args }) => keyword === 'RUN' && args.includes('bun install --frozen-lockfile --production'))
+    expect(install).toBeGreaterThan(-1)
+    const copiedBefore = instructions.slice(0, install).filter(({ keyword }) => keyword === 'COPY').map(({ args }) => args).join(' ')
+    for (const file of ['package.json', 'bun.lock', ...WORKSPACES.map((workspace) => `${workspace}/package.json`)]) {
+      expect({ file, copied: new RegExp(`(^|\\s)${file.replace('.', '\\.')}(\\s|$)`).test(copiedBefore) }).toEqual({ file, copied: true })
+    }
+  })
 
-    test(`${name}: ships common/, its own folder and the tsconfig that maps @chat/common`, () => {
-      const copies = argsOf(dockerfileOf(name), 'COPY')
-      expect(copies).toContain('common common')
-      expect(copies).toContain(`${name} ${name}`)
-      expect(copies.some((args) => args.split(/\s+/).includes('tsconfig.json'))).toBe(true)
-    })
+  test('refuses to build unless SERVICE names a service, before it copies the folder SERVICE names', () => {
+    const guard = finalStage.findIndex(({ keyword, args }) => keyword === 'RUN' && args.includes('$SERVICE') && args.includes('exit 1'))
+    expect(guard).toBeGreaterThan(-1)
+    expect(finalStage[guard].args).toContain(`${SERVICE_NAMES.join('|')})`)
+    expect(finalStage.findIndex(({ keyword, args }) => keyword === 'COPY' && args === '${SERVICE} ${SERVICE}')).toBeGreaterThan(guard)
+  })
 
-    test(`${name}: runs as a non-root user`, () => {
-      const user = argsOf(dockerfileOf(name), 'USER').at(-1)
-      expect(user).toBeDefined()
-      expect(user).not.toMatch(/^(root|0)(:|$)/)
-    })
+  test('ships common/, the service folder and the tsconfig that maps @chat/common', () => {
+    const copies = argsOf(finalStage, 'COPY')
+    expect(copies).toContain('common common')
+    expect(copies).toContain('${SERVICE} ${SERVICE}')
+    expect(copies.some((args) => args.split(/\s+/).includes('tsconfig.json'))).toBe(true)
+  })
 
-    test(`${name}: has a HEALTHCHECK on ${prefix}/health that needs no curl`, () => {
-      const [healthcheck] = argsOf(dockerfileOf(name), 'HEALTHCHECK')
-      expect(healthcheck).toContain(`${prefix}/health`)
-      expect(healthcheck).toMatch(/CMD \["bun", "-e",/)
-    })
+  test('runs as a non-root user', () => {
+    const user = argsOf(instructions, 'USER').at(-1)
+    expect(user).toBeDefined()
+    expect(user).not.toMatch(/^(root|0)(:|$)/)
+  })
 
-    test(`${name}: starts ${entry} in production mode, listening on every interface`, () => {
-      const instructions = dockerfileOf(name)
-      expect(JSON.parse(argsOf(instructions, 'CMD').at(-1)!)).toEqual(['bun', 'run', entry])
-      const env = argsOf(instructions, 'ENV').join(' ')
-      expect(env).toContain('NODE_ENV=production')
-      expect(env).toContain('HOST=0.0.0.0')
-      expect(env).not.toMatch(SECRET_NAME)
-    })
-  }
+  test('has a HEALTHCHECK that needs no curl and finds the service in common/src/ports.ts', () => {
+    const [healthcheck] = argsOf(instructions, 'HEALTHCHECK')
+    expect(healthcheck).toContain('CMD ["bun", "common/src/healthcheck.ts"]')
+  })
+
+  test('starts <SERVICE>/src/index.ts as PID 1 in production mode, listening on every interface', () => {
+    const command = JSON.parse(argsOf(instructions, 'CMD').at(-1)!) as string[]
+    expect(command).toEqual(['sh', '-c', 'exec bun run "$SERVICE/src/index.ts"'])
+    for (const name of SERVICE_NAMES) expect(existsSync(join(REPO_ROOT, SERVICES[name].entry))).toBe(true)
+    const env = argsOf(finalStage, 'ENV').join(' ')
+    expect(env).toContain('NODE_ENV=production')
+    expect(env).toContain('HOST=0.0.0.0')
+    expect(env).toContain('SERVICE=${SERVICE}')
+    expect(env).not.toMatch(SECRET_NAME)
+  })
 
   test('.dockerignore keeps local state, dependencies and secrets out of the build context', () => {
     const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim())
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.data', 'test-artifacts', '.git', '.env']))
+  })
+})
+
+describe('the container health check', () => {
+  // Asynchronous: the server answering the probe runs in this process.
+  const probe = (env: Record<string, string>) =>
+    Bun.spawn({ cmd: [process.execPath, join(REPO_ROOT, 'common/src/healthcheck.ts')], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stderr: 'ignore' }).exited
+
+  test('passes when the service answers its /health, and fails when nothing does or SERVICE is unknown', async () => {
+    const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: (request) => new Response(null, { status: new URL(request.url).pathname === '/users/health' ? 200 : 404 }) })
+    try {
+      expect(await probe({ SERVICE: 'user', PORT: String(server.port) })).toBe(0)
+      expect(await probe({ SERVICE: 'auth', PORT: String(server.port) })).toBe(1)
+      expect(await probe({ SERVICE: 'nope', PORT: String(server.port) })).toBe(1)
+    } finally {
+      server.stop(true)
+    }
   })
 })
 

@@ -1,12 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from './harness'
-import { call, expectError, login, register, sleep } from './client'
+import { call, expectError, login, register } from './client'
+import { waitUntil } from './wait'
 
 let stack: TestStack
 beforeAll(async () => {
   stack = await startTestStack()
 })
 afterAll(() => stack?.stop())
+
+/** Revocation reaches the user service through Redis: wait for that, not for a fixed time. */
+const isRefused = async (token: string) => (await call(stack.url, 'GET', '/users/me', { token })).status === 401
 
 describe('identity flow through Caddy', () => {
   test('register, log in, read me, refresh, log out: the old access token and the old refresh token are refused', async () => {
@@ -28,7 +32,7 @@ describe('identity flow through Caddy', () => {
     expect((await call(stack.url, 'GET', '/users/me', { token: next })).status).toBe(200)
     expect((await call(stack.url, 'POST', '/auth/logout', { token: next })).status).toBe(204)
 
-    await sleep(200)
+    await waitUntil(() => isRefused(next), 'the logged-out token is refused')
     expectError(await call(stack.url, 'GET', '/users/me', { token: next }), 401, 'TOKEN_REVOKED')
     expectError(await call(stack.url, 'GET', '/users/me', { token: tokens.accessToken }), 401, 'TOKEN_REVOKED')
     expectError(await call(stack.url, 'POST', '/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN')
@@ -100,7 +104,7 @@ describe('identity flow through Caddy', () => {
     expect(current).toMatchObject({ id: first.sessionId, userAgent: 'first-device', ip: '127.0.0.1' })
 
     expect((await call(stack.url, 'DELETE', `/auth/sessions/${second.sessionId}`, { token: first.accessToken })).status).toBe(204)
-    await sleep(200)
+    await waitUntil(() => isRefused(second.accessToken), 'the ended session’s token is refused')
     expectError(await call(stack.url, 'GET', '/users/me', { token: second.accessToken }), 401, 'TOKEN_REVOKED')
     expect((await call(stack.url, 'GET', '/users/me', { token: first.accessToken })).status).toBe(200)
 
@@ -112,14 +116,14 @@ describe('identity flow through Caddy', () => {
     const account = await register(stack.url)
     const [a, b, c] = [await login(stack.url, account), await login(stack.url, account), await login(stack.url, account)]
     expect((await call(stack.url, 'POST', '/auth/logout', { token: a.accessToken, body: { scope: 'others' } })).status).toBe(204)
-    await sleep(200)
+    await waitUntil(() => isRefused(b.accessToken), 'the other session’s token is refused')
     expect((await call(stack.url, 'GET', '/users/me', { token: a.accessToken })).status).toBe(200)
     expectError(await call(stack.url, 'GET', '/users/me', { token: b.accessToken }), 401)
     expectError(await call(stack.url, 'POST', '/auth/refresh', { body: { refreshToken: c.refreshToken } }), 401)
 
     const d = await login(stack.url, account)
     expect((await call(stack.url, 'POST', '/auth/logout', { token: d.accessToken, body: { scope: 'global' } })).status).toBe(204)
-    await sleep(200)
+    await waitUntil(async () => (await isRefused(a.accessToken)) && (await isRefused(d.accessToken)), 'every session’s token is refused')
     for (const tokens of [a, d]) expectError(await call(stack.url, 'GET', '/users/me', { token: tokens.accessToken }), 401, 'TOKEN_REVOKED')
   })
 
@@ -137,7 +141,7 @@ describe('identity flow through Caddy', () => {
       body: { currentPassword: account.password, newPassword: 'a brand new secret' },
     })
     expect(changed.status).toBe(204)
-    await sleep(200)
+    await waitUntil(() => isRefused(elsewhere.accessToken), 'the other session’s token is refused')
     expect((await call(stack.url, 'GET', '/users/me', { token: here.accessToken })).status).toBe(200)
     expectError(await call(stack.url, 'GET', '/users/me', { token: elsewhere.accessToken }), 401, 'TOKEN_REVOKED')
     expectError(await call(stack.url, 'POST', '/auth/login', { body: { login: account.username, password: account.password } }), 401, 'INVALID_CREDENTIALS')
@@ -148,8 +152,9 @@ describe('identity flow through Caddy', () => {
     const answer = await call(stack.url, 'GET', '/users/health')
     const requestId = answer.headers.get('x-request-id')
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/)
-    await sleep(100)
-    const logs = await Bun.file(`${stack.logDir}/${stack.instancesOf('user')[0].name}.log`).text()
+    const logFile = `${stack.logDir}/${stack.instancesOf('user')[0].name}.log`
+    await waitUntil(async () => (await Bun.file(logFile).text()).includes(requestId!), 'the user service has logged the request')
+    const logs = await Bun.file(logFile).text()
     const line = logs.split('\n').find((l) => l.includes(requestId!))
     expect(line).toBeDefined()
     expect(JSON.parse(line!)).toMatchObject({ level: 'info', service: 'user', reqId: requestId, path: '/users/health', status: 200 })

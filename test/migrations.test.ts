@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { REPO_ROOT, SERVICES, type Instance } from '../scripts/stack'
 import { startTestStack, type TestStack } from './harness'
+import { waitUntil } from './wait'
 
 /**
  * Several instances of a service may start at the same moment against a database nobody
@@ -109,9 +110,7 @@ test('instances racing for the migration lock at the same moment apply each migr
         where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`
       return count as number
     }
-    const deadline = Date.now() + QUEUE_TIMEOUT_MS
-    while ((await queued()) < 4 && Date.now() < deadline) await Bun.sleep(50)
-    expect(await queued()).toBe(4)
+    await waitUntil(async () => (await queued()) === 4, { message: 'all four instances wait for the migration lock', timeoutMs: QUEUE_TIMEOUT_MS })
     for (const schema of Object.values(SCHEMAS)) await holder`select pg_advisory_unlock(hashtext(${'migrate:' + schema}))`
 
     const racers = await starting

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { Instance } from '../scripts/stack'
 import { requestFrom, startTestStack, type TestStack } from './harness'
+import { waitUntil } from './wait'
 
 /** A loopback address other than Caddy's own 127.0.0.1, so the forwarded client IP is distinguishable. */
 const CLIENT_ADDRESS = '127.0.0.2'
@@ -33,11 +35,11 @@ describe('the stack behind Caddy', () => {
       const requestIds: string[] = []
       for (let i = 0; i < 6; i++) requestIds.push((await fetch(stack.url + '/users/health')).headers.get('x-request-id')!)
       // Each instance logs the request id Caddy gave it; the access line is written just after the answer.
-      await Bun.sleep(200)
-      for (const instance of stack.instancesOf('user')) {
+      const logged = async (instance: Instance) => {
         const log = await Bun.file(instance.child.logFile!).text()
-        expect(requestIds.filter((id) => log.includes(id)).length).toBeGreaterThan(0)
+        return requestIds.some((id) => log.includes(id))
       }
+      await waitUntil(async () => (await Promise.all(stack.instancesOf('user').map(logged))).every(Boolean), 'every user instance has logged one of the requests')
     },
   )
 

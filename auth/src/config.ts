@@ -1,10 +1,11 @@
 import { t } from 'elysia'
 import { BaseConfig, loadConfig } from '@chat/common/config'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 
 export const AuthConfig = t.Composite([
   BaseConfig,
   t.Object({
-    PORT: t.Number({ default: 3001 }),
+    PORT: t.Number({ default: SERVICE_DEFAULTS.auth.port }),
     /** PKCS#8 PEM of the Ed25519 signing key. Required in production; generated into .data/ in development. */
     JWT_PRIVATE_KEY: t.Optional(t.String({ minLength: 40 })),
     ACCESS_TOKEN_TTL_SECONDS: t.Number({ minimum: 2, maximum: 86_400, default: 900 }),

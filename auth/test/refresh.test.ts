@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { call, expectError, login, register, sleep } from '../../test/client'
+import { waitUntil } from '../../test/wait'
 
 const GRACE_SECONDS = 1
 let stack: TestStack
@@ -29,7 +30,7 @@ describe('refresh-token rotation', () => {
 
     await sleep(GRACE_SECONDS * 1000 + 300)
     expectError(await refresh(tokens.refreshToken), 401, 'REFRESH_TOKEN_REUSED')
-    await sleep(200)
+    await waitUntil(async () => (await call(stack.url, 'GET', '/users/me', { token: rotated.body.accessToken })).status === 401, 'the session’s access token is refused')
     expectError(await call(stack.url, 'GET', '/users/me', { token: rotated.body.accessToken }), 401, 'TOKEN_REVOKED')
     expectError(await refresh(rotated.body.refreshToken), 401, 'INVALID_REFRESH_TOKEN')
   })

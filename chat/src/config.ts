@@ -1,12 +1,13 @@
 import { t } from 'elysia'
-import { BaseConfig, loadConfig } from '@chat/common/config'
+import { BaseConfig, loadConfig, PEER_URLS_PATTERN } from '@chat/common/config'
+import { localServiceUrl, SERVICE_DEFAULTS } from '@chat/common/ports'
 
 export const ChatConfig = t.Composite([
   BaseConfig,
   t.Object({
-    PORT: t.Number({ default: 3003 }),
-    /** The user service's internal base URL (to check that a user exists before adding them). */
-    USER_INTERNAL_URL: t.String({ pattern: '^https?://', default: 'http://127.0.0.1:3002' }),
+    PORT: t.Number({ default: SERVICE_DEFAULTS.chat.port }),
+    /** The user service's internal base URL (to check that a user exists before adding them); one per instance, comma-separated. */
+    USER_INTERNAL_URL: t.String({ pattern: PEER_URLS_PATTERN, default: localServiceUrl('user') }),
     /** Comma-separated browser origins allowed to open /chat/ws; defaults to PUBLIC_ORIGIN. */
     WS_ALLOWED_ORIGINS: t.Optional(t.String()),
     /** Text frames above this close the socket with 1009. */

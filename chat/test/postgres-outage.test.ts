@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { createRoom, person } from '../../test/chat-helpers'
-import { sleep } from '../../test/client'
+import { waitUntil } from '../../test/wait'
 import { connect, joinRoom, type Frame, type SocketClient } from '../../test/ws-client'
 import { startTcpProxy, type TcpProxy } from '../../test/tcp-proxy'
 
@@ -70,14 +70,19 @@ async function lockRoom(room: string): Promise<() => Promise<void>> {
 }
 
 /** The client's part after an UNAVAILABLE: re-send with the same clientId until it is acknowledged. */
-async function resendUntilAcked(socket: SocketClient, frame: { room: string; body: string; clientId: string }) {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    socket.send({ type: 'send', ...frame, ref: `${frame.clientId}-retry${attempt}` })
-    const answer = await socket.next((f) => f.ref === `${frame.clientId}-retry${attempt}`, 20_000)
-    if (answer.type === 'ack') return answer
-    await sleep(250)
-  }
-  throw new Error(`${frame.clientId} was never acknowledged`)
+async function resendUntilAcked(socket: SocketClient, frame: { room: string; body: string; clientId: string }): Promise<Frame> {
+  let attempt = 0
+  let answer: Frame = {}
+  await waitUntil(
+    async () => {
+      const ref = `${frame.clientId}-retry${attempt++}`
+      socket.send({ type: 'send', ...frame, ref })
+      answer = await socket.next((f) => f.ref === ref, 20_000)
+      return answer.type === 'ack'
+    },
+    { message: `${frame.clientId} is acknowledged`, timeoutMs: 20_000, intervalMs: 250 },
+  )
+  return answer
 }
 
 describe('the store fails fast and cancels what it gives up on', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { range } from '../../test/chat-helpers'
 import { uniqueName } from '../../test/client'
-import { waitUntil } from '../../test/wait'
+import { expectNever, waitUntil } from '../../test/wait'
 import { wsUrl } from '../../test/ws-client'
 import { createApiClient, type ApiClient } from '../src/api'
 import { ApiError, ChatSocketError } from '../src/errors'
@@ -49,6 +49,13 @@ async function logInAgain(person: Person): Promise<Person> {
   const api = createApiClient({ baseUrl: stack.url, tokens, onSessionEnded: (code) => ended.push(code) })
   await api.login(person.username, PASSWORD)
   return { ...person, api, tokens, ended }
+}
+
+/** Asked of the server itself, past the client's own idea of the token's expiry. */
+async function isRefusedByServer(accessToken: string): Promise<boolean> {
+  const response = await fetch(`${stack.url}/users/me`, { headers: { authorization: `Bearer ${accessToken}` } })
+  await response.arrayBuffer()
+  return response.status === 401
 }
 
 type Recorded = { [K in keyof ChatSocketEvents]: ChatSocketEvents[K][] }
@@ -185,7 +192,9 @@ describe('chat socket', () => {
     const stale = await logInAgain(ada)
     stale.tokens.save({ ...stale.tokens.load()!, renewAt: Number.POSITIVE_INFINITY })
 
-    await Bun.sleep(ACCESS_TOKEN_TTL_SECONDS * 2_000 + 1_000)
+    // Two renewals on the open socket, and the other device's token past its expiry.
+    await waitUntil(() => a.seen.ready.length >= 3, { message: 'the socket has renewed its session twice', timeoutMs: ACCESS_TOKEN_TTL_SECONDS * 3_000 })
+    await waitUntil(() => isRefusedByServer(stale.tokens.load()!.accessToken), { message: 'the other device’s token has expired', timeoutMs: ACCESS_TOKEN_TTL_SECONDS * 2_000 })
     expect(a.seen.close).toEqual([])
     expect(a.seen.ready.length).toBeGreaterThanOrEqual(3)
     expect(new Set(a.seen.ready.map((r) => r.sessionId)).size).toBe(1)
@@ -214,8 +223,7 @@ describe('chat socket', () => {
     await waitUntil(() => onPhone.socket.status === 'closed' && onLaptop.socket.status === 'closed', 'both sockets are closed')
     expect(onPhone.seen.close).toEqual([{ code: 4403, reason: expect.any(String), willReconnect: false }])
     const pending = onPhone.socket.send(room.id, 'too late')
-    await Bun.sleep(500)
-    expect(onPhone.seen.status.filter((s) => s === 'reconnecting')).toEqual([])
+    await expectNever(() => onPhone.seen.status.includes('reconnecting'), { message: 'the closed socket reconnecting', forMs: QUIET_MS })
 
     await expectApiError(phone.api.getMe(), 401, 'TOKEN_REVOKED')
     expect(phone.ended).toEqual(['TOKEN_REVOKED'])
@@ -243,9 +251,7 @@ describe('chat socket', () => {
     await waitUntil(() => b.seen.presence.some((p) => p.userId === ada.id && !p.online), 'bob sees ada go offline in the room')
 
     await b.socket.send(room.id, 'nobody there?')
-    await Bun.sleep(QUIET_MS)
-    expect(a.seen.message).toEqual([])
-    expect(a.seen.left).toEqual([])
+    await expectNever(() => a.seen.message.length > 0 || a.seen.left.length > 0, { message: 'ada’s socket hearing from the room it left', forMs: QUIET_MS })
     expect(a.socket.lastSeq(room.id)).toBeUndefined()
     a.socket.close()
     b.socket.close()
@@ -265,16 +271,16 @@ describe('chat socket', () => {
     })
     await a.socket.join(room.id)
     const expired = toAccessToken(ada.tokens.load()!)
-    await Bun.sleep(expired.expiresAt - Date.now() + 500)
 
-    // The server closed the socket at the expiry; one refresh later it is back on a new token.
-    await waitUntil(() => a.seen.ready.length === 2, 'ada’s socket is ready again')
+    // The server closes the socket at the expiry; one refresh later it is back on a new token.
+    await waitUntil(() => a.seen.ready.length === 2, { message: 'ada’s socket is ready again', timeoutMs: expired.expiresAt - Date.now() + 5_000 })
     expect(a.seen.close).toEqual([{ code: 4401, reason: expect.any(String), willReconnect: true }])
     expect(refreshes).toBe(1)
     expect(await a.socket.send(room.id, 'awake')).toMatchObject({ seq: 1 })
 
     // Concurrent calls all answered 401 TOKEN_EXPIRED, all but the first after its refresh is
     // done (as on a slow link): one rotation, and each call retried.
+    await waitUntil(() => isRefusedByServer(laptop.tokens.load()!.accessToken), 'the laptop’s token has expired')
     let saved = 0
     const save = laptop.tokens.save
     laptop.tokens.save = (tokens) => {
@@ -338,7 +344,7 @@ describe('chat socket', () => {
     ])
     expect(new Set(acks.map((ack) => ack.seq)).size).toBe(6)
     await waitUntil(() => clients.every(({ seen }) => seen.message.length >= 9), 'every socket has all nine messages', 20_000)
-    await Bun.sleep(300)
+    await expectNever(() => clients.some(({ seen }) => seen.message.length > 9), { message: 'a message arriving twice', forMs: QUIET_MS })
     for (const { seen } of clients) expect(seqsOf(seen, room.id)).toEqual(range(1, 9))
 
     const dropped = clients.filter(({ seen }) => seen.close.length > 0)

@@ -1,4 +1,4 @@
-import type { BaseConfig } from './config'
+import { withoutCredentials, type BaseConfig } from './config'
 import { withTimeout } from './async'
 import { createDb, type DbOptions, type Sql } from './db'
 import { createLogger, type Logger } from './logger'
@@ -30,7 +30,7 @@ export async function bootService(
     // in its code; a connection failure is named by its code.
     const { code, message } = (error ?? {}) as { code?: string; message?: string }
     const reason = code === undefined || /^[0-9A-Z]{5}$/.test(code) ? (message ?? String(error)) : code
-    console.error(`${service}: cannot use ${what} at ${safeUrl(url)} (${reason})`)
+    console.error(`${service}: cannot use ${what} at ${withoutCredentials(url)} (${reason})`)
     process.exit(1)
   }
   const applied = await withTimeout(migrate(sql, schema, migrationsDir), STARTUP_TIMEOUT_MS * 4).catch((error) => {
@@ -48,7 +48,12 @@ export async function bootService(
 
 /** Stops accepting, lets in-flight requests finish, then closes the pools. */
 export function stopOnSignals(runtime: ServiceRuntime, stopServer: () => Promise<void> | void) {
+  let stopping = false
   const stop = async (signal: string) => {
+    // Ctrl-C reaches the whole process group, and `bun run dev` then sends SIGTERM as well:
+    // a second stop would fail on the stopped server and leave the process hanging.
+    if (stopping) return
+    stopping = true
     runtime.log.info('stopping', { signal })
     await stopServer()
     await runtime.revocations.stop()
@@ -57,14 +62,4 @@ export function stopOnSignals(runtime: ServiceRuntime, stopServer: () => Promise
   }
   process.once('SIGTERM', () => void stop('SIGTERM'))
   process.once('SIGINT', () => void stop('SIGINT'))
-}
-
-function safeUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    parsed.password = ''
-    return `${parsed.host}${parsed.pathname}`
-  } catch {
-    return '(unparseable URL)'
-  }
 }

@@ -20,6 +20,7 @@ describe('loadConfig with good settings', () => {
       AUTH_JWKS_URL: 'http://127.0.0.1:3001/auth/.well-known/jwks.json',
       TRUSTED_PROXIES: '127.0.0.1,::1,::ffff:127.0.0.1',
       MAX_BODY_BYTES: 1_048_576,
+      JSON_MAX_DEPTH: 32,
       REDIS_PREFIX: '',
     })
   })

@@ -1,5 +1,9 @@
 import { Type as t, type TObject, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { localServiceUrl, SERVICE_DEFAULTS } from './ports'
+
+/** One http(s) URL per instance of a peer service, comma-separated (common/src/internal.ts spreads calls over them). */
+export const PEER_URLS_PATTERN = '^https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*$'
 
 /**
  * Settings every service reads. Each service extends this with its own fields and
@@ -24,14 +28,22 @@ export const BaseConfig = t.Object({
   PUBLIC_ORIGIN: t.String({ default: 'http://localhost:8080' }),
   JWT_ISSUER: t.String({ minLength: 1, default: 'http://localhost:8080/auth' }),
   JWT_AUDIENCE: t.String({ minLength: 1, default: 'chat-api' }),
-  /** Where verifiers fetch the auth service's public keys (once, then on an unknown `kid`). */
-  AUTH_JWKS_URL: t.String({ default: 'http://127.0.0.1:3001/auth/.well-known/jwks.json' }),
+  /**
+   * Where verifiers fetch the auth service's public keys (once, then on an unknown `kid`):
+   * the key set URL of every auth instance, comma-separated, tried in turn.
+   */
+  AUTH_JWKS_URL: t.String({ pattern: PEER_URLS_PATTERN, default: `${localServiceUrl('auth')}${SERVICE_DEFAULTS.auth.prefix}/.well-known/jwks.json` }),
   /** Shared secret of the internal service-to-service routes; generated into .data/ in development. */
   INTERNAL_TOKEN: t.Optional(t.String({ minLength: 32 })),
   /** Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs. */
   TRUSTED_PROXIES: t.String({ default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
   /** HTTP request bodies above this get 413 (the contract's 1 MiB). */
   MAX_BODY_BYTES: t.Number({ minimum: 1024, default: 1_048_576 }),
+  /**
+   * JSON request bodies nested deeper than this get 400 before they are parsed: parsing,
+   * validating and describing a deeply nested value costs far more than its size suggests.
+   */
+  JSON_MAX_DEPTH: t.Integer({ minimum: 2, maximum: 1000, default: 32 }),
 })
 export type BaseConfig = Static<typeof BaseConfig>
 
@@ -55,8 +67,11 @@ export function loadConfig<T extends TObject>(schema: T, env: Record<string, str
   return value as Static<T>
 }
 
-/** A connection URL carries its password whatever the variable is called: print it without. */
-function withoutCredentials(value: string): string {
+/**
+ * A connection URL carries its password whatever the variable is called: print it without
+ * user name and password. Anything that is not a URL comes back as it is.
+ */
+export function withoutCredentials(value: string): string {
   if (!URL.canParse(value)) return value
   const url = new URL(value)
   if (url.username === '' && url.password === '') return value

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { Elysia, t } from 'elysia'
-import { AppError, toErrorResponse } from './errors'
+import { Elysia, ParseError, t } from 'elysia'
+import postgres from 'postgres'
+import { ClientClosedError, ClientOfflineError, ConnectionTimeoutError, ErrorReply, SocketClosedUnexpectedlyError, SocketTimeoutError } from 'redis'
+import { AppError, failedDependency, toErrorResponse, VALIDATION_DETAIL_MAX_CHARS, VALIDATION_MAX_DETAILS } from './errors'
 
 describe('toErrorResponse for AppError', () => {
   test('answers with the status of its code and the contract body', () => {
@@ -65,10 +67,10 @@ describe('toErrorResponse for framework errors', () => {
   test('VALIDATION becomes 422 with one detail per field, named by its path', () => {
     const error = {
       all: [
-        { path: '/username', summary: 'Expected string length greater or equal to 3', message: 'too short' },
-        { path: '/username', summary: 'Expected string to match the pattern' },
+        { path: '/username', message: 'Expected string length greater or equal to 3' },
+        { path: '/username', message: 'Expected string to match the pattern' },
         { path: '/profile/bio', message: 'Expected string' },
-        { path: '', summary: 'Expected object' },
+        { path: '', message: 'Expected object' },
       ],
     }
     expect(toErrorResponse('VALIDATION', error)).toEqual({
@@ -85,8 +87,33 @@ describe('toErrorResponse for framework errors', () => {
     })
   })
 
+  test("VALIDATION never echoes the value sent, even where Elysia's summary quotes it", () => {
+    const error = { all: [{ path: '/name', message: 'Expected string', summary: "Expected  property 'name' to be string but found: secret-value" }] }
+    expect(JSON.stringify(toErrorResponse('VALIDATION', error).body)).not.toContain('secret-value')
+  })
+
+  test('VALIDATION details stay bounded in number and length whatever the request', () => {
+    const all = Array.from({ length: 64 }, (_, i) => ({ path: `/${i}${'k'.repeat(10_000)}`, message: 'Unexpected property '.repeat(100) }))
+    const details = toErrorResponse('VALIDATION', { all }).body.details!
+    expect(details).toHaveLength(VALIDATION_MAX_DETAILS)
+    for (const detail of details) {
+      expect(detail.field.length).toBeLessThanOrEqual(VALIDATION_DETAIL_MAX_CHARS)
+      expect(detail.message.length).toBeLessThanOrEqual(VALIDATION_DETAIL_MAX_CHARS)
+    }
+  })
+
+  test("an AppError thrown by a body parser keeps its code and message through Elysia's PARSE wrapper", () => {
+    const wrapped = new ParseError(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be JSON'))
+    expect(toErrorResponse('PARSE', wrapped)).toMatchObject({ status: 415, body: { error: 'UNSUPPORTED_MEDIA_TYPE', message: 'Request bodies must be JSON' } })
+  })
+
+  test('a response that breaks its own schema is a 500 INTERNAL, not a 422 that blames the client', () => {
+    const error = { type: 'response', all: [{ path: '/id', message: 'Expected string' }] }
+    expect(toErrorResponse('VALIDATION', error)).toEqual({ status: 500, body: { error: 'INTERNAL', message: 'Something went wrong on our side' } })
+  })
+
   test('VALIDATION names a failure of the whole query or path by that part of the request, not "(body)"', () => {
-    const error = { type: 'query', all: [{ path: '', summary: 'Expected object to have at least 1 properties' }] }
+    const error = { type: 'query', all: [{ path: '', message: 'Expected object to have at least 1 properties' }] }
     expect(toErrorResponse('VALIDATION', error).body.details).toEqual([{ field: '(query)', message: 'Expected object to have at least 1 properties' }])
     expect(toErrorResponse('VALIDATION', { type: 'params', all: [{ path: '' }] }).body.details).toEqual([{ field: '(params)', message: 'is invalid' }])
   })
@@ -185,13 +212,44 @@ describe('toErrorResponse for unexpected errors', () => {
     },
   )
 
-  test.each(['ClientClosedError', 'ClientOfflineError', 'SocketClosedUnexpectedlyError', 'ConnectionTimeoutError'])(
-    'a Redis client %s becomes 503 DEPENDENCY_DOWN',
-    (name) => {
-      const error = Object.assign(new Error('The client is closed'), { name })
-      expect(toErrorResponse('UNKNOWN', error).status).toBe(503)
-    },
-  )
+  test.each([
+    ['ClientClosedError', new ClientClosedError()],
+    ['ClientOfflineError', new ClientOfflineError()],
+    ['SocketClosedUnexpectedlyError', new SocketClosedUnexpectedlyError()],
+    ['ConnectionTimeoutError', new ConnectionTimeoutError()],
+    ['SocketTimeoutError', new SocketTimeoutError(1000)],
+  ])('a node-redis %s (recognised by its class, as node-redis sets no name) becomes 503 DEPENDENCY_DOWN', (_, error) => {
+    expect(error.name).toBe('Error')
+    expect(toErrorResponse('UNKNOWN', error)).toMatchObject({ status: 503, body: { error: 'DEPENDENCY_DOWN' } })
+    expect(failedDependency(error)).toBe('redis')
+  })
+
+  test('a Redis that is loading or read-only is down; a Redis reply that reports our bug is not', () => {
+    expect(toErrorResponse('UNKNOWN', new ErrorReply('LOADING Redis is loading the dataset in memory')).status).toBe(503)
+    expect(toErrorResponse('UNKNOWN', new ErrorReply("READONLY You can't write against a read only replica.")).status).toBe(503)
+    expect(toErrorResponse('UNKNOWN', new ErrorReply('WRONGTYPE Operation against a key holding the wrong kind of value')).status).toBe(500)
+  })
+
+  test.each([
+    ['57P01', 'terminating connection due to administrator command'],
+    ['57P03', 'the database system is starting up'],
+    ['08006', 'connection failure'],
+    ['53300', 'sorry, too many clients already'],
+  ])('a Postgres server error %s (%s) becomes 503 DEPENDENCY_DOWN', (code, message) => {
+    const error = Object.assign(Object.create(postgres.PostgresError.prototype), { message, code })
+    expect(toErrorResponse('UNKNOWN', error).status).toBe(503)
+    expect(failedDependency(error)).toBe('postgres')
+  })
+
+  test('a socket error is put on the store it came from: postgres.js attaches the query, node-redis (a MULTI on a dead connection) does not', () => {
+    const fromPostgres = Object.defineProperty(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'query', { value: 'select 1' })
+    expect(failedDependency(fromPostgres)).toBe('postgres')
+    expect(failedDependency(Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET' }))).toBe('redis')
+  })
+
+  test('an error that merely calls itself a Redis error by name is not taken for one', () => {
+    expect(toErrorResponse('UNKNOWN', Object.assign(new Error('The client is closed'), { name: 'ClientClosedError' })).status).toBe(500)
+  })
 
   test('another Postgres error (e.g. a unique violation that escaped) stays a 500', () => {
     const error = Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })

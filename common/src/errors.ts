@@ -1,4 +1,16 @@
-import { Elysia, t } from 'elysia'
+import { ParseError, t } from 'elysia'
+import postgres from 'postgres'
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ErrorReply,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from 'redis'
 
 /** The one error shape of the contract, from every service. */
 export const ErrorBody = t.Object(
@@ -29,6 +41,7 @@ export const ERROR_STATUS = {
   EMAIL_TAKEN: 409,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
   WEAK_PASSWORD: 422,
   TOO_MANY_ATTEMPTS: 429,
@@ -56,36 +69,53 @@ export type Failure = { code: ErrorCode; message: string; field?: string }
 /**
  * A controller's table of failure reasons → the function that throws the contract's error
  * for one. Services return reasons (discriminated unions); only controllers turn them into
- * HTTP, all through this.
+ * HTTP, all through this. `detail` replaces the message of the field's detail when the
+ * service said more precisely what is wrong (why a password is weak).
  */
 export function failureAnswers<Reason extends string>(failures: Record<Reason, Failure>) {
-  return (reason: Reason, extra: { retryAfterSeconds?: number } = {}): never => {
+  return (reason: Reason, extra: { retryAfterSeconds?: number; detail?: string } = {}): never => {
     const { code, message, field } = failures[reason]
-    throw new AppError(code, message, { ...extra, details: field === undefined ? undefined : [{ field, message }] })
+    const details = field === undefined ? undefined : [{ field, message: extra.detail ?? message }]
+    throw new AppError(code, message, { retryAfterSeconds: extra.retryAfterSeconds, details })
   }
 }
 
 /** A `cursor` query parameter this API did not hand out. */
-export const BAD_CURSOR: Failure = { code: 'VALIDATION_FAILED', message: 'is not a cursor from this API', field: 'cursor' }
+export const BAD_CURSOR: Failure = { code: 'VALIDATION_FAILED', message: 'The cursor is not one this API handed out', field: 'cursor' }
 
 export function errorBody(code: string, message: string, details?: Detail[]): ErrorBody {
   return details === undefined ? { error: code, message } : { error: code, message, details }
 }
 
 /**
+ * A validation answer stays small whatever the request: at most this many details
+ * (Elysia collects up to 64, one per unknown property of a wide body)…
+ */
+export const VALIDATION_MAX_DETAILS = 20
+/** …each field name and message cut to this many characters (a property name is client input). */
+export const VALIDATION_DETAIL_MAX_CHARS = 200
+
+function clip(text: string): string {
+  return text.length <= VALIDATION_DETAIL_MAX_CHARS ? text : `${text.slice(0, VALIDATION_DETAIL_MAX_CHARS - 1)}…`
+}
+
+/**
  * Elysia's validation error → one detail per failing field, named by its JSON pointer path.
  * An item without a path is about the whole part of the request (`type`: body, query, …).
+ * The message is TypeBox's, which names what was expected; Elysia's `summary` may quote
+ * the value sent ("… but found: …"), which is never echoed.
  */
 function validationDetails(error: { all?: unknown; type?: unknown }): Detail[] {
-  const all = (Array.isArray(error.all) ? error.all : []) as { path?: string; message?: string; summary?: string }[]
+  const all = (Array.isArray(error.all) ? error.all : []) as { path?: string; message?: string }[]
   const whole = `(${typeof error.type === 'string' && error.type !== '' ? error.type : 'body'})`
   const seen = new Set<string>()
   const details: Detail[] = []
   for (const item of all) {
-    const field = (item.path ?? '').replace(/^\//, '').replaceAll('/', '.') || whole
+    const field = clip((item.path ?? '').replace(/^\//, '').replaceAll('/', '.') || whole)
     if (seen.has(field)) continue
     seen.add(field)
-    details.push({ field, message: item.summary ?? item.message ?? 'is invalid' })
+    details.push({ field, message: clip(item.message ?? 'is invalid') })
+    if (details.length === VALIDATION_MAX_DETAILS) break
   }
   return details
 }
@@ -96,13 +126,57 @@ function isUnstorableText(error: unknown): boolean {
   return code === '22021' || code === '22P05'
 }
 
-/** Postgres and Redis connection failures become 503, everything else unexpected 500. */
-function isDependencyFailure(error: unknown): boolean {
-  const code = (error as { code?: string })?.code ?? ''
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', 'CONNECTION_DESTROYED'].includes(code) ||
-    ['ClientClosedError', 'ClientOfflineError', 'SocketClosedUnexpectedlyError', 'ConnectionTimeoutError'].includes((error as Error)?.name)
-  )
+export type Dependency = 'postgres' | 'redis'
+
+/**
+ * node-redis's errors for a connection that is gone, refused or too slow. Matched by class:
+ * node-redis sets no `name` on them. Other reply errors are bugs (a wrong type, a bad
+ * script), except those a server answers while it cannot serve (below).
+ */
+const REDIS_CONNECTION_ERRORS = [
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+]
+/** Reply prefixes of a Redis that is loading, a read-only replica, or a cluster without a master. */
+const REDIS_UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM)\b/
+
+/** postgres.js's own codes for a lost or refused connection. */
+const POSTGRES_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT'])
+/**
+ * Socket errors passed on as they are: by postgres.js (which attaches the failed `query`
+ * to them) and by node-redis for a MULTI on a dead connection (which does not).
+ */
+const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
+/**
+ * SQLSTATEs of a server that cannot serve now: connection exceptions (class 08), too many
+ * connections, shutting down or starting up, a statement cancelled by `statement_timeout`.
+ */
+const POSTGRES_UNAVAILABLE_STATES = /^(08...|53300|57P0[1-3]|57014)$/
+
+/**
+ * The one rule for "a backing service failed" (503 here, the dependency error counter in
+ * metrics.ts): which one, or null for anything else (a bug, bad data, another service).
+ */
+export function failedDependency(error: unknown): Dependency | null {
+  if (REDIS_CONNECTION_ERRORS.some((type) => error instanceof type)) return 'redis'
+  if (error instanceof ErrorReply) return REDIS_UNAVAILABLE_REPLY.test(error.message) ? 'redis' : null
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code !== 'string') return null
+  if (error instanceof postgres.PostgresError) return POSTGRES_UNAVAILABLE_STATES.test(code) ? 'postgres' : null
+  if (POSTGRES_CONNECTION_CODES.has(code)) return 'postgres'
+  if (SOCKET_ERROR_CODES.has(code)) return 'query' in (error as object) ? 'postgres' : 'redis'
+  return null
+}
+
+/** Elysia checked a handler's answer against the route's response schema, and it failed: our bug. */
+export function isResponseSchemaFailure(code: string | number, error: unknown): boolean {
+  return code === 'VALIDATION' && (error as { type?: unknown } | null)?.type === 'response'
 }
 
 /**
@@ -110,10 +184,13 @@ function isDependencyFailure(error: unknown): boolean {
  * the caller's hook with the request id and answered without their text or stack.
  */
 export function toErrorResponse(code: string | number, error: unknown): { status: number; body: ErrorBody; headers?: Record<string, string> } {
+  // Elysia wraps whatever a parse hook throws; the body parser throws the contract's errors.
+  if (error instanceof ParseError && error.cause instanceof AppError) error = error.cause
   if (error instanceof AppError) {
     const headers = error.extra.retryAfterSeconds ? { 'retry-after': String(Math.max(1, Math.ceil(error.extra.retryAfterSeconds))) } : undefined
     return { status: error.status, body: errorBody(error.code, error.message, error.extra.details), headers }
   }
+  if (isResponseSchemaFailure(code, error)) return internalError()
   switch (code) {
     case 'VALIDATION':
       return {
@@ -130,9 +207,13 @@ export function toErrorResponse(code: string | number, error: unknown): { status
   if (isUnstorableText(error)) {
     return { status: 422, body: errorBody('VALIDATION_FAILED', 'The request contains characters that cannot be stored') }
   }
-  if (isDependencyFailure(error)) {
+  if (failedDependency(error) !== null) {
     return { status: 503, body: errorBody('DEPENDENCY_DOWN', 'A backing service is unavailable, try again shortly') }
   }
+  return internalError()
+}
+
+function internalError() {
   return { status: 500, body: errorBody('INTERNAL', 'Something went wrong on our side') }
 }
 
@@ -143,6 +224,7 @@ export const errorResponses = {
   404: ErrorBody,
   409: ErrorBody,
   413: ErrorBody,
+  415: ErrorBody,
   422: ErrorBody,
   429: ErrorBody,
   503: ErrorBody,

@@ -1,9 +1,11 @@
-import { Elysia, ParseError } from 'elysia'
+import { Elysia } from 'elysia'
 import { swagger } from '@elysiajs/swagger'
 import type { BaseConfig } from './config'
 import { pingDb, type Sql } from './db'
 import { pingRedis, type Redis } from './redis'
-import { errorBody, toErrorResponse } from './errors'
+import { AppError, errorBody, isResponseSchemaFailure, toErrorResponse } from './errors'
+import { exceedsJsonDepth } from './json-depth'
+import { toValidOpenApi } from './openapi'
 import type { Logger } from './logger'
 import { countDependencyError, metricsRegistry, observeHttpRequest } from './metrics'
 
@@ -31,20 +33,51 @@ export const requestContext = new Elysia({ name: 'request-context' }).derive({ a
   return { requestId, clientIp }
 })
 
+/** `application/json`, with or without parameters such as `charset`. */
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i
 /**
- * `parse` hook for a route whose JSON object body may be left out (logout). Elysia ignores
- * a parse error when the body schema is optional, so a truncated body would quietly mean
- * "no body". Here only an empty body does (as `{}`); unparseable JSON is a parse error
- * (400), and a value that is not an object is left for the route's `t.Object` to refuse (422).
+ * API answers are not cached anywhere (tokens, profiles, messages); a route whose answer
+ * is public and stable (the JWKS) sets its own.
  */
-export async function parseOptionalJsonBody({ request }: { request: Request }): Promise<unknown> {
+const DEFAULT_CACHE_CONTROL = 'no-store'
+
+/**
+ * The one body parser of every route that takes a body, run before Elysia's own. JSON
+ * only: any other body is refused with 415 before it is read as anything (so a cross-site
+ * form post never reaches a handler); nesting is bounded before `JSON.parse`; an empty
+ * body is `{}`, so a route whose fields are all optional (logout) needs none, and a route
+ * that requires fields names the missing ones (422).
+ */
+export async function parseJsonBody(request: Request, limits: Pick<BaseConfig, 'MAX_BODY_BYTES' | 'JSON_MAX_DEPTH'>): Promise<unknown> {
+  const isJson = JSON_MEDIA_TYPE.test(request.headers.get('content-type') ?? '')
+  if (!isJson && Number(request.headers.get('content-length') ?? 0) > 0) throw unsupportedMediaType()
   const text = await request.text()
-  if (text.trim() === '') return {}
+  if (text === '') return {}
+  if (!isJson) throw unsupportedMediaType()
+  // A body sent in chunks declares no length for `onRequest` to check.
+  if (Buffer.byteLength(text) > limits.MAX_BODY_BYTES) throw payloadTooLarge(limits.MAX_BODY_BYTES)
+  if (exceedsJsonDepth(text, limits.JSON_MAX_DEPTH)) {
+    throw new AppError('MALFORMED_JSON', `JSON bodies may nest at most ${limits.JSON_MAX_DEPTH} levels deep`)
+  }
   try {
     return JSON.parse(text)
-  } catch (error) {
-    throw new ParseError(error as SyntaxError)
+  } catch (cause) {
+    throw new AppError('MALFORMED_JSON', 'The request body is not valid JSON', { cause })
   }
+}
+
+function unsupportedMediaType() {
+  return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be JSON, sent with Content-Type: application/json')
+}
+
+function payloadTooLarge(limit: number) {
+  return new AppError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${limit} bytes`)
+}
+
+/** Where an answer broke its schema (TypeBox's first error), without the answer itself. */
+function schemaFailureAt(error: unknown): { schemaPath: string; problem: string } {
+  const first = (error as { valueError?: { path?: string; message?: string } }).valueError
+  return { schemaPath: first?.path ?? '', problem: first?.message ?? 'unknown' }
 }
 
 /**
@@ -85,19 +118,25 @@ export function createServiceApp(options: {
       const clientIp = forwarded && trusted.has(peer) ? forwarded.split(',').at(-1)!.trim() : peer
       requestMeta.set(request, { requestId, clientIp, startedAt: performance.now() })
       set.headers[REQUEST_ID_HEADER] = requestId
+      set.headers['cache-control'] = DEFAULT_CACHE_CONTROL
       const length = Number(request.headers.get('content-length') ?? 0)
       if (length > config.MAX_BODY_BYTES) {
-        return Response.json(errorBody('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${config.MAX_BODY_BYTES} bytes`), {
-          status: 413,
-          headers: { [REQUEST_ID_HEADER]: requestId, connection: 'close' },
+        const { body, status } = toErrorResponse('PAYLOAD_TOO_LARGE', payloadTooLarge(config.MAX_BODY_BYTES))
+        return Response.json(body, {
+          status,
+          headers: { [REQUEST_ID_HEADER]: requestId, 'cache-control': DEFAULT_CACHE_CONTROL, connection: 'close' },
         })
       }
     })
+    .onParse({ as: 'global' }, ({ request }) => parseJsonBody(request, config))
     .use(requestContext)
     .onError({ as: 'global' }, ({ code, error, request, set }) => {
       const { status, body, headers } = toErrorResponse(code, error)
       if (status >= 500) {
-        log.error('request failed', { reqId: metaOf(request).requestId, path: new URL(request.url).pathname, error })
+        const at = { reqId: metaOf(request).requestId, path: new URL(request.url).pathname }
+        // Its message holds the whole answer, which may carry tokens: log only where it broke.
+        if (isResponseSchemaFailure(code, error)) log.error('response does not match its schema', { ...at, ...schemaFailureAt(error) })
+        else log.error('request failed', { ...at, error })
         countDependencyError(error, 'request')
       }
       set.status = status
@@ -120,20 +159,7 @@ export function createServiceApp(options: {
         ip: meta.clientIp,
       })
     })
-    .use(
-      swagger({
-        // Through Caddy this page redirects to /docs, which serves Swagger UI locally; the
-        // document beside it (/<prefix>/swagger/json) is what /docs reads.
-        path: `${prefix}/swagger`,
-        exclude: [/^\/internal/, `${prefix}/swagger`, `${prefix}/swagger/json`],
-        // The default leaves out every path with a dot, such as /auth/.well-known/jwks.json.
-        excludeStaticFile: false,
-        documentation: {
-          info: { title: options.openapi.title, description: options.openapi.description, version: '1.0.0' },
-          components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-        },
-      }),
-    )
+    .use(openApiDocs(prefix, options.openapi))
     .get(`${prefix}/health`, () => ({ status: 'ok', service }), { detail: { summary: 'Process is up', tags: ['Health'] } })
     .get(
       `${prefix}/ready`,
@@ -156,5 +182,30 @@ export function createServiceApp(options: {
       metricsPath,
       async () => new Response(await metricsRegistry.metrics(), { headers: { 'content-type': metricsRegistry.contentType } }),
       { detail: { hide: true } },
+    )
+}
+
+/**
+ * The OpenAPI page and document at `<prefix>/swagger` and `<prefix>/swagger/json`. The
+ * plugin's document is rewritten on the way out (see `toValidOpenApi`); the hook is local
+ * to this instance, so no other route pays for it.
+ */
+function openApiDocs(prefix: string, info: { title: string; description: string }) {
+  const documentPath = `${prefix}/swagger/json`
+  return new Elysia({ name: `${prefix}-openapi` })
+    .onAfterHandle(({ path, responseValue }) => (path === documentPath ? toValidOpenApi(responseValue) : undefined))
+    .use(
+      swagger({
+        // Through Caddy this page redirects to /docs, which serves Swagger UI locally; the
+        // document beside it is what /docs reads.
+        path: `${prefix}/swagger`,
+        exclude: [/^\/internal/, `${prefix}/swagger`, documentPath],
+        // The default leaves out every path with a dot, such as /auth/.well-known/jwks.json.
+        excludeStaticFile: false,
+        documentation: {
+          info: { title: info.title, description: info.description, version: '1.0.0' },
+          components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        },
+      }),
     )
 }

@@ -1,14 +1,5 @@
-import postgres from 'postgres'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import {
-  ClientClosedError,
-  ClientOfflineError,
-  ConnectionTimeoutError,
-  ErrorReply,
-  SocketClosedUnexpectedlyError,
-  SocketTimeoutError,
-  TimeoutError,
-} from 'redis'
+import { failedDependency } from './errors'
 
 /**
  * The process's one registry, served at `/<prefix>/metrics`. Not prom-client's global
@@ -34,7 +25,6 @@ export const httpRequestDuration = new Histogram({
   registers: [metricsRegistry],
 })
 
-export type Dependency = 'postgres' | 'redis'
 /**
  * `request`: an HTTP request or a socket frame failed on it; `connection`: the client lost
  * or could not reach it; `store`: the chat's batch of messages was not stored.
@@ -55,21 +45,6 @@ const UNMATCHED_ROUTE = 'unmatched'
 
 export function observeHttpRequest(method: string, route: string | undefined, status: number, seconds: number) {
   httpRequestDuration.observe({ method: KNOWN_METHODS.has(method) ? method : 'OTHER', route: route || UNMATCHED_ROUTE, status }, seconds)
-}
-
-/** node-redis's own error types: a reply error from the server, or a connection that is gone or slow. */
-const REDIS_ERRORS = [ErrorReply, ClientClosedError, ClientOfflineError, SocketClosedUnexpectedlyError, ConnectionTimeoutError, SocketTimeoutError, TimeoutError]
-/**
- * postgres.js's codes for a lost or refused connection. Raw socket codes reach callers
- * only through postgres.js: node-redis wraps its socket errors in the types above.
- */
-const POSTGRES_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET'])
-
-/** Which backing service an unexpected error came from, or null for anything else (a bug, another service). */
-export function failedDependency(error: unknown): Dependency | null {
-  if (REDIS_ERRORS.some((type) => error instanceof type)) return 'redis'
-  if (error instanceof postgres.PostgresError) return 'postgres'
-  return POSTGRES_CONNECTION_CODES.has((error as { code?: string } | null)?.code ?? '') ? 'postgres' : null
 }
 
 /** Counts `error` if it came from Postgres or Redis; called on error paths only. */

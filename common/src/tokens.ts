@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type CryptoKey, type KeyObject } from 'jose'
 import { AppError } from './errors'
+import { parsePeerUrls } from './internal'
 import type { RevocationList } from './revocation'
 
 /** Only this algorithm is accepted; `none`, HS* and anything else fail before any key is used. */
@@ -20,9 +21,40 @@ export type TokenVerifier = { verify(token: string): Promise<VerifyResult> }
 
 type KeySource = JWTVerifyGetKey | CryptoKey | KeyObject
 
-/** Verifiers outside the auth service read its published key set, fetched once and again only on an unknown `kid`. */
-export function remoteKeySet(jwksUrl: string): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 60 * 60_000, timeoutDuration: 3000 })
+/** Each auth instance's key set is fetched once, and again only on an unknown `kid` (at most every 30 s). */
+const KEY_SET_OPTIONS = { cooldownDuration: 30_000, cacheMaxAge: 60 * 60_000, timeoutDuration: 3000 }
+
+/** No listed auth instance could serve its key set; verification answers 503, not 401. */
+export class KeySetUnavailable extends Error {}
+
+/**
+ * Verifiers outside the auth service read its published key set. `jwksUrls` lists the key
+ * set URL of every auth instance (comma-separated): they are tried in turn, starting with
+ * the last one that answered, so one dead instance costs a refused connection, not an outage.
+ */
+export function remoteKeySet(jwksUrls: string): JWTVerifyGetKey {
+  const sources = parsePeerUrls(jwksUrls).map((url) => createRemoteJWKSet(new URL(url), KEY_SET_OPTIONS))
+  let preferred = 0
+  return async (header, token) => {
+    let lastError: unknown
+    for (let tried = 0; tried < sources.length; tried++) {
+      const index = (preferred + tried) % sources.length
+      try {
+        const key = await sources[index](header, token)
+        preferred = index
+        return key
+      } catch (error) {
+        if (!isKeySetFetchFailure(error)) throw error
+        lastError = error
+      }
+    }
+    throw new KeySetUnavailable('No auth instance served its key set', { cause: lastError })
+  }
+}
+
+/** Unreachable, timed out, or an answer that is not a key set; an unknown `kid` is not one of these. */
+function isKeySetFetchFailure(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid || (error as Error | null)?.constructor === joseErrors.JOSEError
 }
 
 /**
@@ -53,7 +85,7 @@ export function createTokenVerifier(options: {
       return { ok: true, claims: { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti, expiresAt: payload.exp! * 1000 } }
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return { ok: false, code: 'TOKEN_EXPIRED' }
-      if (error instanceof joseErrors.JWKSTimeout || error instanceof TypeError) return { ok: false, code: 'DEPENDENCY_DOWN' }
+      if (error instanceof KeySetUnavailable || error instanceof joseErrors.JWKSTimeout || error instanceof TypeError) return { ok: false, code: 'DEPENDENCY_DOWN' }
       return { ok: false, code: 'INVALID_TOKEN' }
     }
   }

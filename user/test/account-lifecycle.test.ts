@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { call, expectError, login, register, sleep, uniqueName } from '../../test/client'
+import { call, expectError, login, register, uniqueName } from '../../test/client'
+import { waitUntil } from '../../test/wait'
 
 let stack: TestStack
 beforeAll(async () => {
@@ -44,7 +45,10 @@ describe('registration and deletion across the user and auth services', () => {
     expect(await countUsers(account.username)).toBe(1)
 
     expect((await call(stack.url, 'DELETE', '/users/me', { token: first.accessToken, body: { password: account.password } })).status).toBe(204)
-    await sleep(200)
+    await waitUntil(
+      async () => (await Promise.all([first, second].map((tokens) => call(stack.url, 'GET', '/users/me', { token: tokens.accessToken })))).every((answer) => answer.status === 401),
+      'both sessions’ tokens are refused',
+    )
     for (const tokens of [first, second]) {
       expectError(await call(stack.url, 'GET', '/users/me', { token: tokens.accessToken }), 401, 'TOKEN_REVOKED')
       expectError(await call(stack.url, 'POST', '/auth/refresh', { body: { refreshToken: tokens.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN')

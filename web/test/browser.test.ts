@@ -9,7 +9,7 @@ import { createMemoryTokenStore } from '@chat/client/tokens'
 import { range } from '../../test/chat-helpers'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { uniqueName } from '../../test/client'
-import { waitUntil } from '../../test/wait'
+import { expectNever, waitUntil } from '../../test/wait'
 import { wsUrl } from '../../test/ws-client'
 
 /** Debian's Chromium; `npm test` installs it. */
@@ -33,6 +33,8 @@ const STEP_TIMEOUT_MS = 10_000
 const PASSWORD = 'correct horse battery staple'
 /** The web client's history page size (room-pane.ts). */
 const HISTORY_PAGE_SIZE = 50
+/** Messages an offline page must not show would have arrived well within this. */
+const QUIET_MS = 500
 
 let stack: TestStack
 let browser: Browser
@@ -223,7 +225,7 @@ describe('web client in Chromium', () => {
     await waitForTexts(bob.page.locator('#connection-status'), ['You are offline. Reconnecting when the network is back…'])
     for (const text of ['missed one', 'missed two', 'missed three']) await say(ada.page, text)
     await waitForTexts(bodies(ada.page), ['before the outage', 'missed one', 'missed two', 'missed three'])
-    await Bun.sleep(500)
+    await expectNever(async () => (await bodies(bob.page).count()) > 1, { message: 'the offline page showing messages', forMs: QUIET_MS })
     expect(await bodies(bob.page).allTextContents()).toEqual(['before the outage'])
     await screenshot(bob.page, 'offline-phone')
 

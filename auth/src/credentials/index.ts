@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { AppError } from '@chat/common/errors'
+import { failureAnswers } from '@chat/common/errors'
 import { internalGuard } from '@chat/common/internal'
 import { Password, PASSWORD_MAX_LENGTH } from '@chat/common/passwords'
 import { Email, Username } from '@chat/common/schemas'
@@ -8,12 +8,13 @@ import { createCredential, deleteCredential, updateIdentity, verifyPassword } fr
 
 const UserIdParams = t.Object({ userId: t.String({ format: 'uuid' }) })
 
-const CONFLICT_MESSAGE = {
-  USERNAME_TAKEN: 'That username is taken',
-  EMAIL_TAKEN: 'That email is already registered',
-  CONFLICT: 'Conflicting credential',
-  NOT_FOUND: 'No credential for that user',
-} as const
+const fail = failureAnswers({
+  USERNAME_TAKEN: { code: 'USERNAME_TAKEN', message: 'That username is taken' },
+  EMAIL_TAKEN: { code: 'EMAIL_TAKEN', message: 'That email is already registered' },
+  CONFLICT: { code: 'CONFLICT', message: 'Conflicting credential' },
+  NOT_FOUND: { code: 'NOT_FOUND', message: 'No credential for that user' },
+  INVALID_PASSWORD: { code: 'INVALID_PASSWORD', message: 'Wrong password' },
+})
 
 /**
  * Service-to-service routes the user service calls; Caddy never routes `/internal/*`, and
@@ -26,7 +27,7 @@ export function credentialsController(deps: AuthDeps) {
       '/',
       async ({ body, set }) => {
         const result = await createCredential(deps, body.userId, body, body.password)
-        if (!result.ok) throw new AppError(result.reason, CONFLICT_MESSAGE[result.reason])
+        if (!result.ok) fail(result.reason)
         set.status = 201
         return { userId: body.userId }
       },
@@ -36,7 +37,7 @@ export function credentialsController(deps: AuthDeps) {
       '/:userId',
       async ({ params, body, set }) => {
         const result = await updateIdentity(deps, params.userId, body)
-        if (!result.ok) throw new AppError(result.reason, CONFLICT_MESSAGE[result.reason])
+        if (!result.ok) fail(result.reason)
         set.status = 204
       },
       { params: UserIdParams, body: t.Object({ username: t.Optional(Username), email: t.Optional(Email) }) },
@@ -44,7 +45,7 @@ export function credentialsController(deps: AuthDeps) {
     .post(
       '/:userId/verify',
       async ({ params, body, set }) => {
-        if (!(await verifyPassword(deps, params.userId, body.password))) throw new AppError('INVALID_PASSWORD', 'Wrong password')
+        if (!(await verifyPassword(deps, params.userId, body.password))) fail('INVALID_PASSWORD')
         set.status = 204
       },
       { params: UserIdParams, body: t.Object({ password: t.String({ maxLength: PASSWORD_MAX_LENGTH }) }) },

@@ -1,10 +1,15 @@
 import { Elysia } from 'elysia'
-import { AppError, errorResponses } from '@chat/common/errors'
+import { errorResponses, failureAnswers } from '@chat/common/errors'
 import { requestContext } from '@chat/common/http'
 import type { AuthDeps } from '../deps'
 import { TokenPair } from '../sessions/model'
 import { LoginBody } from './model'
 import { createLoginLimiters, login } from './service'
+
+const fail = failureAnswers({
+  TOO_MANY_ATTEMPTS: { code: 'TOO_MANY_ATTEMPTS', message: 'Too many failed logins; try again later' },
+  INVALID_CREDENTIALS: { code: 'INVALID_CREDENTIALS', message: 'Wrong login or password' },
+})
 
 export function loginController(deps: AuthDeps) {
   const limiters = createLoginLimiters(deps)
@@ -15,10 +20,7 @@ export function loginController(deps: AuthDeps) {
     async ({ body, headers, clientIp }) => {
       const result = await login(deps, limiters, body, { ip: clientIp, userAgent: headers['user-agent'] ?? null })
       if (result.ok) return result.pair
-      if (result.reason === 'TOO_MANY_ATTEMPTS') {
-        throw new AppError('TOO_MANY_ATTEMPTS', 'Too many failed logins; try again later', { retryAfterSeconds: result.retryAfterSeconds })
-      }
-      throw new AppError('INVALID_CREDENTIALS', 'Wrong login or password')
+      return result.reason === 'TOO_MANY_ATTEMPTS' ? fail(result.reason, { retryAfterSeconds: result.retryAfterSeconds }) : fail(result.reason)
     },
     {
       body: LoginBody,

@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { AppError, errorResponses } from '@chat/common/errors'
+import { errorResponses, failureAnswers } from '@chat/common/errors'
 import { Password, PASSWORD_MAX_LENGTH } from '@chat/common/passwords'
 import { authGuard } from '@chat/common/tokens'
 import type { AuthDeps } from '../deps'
@@ -10,6 +10,11 @@ const ChangePasswordBody = t.Object(
   { additionalProperties: false, examples: [{ currentPassword: 'correct horse battery staple', newPassword: 'a longer passphrase of my own' }] },
 )
 
+const fail = failureAnswers({
+  INVALID_PASSWORD: { code: 'INVALID_PASSWORD', message: 'The current password is wrong' },
+  WEAK_PASSWORD: { code: 'WEAK_PASSWORD', message: 'The new password is too weak', field: 'newPassword' },
+})
+
 export function passwordController(deps: AuthDeps) {
   return new Elysia({ name: 'password-controller', prefix: '/auth' }).use(authGuard(deps.verifier)).put(
     '/password',
@@ -19,10 +24,7 @@ export function passwordController(deps: AuthDeps) {
         set.status = 204
         return
       }
-      if (result.reason === 'INVALID_PASSWORD') throw new AppError('INVALID_PASSWORD', 'The current password is wrong')
-      throw new AppError('WEAK_PASSWORD', `The new password ${result.why}`, {
-        details: [{ field: 'newPassword', message: result.why }],
-      })
+      return result.reason === 'WEAK_PASSWORD' ? fail(result.reason, { detail: result.why }) : fail(result.reason)
     },
     {
       auth: true,

@@ -1,15 +1,15 @@
 import { Elysia, t } from 'elysia'
-import { AppError, errorResponses } from '@chat/common/errors'
-import { parseOptionalJsonBody } from '@chat/common/http'
+import { errorResponses, failureAnswers } from '@chat/common/errors'
 import { authGuard } from '@chat/common/tokens'
 import type { AuthDeps } from '../deps'
 import { LogoutBody, RefreshBody, SessionIdParams, SessionInfo, TokenPair } from './model'
 import { listSessions, logout, revokeOwnSession, rotateRefreshToken } from './service'
 
-const REFRESH_FAILURE_MESSAGE = {
-  INVALID_REFRESH_TOKEN: 'The refresh token is invalid, expired or its session has ended',
-  REFRESH_TOKEN_REUSED: 'This refresh token was already used; the session has been revoked',
-} as const
+const fail = failureAnswers({
+  INVALID_REFRESH_TOKEN: { code: 'INVALID_REFRESH_TOKEN', message: 'The refresh token is invalid, expired or its session has ended' },
+  REFRESH_TOKEN_REUSED: { code: 'REFRESH_TOKEN_REUSED', message: 'This refresh token was already used; the session has been revoked' },
+  NOT_FOUND: { code: 'NOT_FOUND', message: 'No such session' },
+})
 
 export function sessionsController(deps: AuthDeps) {
   return new Elysia({ name: 'sessions-controller', prefix: '/auth' })
@@ -18,7 +18,7 @@ export function sessionsController(deps: AuthDeps) {
       '/refresh',
       async ({ body }) => {
         const result = await rotateRefreshToken(deps, body.refreshToken)
-        if (!result.ok) throw new AppError(result.reason, REFRESH_FAILURE_MESSAGE[result.reason])
+        if (!result.ok) return fail(result.reason)
         return result.pair
       },
       {
@@ -40,7 +40,6 @@ export function sessionsController(deps: AuthDeps) {
       },
       {
         auth: true,
-        parse: parseOptionalJsonBody,
         body: LogoutBody,
         response: { 204: t.Void(), ...errorResponses },
         detail: { summary: 'Log out (this session, every session, or all others)', tags: ['Sessions'] },
@@ -55,7 +54,7 @@ export function sessionsController(deps: AuthDeps) {
       '/sessions/:id',
       async ({ auth, params, set }) => {
         const result = await revokeOwnSession(deps, auth.userId, params.id)
-        if (!result.ok) throw new AppError('NOT_FOUND', 'No such session')
+        if (!result.ok) fail('NOT_FOUND')
         set.status = 204
       },
       {

@@ -17,7 +17,7 @@ export const RefreshBody = t.Object(
   { additionalProperties: false, examples: [{ refreshToken: 'q3Jd8y0m2Vb1s9KpXgW7tQe4LrZc6HnA5uFvYiO0aBw' }] },
 )
 
-/** The body may be left out: the route's `parseOptionalJsonBody` hook reads an empty one as `{}`. */
+/** The body may be left out: the shared body parser reads an empty one as `{}`. */
 export const LogoutBody = t.Object(
   {
     scope: t.Optional(

@@ -1,23 +1,22 @@
 import { Elysia } from 'elysia'
-import { AppError, errorResponses } from '@chat/common/errors'
+import { errorResponses, failureAnswers } from '@chat/common/errors'
 import { authGuard } from '@chat/common/tokens'
 import type { ChatDeps } from '../deps'
-import { failRoom } from '../rooms'
+import { ROOM_ACCESS_FAILURES } from '../rooms/failures'
 import { RoomIdParams } from '../rooms/model'
 import { HistoryQuery, MessagePage, readHistory } from './history'
+
+const fail = failureAnswers({
+  ...ROOM_ACCESS_FAILURES,
+  BOTH_CURSORS: { code: 'VALIDATION_FAILED', message: 'Page either backwards (before) or forwards (after), not both', field: 'after' },
+})
 
 export function messagesController(deps: ChatDeps) {
   return new Elysia({ name: 'messages-controller', prefix: '/chat' }).use(authGuard(deps.verifier)).get(
     '/rooms/:id/messages',
     async ({ auth, params, query }) => {
       const result = await readHistory(deps, params.id, auth.userId, query)
-      if (result.ok) return result.page
-      if (result.reason === 'BOTH_CURSORS') {
-        throw new AppError('VALIDATION_FAILED', 'Page either backwards (before) or forwards (after), not both', {
-          details: [{ field: 'after', message: 'cannot be combined with before' }],
-        })
-      }
-      return failRoom(result.reason)
+      return result.ok ? result.page : fail(result.reason)
     },
     {
       auth: true,

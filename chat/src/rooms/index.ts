@@ -1,26 +1,20 @@
 import { Elysia, t } from 'elysia'
-import { AppError, errorResponses, type ErrorCode } from '@chat/common/errors'
+import { BAD_CURSOR, errorResponses, failureAnswers } from '@chat/common/errors'
 import { requestContext } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { ChatDeps } from '../deps'
+import { ROOM_ACCESS_FAILURES } from './failures'
 import { CreateRoomBody, ListRoomsQuery, Presence, ReadMarkerBody, Room, RoomIdParams, RoomPage, RoomWithMembers, UserIdBody } from './model'
 import { addMember, createRoom, getRoom, joinRoom, leaveRoom, listPresence, listRooms, markRead, openDirectRoom } from './service'
 
-const FAILURE = {
-  NOT_FOUND: { code: 'NOT_FOUND', message: 'No such room' },
-  NOT_A_MEMBER: { code: 'FORBIDDEN', message: 'Only members of this room can do that; join it first' },
+const failRoom = failureAnswers({
+  ...ROOM_ACCESS_FAILURES,
   NOT_OWNER: { code: 'FORBIDDEN', message: 'Only the room’s owner can add members' },
   USER_NOT_FOUND: { code: 'NOT_FOUND', message: 'No such user' },
   UNAVAILABLE: { code: 'DEPENDENCY_DOWN', message: 'The user service is unavailable; nothing was changed, try again shortly' },
   SELF_DM: { code: 'VALIDATION_FAILED', message: 'A direct message needs another user', field: 'userId' },
-} satisfies Record<string, { code: ErrorCode; message: string; field?: string }>
-
-/** Throws the contract's error for a room service's failure reason; the messages controller shares it. */
-export function failRoom(reason: keyof typeof FAILURE): never {
-  const failure: { code: ErrorCode; message: string; field?: string } = FAILURE[reason]
-  const details = failure.field === undefined ? undefined : [{ field: failure.field, message: failure.message }]
-  throw new AppError(failure.code, failure.message, { details })
-}
+  BAD_CURSOR,
+})
 
 const NO_CONTENT = { 204: t.Void(), ...errorResponses }
 const TAGS = ['Rooms']
@@ -46,8 +40,7 @@ export function roomsController(deps: ChatDeps) {
       '/rooms',
       async ({ auth, query }) => {
         const page = await listRooms(deps, auth.userId, query)
-        if ('error' in page) throw new AppError('VALIDATION_FAILED', 'Unknown cursor', { details: [{ field: 'cursor', message: 'is not a cursor from this API' }] })
-        return page
+        return 'error' in page ? failRoom(page.error) : page
       },
       {
         auth: true,

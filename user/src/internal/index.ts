@@ -1,9 +1,11 @@
 import { Elysia } from 'elysia'
-import { AppError } from '@chat/common/errors'
+import { failureAnswers } from '@chat/common/errors'
 import { internalGuard } from '@chat/common/internal'
 import type { UserDeps } from '../deps'
 import { UserIdParams } from '../users/model'
 import { getUser } from '../users/service'
+
+const fail = failureAnswers({ NOT_FOUND: { code: 'NOT_FOUND', message: 'No such user' } })
 
 /**
  * Service-to-service routes (the chat service checks an account exists before adding it
@@ -15,7 +17,7 @@ export function internalUsersController(deps: UserDeps) {
     .get(
       '/:id',
       async ({ params, set }) => {
-        if ((await getUser(deps, params.id)) === null) throw new AppError('NOT_FOUND', 'No such user')
+        if ((await getUser(deps, params.id)) === null) fail('NOT_FOUND')
         set.status = 204
       },
       { params: UserIdParams },

@@ -1,22 +1,20 @@
 import { Elysia, t } from 'elysia'
-import { AppError, errorResponses } from '@chat/common/errors'
+import { BAD_CURSOR, errorResponses, failureAnswers } from '@chat/common/errors'
 import { requestContext } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { UserDeps } from '../deps'
 import { DeleteMeBody, PublicProfile, RegisterBody, SearchQuery, UpdateMeBody, User, UserIdParams, UserPage } from './model'
 import { deleteUser, getPublicProfile, getUser, registerUser, searchUsers, updateUser } from './service'
 
-const MESSAGE = {
-  USERNAME_TAKEN: 'That username is taken',
-  EMAIL_TAKEN: 'That email is already registered',
-  INVALID_PASSWORD: 'The password is wrong',
-  UNAVAILABLE: 'The auth service is unavailable; nothing was changed, try again shortly',
-  NOT_FOUND: 'No such user',
-} as const
-
-function fail(reason: keyof typeof MESSAGE): never {
-  throw new AppError(reason === 'UNAVAILABLE' ? 'DEPENDENCY_DOWN' : reason, MESSAGE[reason])
-}
+const fail = failureAnswers({
+  USERNAME_TAKEN: { code: 'USERNAME_TAKEN', message: 'That username is taken' },
+  EMAIL_TAKEN: { code: 'EMAIL_TAKEN', message: 'That email is already registered' },
+  WEAK_PASSWORD: { code: 'WEAK_PASSWORD', message: 'The password is too weak', field: 'password' },
+  INVALID_PASSWORD: { code: 'INVALID_PASSWORD', message: 'The password is wrong' },
+  UNAVAILABLE: { code: 'DEPENDENCY_DOWN', message: 'The auth service is unavailable; nothing was changed, try again shortly' },
+  NOT_FOUND: { code: 'NOT_FOUND', message: 'No such user' },
+  BAD_CURSOR,
+})
 
 export function usersController(deps: UserDeps) {
   return new Elysia({ name: 'users-controller', prefix: '/users' })
@@ -30,10 +28,7 @@ export function usersController(deps: UserDeps) {
           set.status = 201
           return result.user
         }
-        if (result.reason === 'WEAK_PASSWORD') {
-          throw new AppError('WEAK_PASSWORD', `The password ${result.why}`, { details: [{ field: 'password', message: result.why }] })
-        }
-        return fail(result.reason)
+        return result.reason === 'WEAK_PASSWORD' ? fail(result.reason, { detail: result.why }) : fail(result.reason)
       },
       {
         body: RegisterBody,
@@ -81,8 +76,7 @@ export function usersController(deps: UserDeps) {
       '/',
       async ({ query }) => {
         const page = await searchUsers(deps, query)
-        if ('error' in page) throw new AppError('VALIDATION_FAILED', 'Unknown cursor', { details: [{ field: 'cursor', message: 'is not a cursor from this API' }] })
-        return page
+        return 'error' in page ? fail(page.error) : page
       },
       {
         auth: true,

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startTestStack, type TestStack } from './harness'
+import { waitUntil } from './wait'
+
+// Caddy's access log must not keep what a query string carries: one-time tokens travel in links.
+
+const SECRET = 'secret-value'
+let stack: TestStack
+let dir: string
+let logFile: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'chat-access-log-'))
+  logFile = join(dir, 'access.log')
+  stack = await startTestStack({ auth: 1, user: 0, caddyAccessLog: `file ${logFile}` })
+})
+
+afterAll(async () => {
+  await stack?.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+const logText = () => Bun.file(logFile).text().catch(() => '')
+
+test('query values are redacted in the access log, in the URI and the Referer alike', async () => {
+  const paths = [`/verify-email?token=${SECRET}`, `/auth/health?token=${SECRET}&other=${SECRET}`]
+  for (const path of paths) {
+    await fetch(stack.url + path, { headers: { accept: 'text/html', referer: `${stack.url}/reset-password?token=${SECRET}` } }).then((r) => r.arrayBuffer())
+  }
+  await waitUntil(async () => (await logText()).includes('/auth/health?'), 'both requests are in the access log')
+  const text = await logText()
+  expect(text).toContain('/auth/health?token=REDACTED&other=REDACTED')
+  expect(text).toContain('/verify-email?token=REDACTED')
+  expect(text).toContain('/reset-password?token=REDACTED')
+  expect(text).not.toContain(SECRET)
+})
