@@ -26,6 +26,21 @@ export const ChatConfig = t.Composite([
     WS_BACKPRESSURE_LIMIT_BYTES: t.Number({ minimum: 65_536, default: 4_194_304 }),
     /** Messages stored per database round trip when many arrive at once. */
     STORE_BATCH_MAX: t.Number({ minimum: 1, default: 500 }),
+    /**
+     * Sends waiting for the store at most; over it a send is answered UNAVAILABLE at once, so
+     * a slow or absent database cannot grow the queue (and the memory) without bound.
+     */
+    STORE_QUEUE_MAX: t.Number({ minimum: 1, default: 10_000 }),
+    /**
+     * Postgres' statement_timeout for the store's statements: a statement still running then
+     * (a lock held by a hung transaction, an overloaded server) is cancelled by Postgres itself.
+     */
+    STORE_STATEMENT_TIMEOUT_MS: t.Number({ minimum: 100, default: 5000 }),
+    /**
+     * After a batch failed, sends are answered UNAVAILABLE at once for this long; then one
+     * batch probes the database again. Short: clients retry, and an outage ends when it ends.
+     */
+    STORE_FAILURE_BACKOFF_MS: t.Number({ minimum: 0, default: 1000 }),
     /** Presence entries of a crashed instance expire after this long. */
     PRESENCE_TTL_SECONDS: t.Number({ minimum: 5, default: 30 }),
     ROOM_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),

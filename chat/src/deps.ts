@@ -1,3 +1,4 @@
+import type { LeftReason } from '@chat/common/chat-protocol'
 import type { Sql } from '@chat/common/db'
 import type { Logger } from '@chat/common/logger'
 import type { Redis } from '@chat/common/redis'
@@ -7,8 +8,8 @@ import type { ChatConfig } from './config'
 
 /** What the REST side needs from the real-time side (implemented in realtime/). */
 export type RealtimeHooks = {
-  /** A membership ended (leave, removal): that user's sockets on every instance drop the room. */
-  memberLeft(roomId: string, userId: string): Promise<void>
+  /** A membership ended (leave, removal, ban, deletion): every socket of that user, on every instance, gets `left{room, reason}` and drops the room. */
+  membershipEnded(roomId: string, userId: string, reason: LeftReason): Promise<void>
   /** Members with at least one socket that joined the room, on any instance. */
   onlineUserIds(roomId: string): Promise<string[]>
 }

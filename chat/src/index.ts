@@ -8,7 +8,7 @@ import { loadChatConfig } from './config'
 import { createMessageStore } from './messages/store'
 import { startRealtime } from './realtime'
 import type { TopicPublish } from './realtime/hub'
-import { isMember } from './rooms/membership'
+import { findEndedMemberships, isMember } from './rooms/service'
 import { createUserDirectory } from './users-client'
 import { wsController } from './ws'
 
@@ -29,13 +29,13 @@ const verifier = createTokenVerifier({
 // The server exists only after listen(); delivery looks it up at call time.
 let publish: TopicPublish = () => 0
 const realtime = await startRealtime({ ...runtime, config }, (topic, data) => publish(topic, data))
-const store = createMessageStore(runtime.sql, runtime.log, config.STORE_BATCH_MAX, (messages) => void realtime.hub.publishStored(messages))
+const store = createMessageStore(runtime.sql, runtime.log, config, (messages) => void realtime.hub.publishStored(messages))
 const deps = {
   ...runtime,
   config,
   verifier,
   users: createUserDirectory(config.USER_INTERNAL_URL, internalToken),
-  realtime: { memberLeft: realtime.hub.memberLeft, onlineUserIds: realtime.hub.onlineUserIds },
+  realtime: { membershipEnded: realtime.membershipEnded, onlineUserIds: realtime.hub.onlineUserIds },
 }
 const ws = wsController(deps, {
   config,
@@ -45,7 +45,8 @@ const ws = wsController(deps, {
   presence: realtime.presence,
   store,
   isMember: (roomId, userId) => isMember(runtime.sql, roomId, userId),
-})
+  findEndedMemberships: (userId, roomIds) => findEndedMemberships(runtime.sql, userId, roomIds),
+}, realtime.users)
 realtime.reportSocketsWith(ws.socketEntries)
 
 const app = createChatApp(deps, ws).listen({ port: config.PORT, hostname: config.HOST })

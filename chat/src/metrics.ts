@@ -57,7 +57,7 @@ export const messagesDelivered = new Counter({
 
 export const brokerPublishErrors = new Counter({
   name: 'chat_broker_publish_errors_total',
-  help: 'Room events not published to Redis, by kind (receivers catch stored messages up from Postgres)',
+  help: 'Room and user events not published to Redis, by kind (receivers catch stored messages up from Postgres)',
   labelNames: ['kind'] as const,
   registers,
 })

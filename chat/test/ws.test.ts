@@ -3,10 +3,14 @@ import { startTestStack, type TestStack } from '../../test/harness'
 import { createRoom, messagesIn, person, range } from '../../test/chat-helpers'
 import { call, sleep } from '../../test/client'
 import { connect, joinRoom, openSocket } from '../../test/ws-client'
+import { createClient } from 'redis'
+
+/** Unique per run: pub/sub channels are shared by every Redis DB, so they must not collide with another stack's. */
+const REDIS_PREFIX = `ws-${process.pid}:`
 
 let stack: TestStack
 beforeAll(async () => {
-  stack = await startTestStack({ chat: 1, env: { WS_AUTH_TIMEOUT_MS: '500' } })
+  stack = await startTestStack({ chat: 1, env: { WS_AUTH_TIMEOUT_MS: '500', REDIS_PREFIX } })
 })
 afterAll(() => stack?.stop())
 
@@ -210,10 +214,33 @@ describe('rooms over the socket', () => {
     const b = await connect(stack.url, bob.accessToken)
     await joinRoom(b, room)
     expect((await call(stack.url, 'POST', `/chat/rooms/${room}/leave`, { token: bob.accessToken })).status).toBe(204)
-    expect(await b.next((f) => f.type === 'left')).toEqual({ type: 'left', room })
+    expect(await b.next((f) => f.type === 'left')).toEqual({ type: 'left', room, reason: 'left' })
     b.send({ type: 'send', room, body: 'still here?', clientId: 'z', ref: 'z' })
     expect(await b.next((f) => f.ref === 'z')).toMatchObject({ type: 'error', code: 'NOT_A_MEMBER' })
     b.close()
+  })
+})
+
+describe('Redis namespacing', () => {
+  test('presence keys and pub/sub channels of the chat all start with REDIS_PREFIX', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    await joinRoom(socket, room)
+    const redis = createClient({ url: stack.redisUrl })
+    await redis.connect()
+    try {
+      expect(await redis.exists(`${REDIS_PREFIX}chat:user-sockets:${alice.userId}`)).toBe(1)
+      expect(await redis.exists(`${REDIS_PREFIX}chat:presence:${room}`)).toBe(1)
+      const channels = await redis.pubSubChannels(`${REDIS_PREFIX}chat:*`)
+      expect(channels).toContain(`${REDIS_PREFIX}chat:room:${room}`)
+      expect(channels).toContain(`${REDIS_PREFIX}chat:user:${alice.userId}`)
+      expect(await redis.pubSubChannels(`chat:*:${room}`)).toEqual([])
+      expect(await redis.exists(`chat:user-sockets:${alice.userId}`)).toBe(0)
+    } finally {
+      await redis.quit()
+      socket.close()
+    }
   })
 })
 
@@ -236,6 +263,22 @@ describe('bad frames and limits', () => {
     expect(await socket.next((f) => f.ref === 'l')).toMatchObject({ type: 'error', code: 'INVALID_MESSAGE' })
     socket.send({ type: 'send', room, body: '😀'.repeat(4000), clientId: 'emoji', ref: 'ok' })
     expect(await socket.next((f) => f.ref === 'ok')).toMatchObject({ type: 'ack' })
+    socket.close()
+  })
+
+  test('a body with a lone surrogate gets INVALID_MESSAGE and is not stored, as REST refuses such text with 422', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    // JSON.stringify writes a lone surrogate as the escape \ud83d, which parses back to one.
+    socket.send({ type: 'send', room, body: 'broken \uD83D half', clientId: 'lone', ref: 'lone' })
+    expect(await socket.next((f) => f.ref === 'lone')).toMatchObject({ type: 'error', code: 'INVALID_MESSAGE' })
+    socket.send({ type: 'send', room, body: 'paired \uD83D\uDE00', clientId: 'pair', ref: 'pair' })
+    expect(await socket.next((f) => f.ref === 'pair')).toMatchObject({ type: 'ack', seq: 1 })
+    const [{ count }] = await stack.sql`select count(*)::int as count from chat.messages where room_id = ${room}`
+    expect(count).toBe(1)
+    const rest = await call(stack.url, 'POST', '/chat/rooms', { token: alice.accessToken, body: { name: 'broken \uD83D half' } })
+    expect(rest.status).toBe(422)
     socket.close()
   })
 

@@ -40,6 +40,9 @@ export const ClientFrame = t.Union([
 ])
 export type ClientFrame = typeof ClientFrame.static
 
+/** Why a user's membership of a room ended: they left, an owner/admin removed or banned them, or the room was deleted. */
+export type LeftReason = 'left' | 'removed' | 'banned' | 'deleted'
+
 export type ServerFrame =
   | { type: 'ready'; userId: string; sessionId: string; ref?: string | number }
   | { type: 'joined'; room: string; lastSeq: number; ref?: string | number }
@@ -47,7 +50,8 @@ export type ServerFrame =
   | { type: 'ack'; ref?: string | number; clientId: string; room: string; seq: number; id: string }
   | { type: 'presence'; room: string; userId: string; online: boolean }
   | { type: 'typing'; room: string; userId: string }
-  | { type: 'left'; room: string; ref?: string | number }
+  /** With `ref`: the answer to this socket's `leave`. With `reason`: the membership ended, sent to every socket of the user. */
+  | { type: 'left'; room: string; reason?: LeftReason; ref?: string | number }
   | { type: 'error'; code: string; message: string; ref?: string | number }
 
 export { CLOSE } from './close-codes'

@@ -5,7 +5,6 @@ export type RoomEvent =
   | { kind: 'messages'; messages: Message[] }
   | { kind: 'presence'; userId: string; online: boolean }
   | { kind: 'typing'; userId: string }
-  | { kind: 'member-left'; userId: string }
 
 /**
  * Fan-out between chat instances. Delivery is best effort (at most once, in publish order

@@ -2,6 +2,7 @@ import type { Message, ServerFrame } from '@chat/common/chat-protocol'
 import type { ChatDeps } from '../deps'
 import { readMessagesAfter } from '../messages/read'
 import { catchUpReads, messagesDelivered } from '../metrics'
+import { readLastSeqs } from '../rooms/service'
 import type { RoomBroker } from './broker'
 import type { Presence } from './presence'
 import { CATCH_UP_PAGE, createRoomFeed, type RoomFeed } from './room-feed'
@@ -20,11 +21,10 @@ export type Member = {
   subscribe(topic: string): void
   unsubscribe(topic: string): void
   isOpen(): boolean
-  /** The membership ended elsewhere (REST leave): the socket forgets the room and says `left`. */
-  removedFrom(roomId: string): void
 }
 
-type LiveRoom = { feed: RoomFeed; ready: Promise<void>; members: Set<Member>; releaseTimer: Timer | null }
+/** `members`: sockets joined or joining; `present`: those subscribed and counted in presence. */
+type LiveRoom = { feed: RoomFeed; ready: Promise<void>; members: Set<Member>; present: Set<Member>; releaseTimer: Timer | null }
 
 export const roomTopic = (roomId: string) => `room:${roomId}`
 
@@ -60,11 +60,6 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
       case 'typing':
         publish(roomTopic(roomId), JSON.stringify({ type: 'typing', room: roomId, userId: event.userId }))
         return
-      case 'member-left':
-        for (const member of [...(rooms.get(roomId)?.members ?? [])]) {
-          if (member.userId === event.userId) void leave(member, roomId).then(() => member.removedFrom(roomId))
-        }
-        return
     }
   })
   broker.onReconnect(() => {
@@ -86,10 +81,10 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
       const subscribed = broker.subscribe(roomId)
       const timedOut = await Promise.race([subscribed.then(() => false), Bun.sleep(SUBSCRIBE_WAIT_MS).then(() => true)])
       if (timedOut) deps.log.warn('broker subscription delayed; relying on catch-up', { roomId })
-      const [row] = await deps.sql`select last_seq from chat.rooms where id = ${roomId}`
-      feed.start(Number(row?.last_seq ?? 0))
+      const lastSeqs = await readLastSeqs(deps.sql, [roomId])
+      feed.start(lastSeqs.get(roomId) ?? 0)
     })()
-    const room: LiveRoom = { feed, ready, members: new Set(), releaseTimer: null }
+    const room: LiveRoom = { feed, ready, members: new Set(), present: new Set(), releaseTimer: null }
     rooms.set(roomId, room)
     ready.catch(() => closeRoom(roomId, room))
     return room
@@ -142,8 +137,10 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
         cursor = page.at(-1)!.seq
       }
     }
-    if (!member.isOpen()) return void room.members.delete(member)
+    // Closed, or left (by the client or because the membership ended) during the replay.
+    if (!member.isOpen() || !room.members.has(member)) return void room.members.delete(member)
     member.subscribe(roomTopic(roomId))
+    room.present.add(member)
     await userArrived(roomId, member.userId)
   }
 
@@ -152,7 +149,8 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
     if (room === undefined || !room.members.delete(member)) return
     if (member.isOpen()) member.unsubscribe(roomTopic(roomId))
     releaseLater(roomId, room)
-    await userDeparted(roomId, member.userId)
+    // One that left during its replay never arrived: it must not count as a departure.
+    if (room.present.delete(member)) await userDeparted(roomId, member.userId)
   }
 
   const userArrived = async (roomId: string, userId: string) => {
@@ -191,10 +189,9 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
   async function reconcile() {
     const ids = [...rooms.keys()]
     if (ids.length === 0) return
-    const rows = await deps.sql`select id, last_seq from chat.rooms where id = any(${ids}::uuid[])`
-    for (const row of rows) {
-      const room = rooms.get(row.id)
-      if (room?.feed.started && Number(row.last_seq) > room.feed.deliveredSeq) void room.feed.catchUp()
+    for (const [roomId, lastSeq] of await readLastSeqs(deps.sql, ids)) {
+      const room = rooms.get(roomId)
+      if (room?.feed.started && lastSeq > room.feed.deliveredSeq) void room.feed.catchUp()
     }
   }
 
@@ -204,7 +201,6 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
     maintainPresence,
     reconcile,
     typing: (roomId: string, userId: string) => broker.publish(roomId, { kind: 'typing', userId }),
-    memberLeft: (roomId: string, userId: string) => broker.publish(roomId, { kind: 'member-left', userId }),
     onlineUserIds: (roomId: string) => presence.onlineUserIds(roomId),
     /** Fans freshly stored messages out to every instance, one broker event per room. */
     async publishStored(messages: Message[]) {

@@ -2,9 +2,11 @@ import type { Logger } from '@chat/common/logger'
 import type { Redis } from '@chat/common/redis'
 import type { ChatConfig } from '../config'
 import type { Sql } from '@chat/common/db'
+import type { LeftReason } from '@chat/common/chat-protocol'
 import { startRedisBroker } from './broker.redis'
 import { createHub, type TopicPublish } from './hub'
 import { createPresence } from './presence'
+import { startRedisUserBroker } from './user-broker.redis'
 
 /** How often presence entries are renewed. */
 const MAINTENANCE_INTERVAL_MS = 5000
@@ -14,11 +16,13 @@ const MAINTENANCE_INTERVAL_MS = 5000
  */
 const RECONCILE_INTERVAL_MS = 1000
 
-/** Wires the broker, presence and hub of one chat instance and runs their upkeep. */
+/** Wires the brokers, presence and hub of one chat instance and runs their upkeep. */
 export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; redis: Redis }, publish: TopicPublish) {
   const instanceId = crypto.randomUUID()
-  const broker = await startRedisBroker(deps.redis, deps.log)
-  const presence = createPresence(deps.redis, instanceId, deps.config.PRESENCE_TTL_SECONDS)
+  const prefix = deps.config.REDIS_PREFIX
+  const broker = await startRedisBroker(deps.redis, deps.log, prefix)
+  const users = await startRedisUserBroker(deps.redis, deps.log, prefix)
+  const presence = createPresence(deps.redis, instanceId, deps.config.PRESENCE_TTL_SECONDS, prefix)
   const hub = createHub(deps, broker, presence, publish)
   let socketEntries: () => [string, string][] = () => []
 
@@ -32,13 +36,15 @@ export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql
     instanceId,
     hub,
     presence,
+    users,
+    membershipEnded: (roomId: string, userId: string, reason: LeftReason) => users.publish(userId, { kind: 'membership-ended', room: roomId, reason }),
     /** The ws layer tells which sockets this instance holds, for the heartbeat. */
     reportSocketsWith(list: () => [string, string][]) {
       socketEntries = list
     },
     async stop() {
       for (const timer of timers) clearInterval(timer)
-      await broker.stop()
+      await Promise.all([broker.stop(), users.stop()])
     },
   }
 }

@@ -1,23 +1,34 @@
 import type { Redis } from '@chat/common/redis'
 
-const PRESENCE_PREFIX = 'chat:presence:'
-const USER_SOCKETS_PREFIX = 'chat:user-sockets:'
+/**
+ * The per-user socket limit in one atomic step on the user's one key, so sockets opened at
+ * the same moment cannot all pass the count before any is added (one key per call keeps it
+ * valid on Redis Cluster). KEYS[1] the user's set; ARGV now, expiry, socket id, max, key TTL.
+ */
+const ADMIT_SOCKET_SCRIPT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1`
 
 /**
  * Who is online where, in Redis, with expiry instead of clean-up: every instance renews
  * its own entries on a heartbeat, so a crashed instance's sockets fall out by themselves
  * within the TTL.
  *
- * - `chat:presence:<room>`: sorted set of `<userId>|<instanceId>`, scored by expiry (ms).
- * - `chat:user-sockets:<userId>`: sorted set of socket ids, scored by expiry (ms), for the
- *   per-user connection limit across instances.
+ * - `<REDIS_PREFIX>chat:presence:<room>`: sorted set of `<userId>|<instanceId>`, scored by expiry (ms).
+ * - `<REDIS_PREFIX>chat:user-sockets:<userId>`: sorted set of socket ids, scored by expiry
+ *   (ms), for the per-user connection limit across instances.
  */
-export function createPresence(redis: Redis, instanceId: string, ttlSeconds: number) {
+export function createPresence(redis: Redis, instanceId: string, ttlSeconds: number, redisPrefix: string) {
+  const presencePrefix = `${redisPrefix}chat:presence:`
+  const userSocketsPrefix = `${redisPrefix}chat:user-sockets:`
   const expiry = () => Date.now() + ttlSeconds * 1000
   const member = (userId: string) => `${userId}|${instanceId}`
 
   const onlineUserIds = async (roomId: string): Promise<string[]> => {
-    const members = await redis.zRangeByScore(PRESENCE_PREFIX + roomId, Date.now(), '+inf')
+    const members = await redis.zRangeByScore(presencePrefix + roomId, Date.now(), '+inf')
     return [...new Set(members.map((m) => m.slice(0, m.indexOf('|'))))]
   }
 
@@ -29,17 +40,17 @@ export function createPresence(redis: Redis, instanceId: string, ttlSeconds: num
     },
 
     async markOnline(roomId: string, userId: string) {
-      const key = PRESENCE_PREFIX + roomId
+      const key = presencePrefix + roomId
       await redis.multi().zAdd(key, { score: expiry(), value: member(userId) }).expire(key, ttlSeconds * 2).exec()
     },
 
     async markOffline(roomId: string, userId: string) {
-      await redis.zRem(PRESENCE_PREFIX + roomId, member(userId))
+      await redis.zRem(presencePrefix + roomId, member(userId))
     },
 
     /** Removes expired entries (a crashed instance's) and returns the users they belonged to. */
     async sweepExpired(roomId: string): Promise<string[]> {
-      const key = PRESENCE_PREFIX + roomId
+      const key = presencePrefix + roomId
       const expired = await redis.zRangeByScore(key, '-inf', Date.now())
       const gone: string[] = []
       for (const entry of expired) {
@@ -51,15 +62,12 @@ export function createPresence(redis: Redis, instanceId: string, ttlSeconds: num
 
     /** Registers a socket if the user is under the limit; false when the user already has `max`. */
     async admitSocket(userId: string, socketId: string, max: number): Promise<boolean> {
-      const key = USER_SOCKETS_PREFIX + userId
-      const [, count] = await redis.multi().zRemRangeByScore(key, '-inf', Date.now()).zCard(key).exec()
-      if (Number(count) >= max) return false
-      await redis.multi().zAdd(key, { score: expiry(), value: socketId }).expire(key, ttlSeconds * 2).exec()
-      return true
+      const args = [String(Date.now()), String(expiry()), socketId, String(max), String(ttlSeconds * 2)]
+      return (await redis.eval(ADMIT_SOCKET_SCRIPT, { keys: [userSocketsPrefix + userId], arguments: args })) === 1
     },
 
     async releaseSocket(userId: string, socketId: string) {
-      await redis.zRem(USER_SOCKETS_PREFIX + userId, socketId)
+      await redis.zRem(userSocketsPrefix + userId, socketId)
     },
 
     /** Renews every entry this instance holds, in one round trip. */
@@ -68,10 +76,10 @@ export function createPresence(redis: Redis, instanceId: string, ttlSeconds: num
       const until = expiry()
       const multi = redis.multi()
       for (const [roomId, userId] of entries.rooms) {
-        multi.zAdd(PRESENCE_PREFIX + roomId, { score: until, value: member(userId) }).expire(PRESENCE_PREFIX + roomId, ttlSeconds * 2)
+        multi.zAdd(presencePrefix + roomId, { score: until, value: member(userId) }).expire(presencePrefix + roomId, ttlSeconds * 2)
       }
       for (const [userId, socketId] of entries.sockets) {
-        multi.zAdd(USER_SOCKETS_PREFIX + userId, { score: until, value: socketId }).expire(USER_SOCKETS_PREFIX + userId, ttlSeconds * 2)
+        multi.zAdd(userSocketsPrefix + userId, { score: until, value: socketId }).expire(userSocketsPrefix + userId, ttlSeconds * 2)
       }
       await multi.exec()
     },

@@ -1,10 +1,12 @@
 import type { TransactionSql } from 'postgres'
+import type { LeftReason } from '@chat/common/chat-protocol'
 import type { Sql } from '@chat/common/db'
 import { clampLimit, decodeCursor, encodeCursor, escapeLike } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
 import type { CreateRoomBody, ListRoomsQuery, Presence, Room, RoomPage, RoomWithMembers } from './model'
 
-type Row = Record<string, any>
+/** A `chat.rooms` row as postgres.js returns it (bigint as a string). */
+type RoomRow = { id: string; name: string; private: boolean; owner_id: string | null; dm_key: string | null; created_at: Date; last_seq: string }
 
 /** Room listings are cheap per row, but a page still has to stay small enough to answer quickly. */
 const ROOM_PAGE_MAX = 100
@@ -16,12 +18,37 @@ export type RoomResult = { ok: true } | { ok: false; reason: AccessFailure }
 type RoomAccess = { private: boolean; ownerId: string | null; member: boolean }
 
 export async function findRoomAccess(sql: Sql, roomId: string, userId: string): Promise<RoomAccess | null> {
-  const [row] = await sql`
+  const [row] = await sql<{ private: boolean; owner_id: string | null; member: boolean }[]>`
     select r.private, r.owner_id,
       exists (select 1 from chat.members m where m.room_id = r.id and m.user_id = ${userId}) as member
     from chat.rooms r
     where r.id = ${roomId}`
   return row === undefined ? null : { private: row.private, ownerId: row.owner_id, member: row.member }
+}
+
+/** Whether the user is a member of the room now (false for an unknown room). */
+export async function isMember(sql: Sql, roomId: string, userId: string): Promise<boolean> {
+  return (await findRoomAccess(sql, roomId, userId))?.member === true
+}
+
+/**
+ * Of the given rooms, those the user is no longer a member of, with the reason as far as
+ * the tables tell: `deleted` when the room is gone, else `left`. For catching up
+ * membership notices that a broker outage may have lost.
+ */
+export async function findEndedMemberships(sql: Sql, userId: string, roomIds: string[]): Promise<Map<string, LeftReason>> {
+  const rows = await sql<{ id: string; room_exists: boolean; member: boolean }[]>`
+    select k.id, r.id is not null as room_exists, m.user_id is not null as member
+    from unnest(${roomIds}::uuid[]) as k (id)
+    left join chat.rooms r on r.id = k.id
+    left join chat.members m on m.room_id = k.id and m.user_id = ${userId}`
+  return new Map(rows.filter((row) => !row.member).map((row) => [row.id, row.room_exists ? 'left' : 'deleted']))
+}
+
+/** Each known room's last assigned seq; unknown ids are absent. */
+export async function readLastSeqs(sql: Sql, roomIds: string[]): Promise<Map<string, number>> {
+  const rows = await sql<{ id: string; last_seq: string }[]>`select id, last_seq from chat.rooms where id = any(${roomIds}::uuid[])`
+  return new Map(rows.map((row) => [row.id, Number(row.last_seq)]))
 }
 
 /** null when the user is a member; otherwise what to answer (404 hides private rooms, 403 for public ones). */
@@ -33,7 +60,7 @@ export function findAccessFailure(access: RoomAccess | null): AccessFailure | nu
 /** Room and owner membership in one statement, so a room never exists without its creator. */
 export async function createRoom(deps: Pick<ChatDeps, 'sql'>, ownerId: string, body: CreateRoomBody): Promise<Room> {
   const name = body.name.normalize('NFC').trim()
-  const [row] = await deps.sql`
+  const [row] = await deps.sql<RoomRow[]>`
     with room as (
       insert into chat.rooms (id, name, private, owner_id)
       values (${crypto.randomUUID()}, ${name}, ${body.private ?? false}, ${ownerId})
@@ -64,7 +91,7 @@ export async function listRooms(
   const position = after === null ? sql`` : sql`and (lower(r.name), r.id) > (${after[0]}, ${after[1]}::uuid)`
   const rows =
     query.mine === true
-      ? await sql`
+      ? await sql<(RoomRow & { sort_name: string; unread: number })[]>`
           select r.*, lower(r.name) as sort_name,
             (select count(*) from chat.messages msg
               where msg.room_id = r.id and msg.seq > m.read_seq and msg.sender_id <> ${userId})::int as unread
@@ -73,7 +100,7 @@ export async function listRooms(
           where m.user_id = ${userId} and lower(r.name) like ${prefix} ${position}
           order by lower(r.name), r.id
           limit ${limit + 1}`
-      : await sql`
+      : await sql<(RoomRow & { sort_name: string; unread?: undefined })[]>`
           select r.*, lower(r.name) as sort_name from chat.rooms r
           where not r.private and lower(r.name) like ${prefix} ${position}
           order by lower(r.name), r.id
@@ -86,7 +113,7 @@ export async function listRooms(
 
 /** null for unknown rooms and for private rooms the caller is not in. */
 export async function getRoom(deps: Pick<ChatDeps, 'sql'>, roomId: string, userId: string): Promise<RoomWithMembers | null> {
-  const [row] = await deps.sql`
+  const [row] = await deps.sql<(RoomRow & { members: number; member: boolean })[]>`
     select r.*,
       (select count(*) from chat.members m where m.room_id = r.id)::int as members,
       exists (select 1 from chat.members m where m.room_id = r.id and m.user_id = ${userId}) as member
@@ -112,7 +139,7 @@ export async function joinRoom(deps: Pick<ChatDeps, 'sql'>, roomId: string, user
  */
 export async function leaveRoom(deps: Pick<ChatDeps, 'sql' | 'realtime'>, roomId: string, userId: string): Promise<RoomResult> {
   const visible = await deps.sql.begin(async (tx) => {
-    const [room] = await tx`select private, owner_id from chat.rooms where id = ${roomId} for update`
+    const [room] = await tx<Pick<RoomRow, 'private' | 'owner_id'>[]>`select private, owner_id from chat.rooms where id = ${roomId} for update`
     if (room === undefined) return false
     const deleted = await tx`delete from chat.members where room_id = ${roomId} and user_id = ${userId} returning 1`
     if (deleted.length === 0) return !room.private
@@ -126,7 +153,7 @@ export async function leaveRoom(deps: Pick<ChatDeps, 'sql' | 'realtime'>, roomId
   })
   if (!visible) return { ok: false, reason: 'NOT_FOUND' }
   // Also on a retry where nothing was deleted: the previous attempt may have failed to tell the sockets.
-  await deps.realtime.memberLeft(roomId, userId)
+  await deps.realtime.membershipEnded(roomId, userId, 'left')
   return { ok: true }
 }
 
@@ -171,12 +198,12 @@ export async function openDirectRoom(
   if (!exists) return { ok: false, reason: 'USER_NOT_FOUND' }
   const dmKey = pair.join(':')
   const room = await deps.sql.begin(async (tx) => {
-    const [created] = await tx`
+    const [created] = await tx<RoomRow[]>`
       insert into chat.rooms (id, name, private, owner_id, dm_key)
       values (${crypto.randomUUID()}, ${dmKey}, true, null, ${dmKey})
       on conflict (dm_key) do nothing
       returning *`
-    const row = created ?? (await tx`select * from chat.rooms where dm_key = ${dmKey}`)[0]
+    const row = created ?? (await tx<RoomRow[]>`select * from chat.rooms where dm_key = ${dmKey}`)[0]
     await insertMembers(tx, row.id, pair)
     return toRoom(row)
   })
@@ -203,8 +230,8 @@ export async function listPresence(deps: Pick<ChatDeps, 'sql' | 'realtime'>, roo
   if (failure !== null) return { ok: false, reason: failure }
   const online = await deps.realtime.onlineUserIds(roomId)
   if (online.length === 0) return { ok: true, presence: [] }
-  const rows = await deps.sql`select user_id from chat.members where room_id = ${roomId} and user_id in ${deps.sql(online)}`
-  const members = new Set(rows.map((row) => row.user_id as string))
+  const rows = await deps.sql<{ user_id: string }[]>`select user_id from chat.members where room_id = ${roomId} and user_id in ${deps.sql(online)}`
+  const members = new Set(rows.map((row) => row.user_id))
   return { ok: true, presence: online.filter((id) => members.has(id)).map((id) => ({ userId: id, online: true as const })) }
 }
 
@@ -220,7 +247,7 @@ async function insertMembers(sql: Sql | TransactionSql, roomId: string, userIds:
     on conflict do nothing`
 }
 
-function toRoom(row: Row): Room {
+function toRoom(row: RoomRow): Room {
   return {
     id: row.id,
     name: row.name,

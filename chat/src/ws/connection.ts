@@ -1,21 +1,21 @@
-import { CLOSE, type ClientFrame, type ServerFrame } from '@chat/common/chat-protocol'
-import { withTimeout } from '@chat/common/async'
+import { CLOSE, type ClientFrame, type LeftReason, type ServerFrame } from '@chat/common/chat-protocol'
 import type { Logger } from '@chat/common/logger'
 import { countDependencyError } from '@chat/common/metrics'
 import type { AccessClaims, TokenVerifier } from '@chat/common/tokens'
 import type { ChatConfig } from '../config'
-import type { createMessageStore } from '../messages/store'
-import { authFailures, messagesReceived } from '../metrics'
+import type { MessageStore } from '../messages/store'
+import { messagesReceived } from '../metrics'
 import type { Hub, Member } from '../realtime/hub'
 import type { Presence } from '../realtime/presence'
-import { createTokenBucket, createWindowCounter } from './limits'
+import { createAdmission } from './admission'
 import { parseClientFrame } from './frames'
+import { createInFlight } from './in-flight'
+import { createWindowCounter } from './limits'
+import { createRoomAccess } from './room-access'
+import { bodyProblem, createSendPolicy } from './send-policy'
+import { createSession } from './session'
 
-/** After the RATE_LIMITED warning, this many more refused sends close the socket with 4429. */
-const RATE_LIMIT_GRACE = 100
 const BAD_FRAME_WINDOW_MS = 60_000
-/** Typing events are forwarded at most this often per socket and room. */
-const TYPING_MIN_INTERVAL_MS = 1000
 
 /** Bun's ServerWebSocket, narrowed to what a connection uses. */
 export type RawSocket = {
@@ -32,174 +32,120 @@ export type ConnectionContext = {
   verifier: TokenVerifier
   hub: Hub
   presence: Presence
-  store: ReturnType<typeof createMessageStore>
+  store: MessageStore
+  /** Asked at every `join`: whether the user is a member of the room now. */
   isMember(roomId: string, userId: string): Promise<boolean>
-  /** Keeps the session → sockets index of the instance current (for revocation). */
-  track(connection: Connection, sessionId: string | null): void
+  /** Of these rooms, those whose membership ended, with the reason (see rooms/service.ts). */
+  findEndedMemberships(userId: string, roomIds: string[]): Promise<Map<string, LeftReason>>
+  /**
+   * Files the socket under its session and user (null: forget it), for revocation and
+   * membership events; resolves once the user's events reach this instance.
+   */
+  register(connection: Connection, claims: AccessClaims | null): Promise<void>
 }
 
 const WS_OPEN = 1
 
 /**
- * One socket's protocol state: authentication and renewal, joined rooms, limits. Frames
- * are answered on the socket; nothing here throws to Elysia.
+ * One socket: reads frames and answers them. The state lives in parts with one job each:
+ * the session (who, until when), room access (joined rooms), the send policy (pace and
+ * bodies), the bad-frame counter and the frames in flight (for the drain). Frames are
+ * answered on the socket; nothing here throws to Elysia.
  */
 export function createConnection(ctx: ConnectionContext, socket: RawSocket, socketId: string) {
   const { config } = ctx
-  let claims: AccessClaims | null = null
-  let admitted = false
   let closed = false
-  let authTimer: Timer | null = null
-  let expiryTimer: Timer | null = null
-  const rooms = new Set<string>()
-  const joining = new Set<string>()
-  /**
-   * Membership per room as a promise that every send awaits, even once settled: sends then
-   * reach the store in the order their frames arrived, although the first ones for a room
-   * wait for the membership query together.
-   */
-  const membership = new Map<string, Promise<boolean>>()
-  const sendBucket = createTokenBucket(config.SEND_BURST, config.SEND_PER_SECOND)
-  const badFrames = createWindowCounter(config.MAX_BAD_FRAMES_PER_MINUTE, BAD_FRAME_WINDOW_MS)
-  let rateWarnedAt: number | null = null
-  let refusedAfterWarning = 0
-  const lastTyping = new Map<string, number>()
-  /** Frames still being handled, so a restart can let them finish: a `send` being stored gets its ack. */
-  const inFlight = new Map<Promise<void>, ClientFrame>()
   let restarting = false
+  const access = createRoomAccess(config.MAX_ROOMS_PER_SOCKET)
+  const policy = createSendPolicy(config)
+  const badFrames = createWindowCounter(config.MAX_BAD_FRAMES_PER_MINUTE, BAD_FRAME_WINDOW_MS)
+  const inFlight = createInFlight()
+  const admission = createAdmission(ctx.presence, ctx.log, socketId, config.MAX_SOCKETS_PER_USER)
 
   const send = (frame: ServerFrame) => {
     if (!closed) socket.send(JSON.stringify(frame))
   }
   const fail = (code: string, message: string, ref?: string | number) => send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref })
   const close = (code: number, reason: string) => {
-    if (closed) return
-    socket.close(code, reason)
+    if (!closed) socket.close(code, reason)
   }
+  const withRef = (ref: string | number | undefined) => (ref === undefined ? {} : { ref })
+
+  const session = createSession(
+    { verifier: ctx.verifier, admission, authTimeoutMs: config.WS_AUTH_TIMEOUT_MS, onAccepted: (claims) => ctx.register(connection, claims) },
+    { send, fail, close, isClosed: () => closed },
+  )
 
   const member: Member = {
     get userId() {
-      return claims!.userId
+      return session.userId!
     },
     send,
     subscribe: (topic) => socket.subscribe(topic),
     unsubscribe: (topic) => socket.unsubscribe(topic),
     isOpen: () => !closed && socket.readyState === WS_OPEN,
-    removedFrom(roomId) {
-      rooms.delete(roomId)
-      membership.delete(roomId)
-      send({ type: 'left', room: roomId })
-    },
   }
 
-  /** Accepts a (new) token: the first one admits the socket, later ones extend it. */
-  async function authenticate(token: string, ref?: string | number) {
-    const result = await ctx.verifier.verify(token)
-    if (!result.ok) {
-      authFailures.inc({ reason: result.code })
-      if (result.code === 'DEPENDENCY_DOWN') return fail('UNAVAILABLE', 'Token keys are unavailable, try again shortly', ref)
-      return close(result.code === 'TOKEN_REVOKED' ? CLOSE.REVOKED : CLOSE.UNAUTHENTICATED, result.code)
-    }
-    if (claims !== null && claims.userId !== result.claims.userId) {
-      authFailures.inc({ reason: 'ANOTHER_USER' })
-      return close(CLOSE.UNAUTHENTICATED, 'a socket belongs to one user')
-    }
-    await accept(result.claims, ref)
-  }
-
-  async function accept(next: AccessClaims, ref?: string | number) {
-    if (closed) return
-    if (!admitted) {
-      const allowed = await ctx.presence.admitSocket(next.userId, socketId, config.MAX_SOCKETS_PER_USER).catch((error) => {
-        ctx.log.warn('connection limit unavailable; admitting', { error })
-        return true
-      })
-      if (!allowed) {
-        fail('TOO_MANY_CONNECTIONS', `At most ${config.MAX_SOCKETS_PER_USER} sockets per user`)
-        return close(CLOSE.RATE_LIMITED, 'too many connections')
-      }
-      admitted = true
-      if (closed) return void ctx.presence.releaseSocket(next.userId, socketId).catch(() => {})
-    }
-    claims = next
-    ctx.track(connection, next.sessionId)
-    if (authTimer !== null) clearTimeout(authTimer)
-    if (expiryTimer !== null) clearTimeout(expiryTimer)
-    expiryTimer = setTimeout(() => close(CLOSE.UNAUTHENTICATED, 'token expired'), Math.max(0, next.expiresAt - Date.now()))
-    send({ type: 'ready', userId: next.userId, sessionId: next.sessionId, ...(ref === undefined ? {} : { ref }) })
-  }
-
+  /** Membership is asked of Postgres every time; nothing is remembered from an earlier join. */
   async function join(frame: Extract<ClientFrame, { type: 'join' }>) {
     const { room, ref } = frame
-    if (rooms.has(room) || joining.has(room)) return fail('ALREADY_JOINED', 'This socket already joined the room', ref)
-    if (rooms.size + joining.size >= config.MAX_ROOMS_PER_SOCKET) {
-      return fail('TOO_MANY_ROOMS', `At most ${config.MAX_ROOMS_PER_SOCKET} joined rooms per socket`, ref)
+    const refusal = access.startJoin(room)
+    if (refusal === 'ALREADY_JOINED') return fail(refusal, 'This socket already joined the room', ref)
+    if (refusal === 'TOO_MANY_ROOMS') return fail(refusal, `At most ${config.MAX_ROOMS_PER_SOCKET} joined rooms per socket`, ref)
+    // Joined from the moment `joined` is sent: the client may answer it with `leave` at once.
+    const outcome: { finished: boolean; ended: LeftReason | null } = { finished: false, ended: null }
+    const finish = (succeeded: boolean) => {
+      outcome.finished = true
+      outcome.ended = access.finishJoin(room, succeeded)
     }
-    joining.add(room)
     try {
-      if (!(await checkMembership(room))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
+      if (!(await ctx.isMember(room, member.userId))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
       await ctx.hub.join(member, room, frame.since, (lastSeq) => {
-        rooms.add(room)
-        send({ type: 'joined', room, lastSeq, ...(ref === undefined ? {} : { ref }) })
+        finish(true)
+        send({ type: 'joined', room, lastSeq, ...withRef(ref) })
       })
     } finally {
-      joining.delete(room)
+      if (!outcome.finished) finish(false)
+      if (outcome.ended !== null) await dropRoom(room, outcome.ended)
     }
   }
 
   async function leave(frame: Extract<ClientFrame, { type: 'leave' }>) {
-    if (!rooms.delete(frame.room)) return fail('NOT_JOINED', 'This socket has not joined the room', frame.ref)
+    if (!access.leave(frame.room)) return fail('NOT_JOINED', 'This socket has not joined the room', frame.ref)
     await ctx.hub.leave(member, frame.room)
-    send({ type: 'left', room: frame.room, ...(frame.ref === undefined ? {} : { ref: frame.ref }) })
+    send({ type: 'left', room: frame.room, ...withRef(frame.ref) })
   }
 
-  function checkMembership(room: string): Promise<boolean> {
-    let check = membership.get(room)
-    if (check === undefined) {
-      check = ctx.isMember(room, member.userId)
-      membership.set(room, check)
-      // A refusal or a failed query is not remembered: the user may join over REST, the database may recover.
-      check.then((isMember) => isMember || membership.delete(room), () => membership.delete(room))
-    }
-    return check
+  /** Stops the room's live stream on this socket (synchronously, in hub.leave) and says why. */
+  async function dropRoom(room: string, reason: LeftReason) {
+    const stopped = ctx.hub.leave(member, room)
+    send({ type: 'left', room, reason })
+    await stopped
   }
 
+  /**
+   * Goes to the store without any await before it, so sends reach the store's queue in the
+   * order their frames arrived; membership is checked there, in the storing transaction.
+   */
   async function sendMessage(frame: Extract<ClientFrame, { type: 'send' }>) {
     const { room, body, clientId, ref } = frame
     messagesReceived.inc()
-    if (!acceptRate()) return
+    const verdict = policy.checkSend()
+    if (verdict === 'warn') fail('RATE_LIMITED', `Slow down: at most ${config.SEND_PER_SECOND} messages per second`)
+    if (verdict === 'close') close(CLOSE.RATE_LIMITED, 'rate limited')
+    if (verdict !== 'accept') return
     const problem = bodyProblem(body, config.MESSAGE_MAX_CHARS)
     if (problem !== null) return fail('INVALID_MESSAGE', problem, ref)
-    if (!(await checkMembership(room))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
     const result = await ctx.store.store({ roomId: room, senderId: member.userId, body, clientId })
+    if (!result.ok && result.reason === 'NOT_A_MEMBER') return fail('NOT_A_MEMBER', 'You are not a member of this room; the message was not stored', ref)
     if (!result.ok) return fail('UNAVAILABLE', 'The message was not stored; send it again with the same clientId', ref)
     const { seq, id } = result.message
-    send(ref === undefined ? { type: 'ack', clientId, room, seq, id } : { type: 'ack', ref, clientId, room, seq, id })
-  }
-
-  /** The token bucket, with one warning frame before the socket is closed. */
-  function acceptRate(): boolean {
-    const now = performance.now()
-    if (sendBucket.take(now)) {
-      if (rateWarnedAt !== null && now - rateWarnedAt > 1000) rateWarnedAt = null
-      return true
-    }
-    if (rateWarnedAt === null) {
-      rateWarnedAt = now
-      refusedAfterWarning = 0
-      fail('RATE_LIMITED', `Slow down: at most ${config.SEND_PER_SECOND} messages per second`)
-    } else if (++refusedAfterWarning > RATE_LIMIT_GRACE) {
-      close(CLOSE.RATE_LIMITED, 'rate limited')
-    }
-    return false
+    send({ type: 'ack', ...withRef(ref), clientId, room, seq, id })
   }
 
   function typing(frame: Extract<ClientFrame, { type: 'typing' }>) {
-    if (!rooms.has(frame.room)) return fail('NOT_JOINED', 'This socket has not joined the room', frame.ref)
-    const now = performance.now()
-    if (now - (lastTyping.get(frame.room) ?? -Infinity) < TYPING_MIN_INTERVAL_MS) return
-    lastTyping.set(frame.room, now)
-    ctx.hub.typing(frame.room, member.userId).catch(() => {})
+    if (!access.has(frame.room)) return fail('NOT_JOINED', 'This socket has not joined the room', frame.ref)
+    if (policy.allowsTyping(frame.room)) ctx.hub.typing(frame.room, member.userId).catch(() => {})
   }
 
   function badFrame(message: string, ref?: string | number) {
@@ -207,26 +153,13 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     if (badFrames.record()) close(CLOSE.BAD_FRAMES, 'too many bad frames')
   }
 
-  /**
-   * While a token is being checked (the upgrade's header, or an `auth` frame), later frames
-   * wait for it in arrival order: a client may send `join` right behind `auth` without
-   * waiting for `ready`.
-   */
-  let authenticating: Promise<void> | null = null
-  const holdFramesWhile = (work: Promise<void>) => {
-    const current = work.finally(() => {
-      if (authenticating === current) authenticating = null
-    })
-    authenticating = current
-    return current
-  }
-
-  /** Answers one frame; never throws. */
+  /** Answers one frame; never throws. Frames behind a token check wait for it, in arrival order. */
   async function handle(frame: ClientFrame) {
     try {
-      if (authenticating !== null) await authenticating
-      if (frame.type === 'auth') return await holdFramesWhile(authenticate(frame.token, frame.ref))
-      if (claims === null) return fail('UNAUTHENTICATED', 'Send an auth frame first', frame.ref)
+      const check = session.pendingCheck()
+      if (check !== null) await check
+      if (frame.type === 'auth') return await session.authenticate(frame.token, frame.ref)
+      if (session.userId === null) return fail('UNAUTHENTICATED', 'Send an auth frame first', frame.ref)
       switch (frame.type) {
         case 'join':
           return await join(frame)
@@ -247,30 +180,36 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
   const connection = {
     id: socketId,
     get userId() {
-      return claims?.userId ?? null
+      return session.userId
     },
-    /** `upgradeClaims`: the check of the upgrade's Bearer header, when there was one. */
-    open(upgradeClaims: Promise<AccessClaims | null> | null) {
-      if (upgradeClaims !== null) {
-        return void holdFramesWhile(upgradeClaims.then((claims) => (claims === null ? close(CLOSE.UNAUTHENTICATED, 'invalid token') : accept(claims))))
-      }
-      authTimer = setTimeout(() => {
-        if (claims === null) close(CLOSE.AUTH_TIMEOUT, 'no auth frame in time')
-      }, config.WS_AUTH_TIMEOUT_MS)
-    },
+    open: session.open,
     async receive(data: unknown) {
       const parsed = parseClientFrame(data)
       if (!parsed.ok) return badFrame(parsed.message, parsed.ref)
       const frame = parsed.frame
       if (restarting) return fail('UNAVAILABLE', 'This instance is restarting; reconnect and try again', frame.ref)
-      const handling = handle(frame)
-      inFlight.set(handling, frame)
-      await handling
-      inFlight.delete(handling)
+      await inFlight.track(frame, handle(frame))
     },
     /** Session revoked or account deleted. */
     revoke() {
       close(CLOSE.REVOKED, 'session revoked')
+    },
+    /**
+     * The user's membership of the room ended (on any instance): every socket of the user
+     * says `left{room, reason}`, and one that joined the room stops receiving it at once.
+     * A join under way is undone when it completes.
+     */
+    membershipEnded(room: string, reason: LeftReason) {
+      const state = access.end(room, reason)
+      if (state === 'joining') return
+      if (state === 'joined') ctx.hub.leave(member, room).catch((error) => ctx.log.debug('presence update after a membership end failed', { error }))
+      send({ type: 'left', room, reason })
+    },
+    /** The user-event broker was away and notices may be lost: asks Postgres about every joined room. */
+    async recheckRooms() {
+      const rooms = access.joinedRooms()
+      if (session.userId === null || rooms.length === 0) return
+      for (const [room, reason] of await ctx.findEndedMemberships(session.userId, rooms)) connection.membershipEnded(room, reason)
     },
     /**
      * Graceful shutdown of this instance. Later frames are refused; those being handled
@@ -280,31 +219,20 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
      */
     async restart(drainMs: number) {
       restarting = true
-      await withTimeout(Promise.all(inFlight.keys()), drainMs).catch(() => {})
-      for (const frame of inFlight.values()) {
-        if (frame.type === 'send') fail('UNAVAILABLE', 'The instance is restarting; send the message again with the same clientId', frame.ref)
+      for (const frame of await inFlight.drain(drainMs)) {
+        fail('UNAVAILABLE', 'The instance is restarting; send the message again with the same clientId', frame.ref)
       }
       close(CLOSE.SERVICE_RESTART, 'instance restarting')
     },
     async closed() {
       closed = true
-      for (const timer of [authTimer, expiryTimer]) if (timer !== null) clearTimeout(timer)
-      if (claims === null) return
-      ctx.track(connection, null)
-      const userId = claims.userId
-      await Promise.allSettled([...rooms].map((room) => ctx.hub.leave(member, room)))
-      rooms.clear()
-      if (admitted) await ctx.presence.releaseSocket(userId, socketId).catch(() => {})
+      session.end()
+      if (session.userId === null) return void (await admission.release())
+      await ctx.register(connection, null)
+      await Promise.allSettled(access.takeAll().map((room) => ctx.hub.leave(member, room)))
+      await admission.release()
     },
   }
   return connection
 }
 export type Connection = ReturnType<typeof createConnection>
-
-/** Why a message body is refused, or null. Postgres cannot store NUL, so it is refused here. */
-export function bodyProblem(body: string, maxChars: number): string | null {
-  if (body.length === 0) return 'The body is empty'
-  if (body.length > maxChars && [...body].length > maxChars) return `The body is longer than ${maxChars} characters`
-  if (body.includes('\u0000')) return 'The body contains a NUL character'
-  return null
-}

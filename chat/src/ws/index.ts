@@ -1,11 +1,12 @@
 import { Elysia } from 'elysia'
+import { withTimeout } from '@chat/common/async'
 import { AppError } from '@chat/common/errors'
-import { authenticate } from '@chat/common/tokens'
+import { authenticate, type AccessClaims } from '@chat/common/tokens'
 import type { ChatDeps } from '../deps'
 import { authFailures, countSocketClose, openSockets } from '../metrics'
+import type { UserBroker } from '../realtime/user-broker'
 import { createConnection, type Connection, type ConnectionContext } from './connection'
-
-type Registry = { bySession: Map<string, Set<Connection>>; all: Map<string, Connection> }
+import { createSocketIndex } from './socket-index'
 
 /**
  * On shutdown, frames being handled get this long before the socket closes with 1012:
@@ -13,38 +14,51 @@ type Registry = { bySession: Map<string, Set<Connection>>; all: Map<string, Conn
  * stop timeout (Docker's default is 10 s, the test harness's 5 s).
  */
 const RESTART_DRAIN_MS = 3000
+/**
+ * How long `ready` waits for the subscription to the user's events. Past it the socket
+ * works anyway (Redis is slow or away): membership is still checked at every send and join,
+ * only the `left` notice could be late.
+ */
+const USER_SUBSCRIBE_WAIT_MS = 2000
 
 /**
  * `GET /chat/ws`. The upgrade is refused for a browser Origin outside the allow-list and
  * for a bad Bearer header; without a header the first frame must be `auth`.
  */
-export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'track'>) {
+export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'register'>, users: UserBroker) {
   const allowedOrigins = new Set((deps.config.WS_ALLOWED_ORIGINS ?? deps.config.PUBLIC_ORIGIN).split(',').map((o) => o.trim()))
-  const registry: Registry = { bySession: new Map(), all: new Map() }
+  const all = new Map<string, Connection>()
+  const index = createSocketIndex<Connection>()
+  /** Per user with a socket here: the subscription to their events (made on the first socket, dropped after the last). */
+  const subscriptions = new Map<string, Promise<void>>()
 
   let restarting = false
   /** Closed sockets still releasing presence and rooms, which shutdown waits for before Redis goes. */
   const cleanups = new Set<Promise<void>>()
-  const sessionOf = new Map<Connection, string>()
-  const track = (connection: Connection, sessionId: string | null) => {
-    const previous = sessionOf.get(connection)
-    if (previous === sessionId) return
-    if (previous !== undefined) {
-      const set = registry.bySession.get(previous)!
-      set.delete(connection)
-      if (set.size === 0) registry.bySession.delete(previous)
-      sessionOf.delete(connection)
+  const register = async (connection: Connection, claims: AccessClaims | null) => {
+    if (claims === null) {
+      const lastOf = index.remove(connection)
+      if (lastOf === null) return
+      subscriptions.delete(lastOf)
+      await users.unsubscribe(lastOf).catch((error) => deps.log.debug('user unsubscribe failed', { error }))
+      return
     }
-    if (sessionId === null) return
-    sessionOf.set(connection, sessionId)
-    const set = registry.bySession.get(sessionId) ?? new Set()
-    set.add(connection)
-    registry.bySession.set(sessionId, set)
+    if (index.put(connection, claims.sessionId, claims.userId)) subscriptions.set(claims.userId, users.subscribe(claims.userId))
+    await withTimeout(subscriptions.get(claims.userId)!, USER_SUBSCRIBE_WAIT_MS).catch((error) =>
+      deps.log.warn('user events subscription delayed; membership notices may be late', { error }),
+    )
   }
-  const connectionContext: ConnectionContext = { ...context, track }
+  const connectionContext: ConnectionContext = { ...context, register }
 
   deps.revocations.onRevoked((event) => {
-    for (const sid of event.sessionIds) for (const connection of registry.bySession.get(sid) ?? []) connection.revoke()
+    for (const sid of event.sessionIds) for (const connection of index.ofSession(sid)) connection.revoke()
+  })
+  users.onEvent((userId, event) => {
+    if (event.kind !== 'membership-ended') return
+    for (const connection of index.ofUser(userId)) connection.membershipEnded(event.room, event.reason)
+  })
+  users.onReconnect(() => {
+    for (const connection of all.values()) connection.recheckRooms().catch((error) => deps.log.warn('membership re-check failed', { error }))
   })
 
   const controller = new Elysia({ name: 'ws-controller' }).ws('/chat/ws', {
@@ -61,7 +75,7 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 't
     },
     open(ws) {
       const connection = createConnection(connectionContext, ws.raw, ws.id)
-      registry.all.set(ws.id, connection)
+      all.set(ws.id, connection)
       openSockets.inc()
       // Upgraded while the instance began to stop: it missed closeAllForRestart.
       if (restarting) return void connection.restart(RESTART_DRAIN_MS)
@@ -70,11 +84,11 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 't
       connection.open(header ? authenticate(deps.verifier, header).catch(() => null) : null)
     },
     async message(ws, data) {
-      await registry.all.get(ws.id)?.receive(data)
+      await all.get(ws.id)?.receive(data)
     },
     async close(ws, code) {
-      const connection = registry.all.get(ws.id)
-      registry.all.delete(ws.id)
+      const connection = all.get(ws.id)
+      all.delete(ws.id)
       openSockets.dec()
       countSocketClose(code)
       if (connection === undefined) return
@@ -93,13 +107,13 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 't
      */
     async closeAllForRestart() {
       restarting = true
-      await Promise.all([...registry.all.values()].map((connection) => connection.restart(RESTART_DRAIN_MS)))
+      await Promise.all([...all.values()].map((connection) => connection.restart(RESTART_DRAIN_MS)))
     },
     /** Resolves once every closed socket has finished its clean-up. */
     async cleanedUp() {
       await Promise.allSettled(cleanups)
     },
-    socketEntries: () => [...registry.all.values()].flatMap((c) => (c.userId === null ? [] : [[c.userId, c.id] as [string, string]])),
+    socketEntries: () => [...all.values()].flatMap((c) => (c.userId === null ? [] : [[c.userId, c.id] as [string, string]])),
   }
 }
 
