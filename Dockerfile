@@ -34,5 +34,6 @@ USER bun
 # Slim images have no curl: Bun's fetch is the probe. /health answers once migrations ran and the port is open.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=5 \
   CMD ["bun", "common/src/healthcheck.ts"]
-# exec: the service itself is PID 1 and gets the SIGTERM of `docker stop`.
-CMD ["sh", "-c", "exec bun run \"$SERVICE/src/index.ts\""]
+# exec: the service itself is PID 1 and gets the SIGTERM of `docker stop`. The header limit
+# sits above Caddy's, so the service answers an oversized header (see scripts/stack.ts).
+CMD ["sh", "-c", "exec bun --max-http-header-size=327680 run \"$SERVICE/src/index.ts\""]

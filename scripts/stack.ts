@@ -20,6 +20,16 @@ export const SERVICES = Object.fromEntries(
   ]),
 ) as Record<ServiceName, { entry: string; prefix: string; defaultPort: number }>
 
+/**
+ * Bun's HTTP parser refuses a request line plus headers above its limit (16 KiB by default)
+ * with a bare 431 and closes the connection, even while Caddy is still sending the body;
+ * Caddy then answers 503. So the parser's limit sits above what Caddy forwards (its
+ * `max_header_size` of 256 KiB, plus Go's 4 KiB slack and the headers Caddy adds), and the
+ * service itself answers 431 in the error shape from MAX_HEADER_BYTES. The Dockerfile passes
+ * the same flag (test/compose.test.ts holds it to this).
+ */
+export const BUN_HEADER_PARSER_FLAG = '--max-http-header-size=327680'
+
 /** Start-up includes migrations and the first Postgres/Redis connections; slower means something is wrong. */
 const READY_TIMEOUT_MS = 30_000
 const CADDY_TIMEOUT_MS = 10_000
@@ -117,7 +127,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const name = `${service}-${index + 1}`
     const child = spawnChild({
       name,
-      cmd: [process.execPath, 'run', SERVICES[service].entry],
+      cmd: [process.execPath, BUN_HEADER_PARSER_FLAG, 'run', SERVICES[service].entry],
       cwd: REPO_ROOT,
       env,
       output: options.output,

@@ -5,7 +5,7 @@ import type { TObject } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { AuthConfig } from '../auth/src/config'
 import { UserConfig } from '../user/src/config'
-import { REPO_ROOT, SERVICES, SERVICE_NAMES, type ServiceName } from '../scripts/stack'
+import { BUN_HEADER_PARSER_FLAG, REPO_ROOT, SERVICES, SERVICE_NAMES, type ServiceName } from '../scripts/stack'
 
 // compose.yaml and the Dockerfiles are checked against what the code reads, without Docker:
 // a setting added to a config schema, a renamed variable or a new Caddyfile placeholder
@@ -446,7 +446,7 @@ describe('the service Dockerfile', () => {
 
   test('starts <SERVICE>/src/index.ts as PID 1 in production mode, listening on every interface', () => {
     const command = JSON.parse(argsOf(instructions, 'CMD').at(-1)!) as string[]
-    expect(command).toEqual(['sh', '-c', 'exec bun run "$SERVICE/src/index.ts"'])
+    expect(command).toEqual(['sh', '-c', `exec bun ${BUN_HEADER_PARSER_FLAG} run "$SERVICE/src/index.ts"`])
     for (const name of SERVICE_NAMES) expect(existsSync(join(REPO_ROOT, SERVICES[name].entry))).toBe(true)
     const env = argsOf(finalStage, 'ENV').join(' ')
     expect(env).toContain('NODE_ENV=production')

@@ -387,4 +387,22 @@ describe('routes Caddy keeps to itself', () => {
       expect(await response.json()).toEqual({ error: 'HEADERS_TOO_LARGE', message: expect.any(String) })
     }
   })
+
+  // Bun's own parser used to refuse these with a bare 431 and close the connection while Caddy
+  // was still sending the body; Caddy turned the failed upload into a 503 now and then.
+  test('an oversized Authorization header on a request with a body gets the 431, every time', async () => {
+    const statuses: number[] = []
+    for (const body of ['x', 'x'.repeat(200 * 1024)]) {
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const response = await fetch(`${stack.url}/auth/logout`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${'A'.repeat(20_000)}`, 'content-type': 'application/json' },
+          body,
+        })
+        statuses.push(response.status)
+        expect(await response.json()).toEqual({ error: 'HEADERS_TOO_LARGE', message: expect.any(String) })
+      }
+    }
+    expect(statuses.filter((status) => status !== 431)).toEqual([])
+  })
 })

@@ -21,6 +21,7 @@ describe('loadConfig with good settings', () => {
       TRUSTED_PROXIES: '127.0.0.1,::1,::ffff:127.0.0.1',
       MAX_BODY_BYTES: 1_048_576,
       JSON_MAX_DEPTH: 32,
+      MAX_HEADER_BYTES: 16_384,
       REDIS_PREFIX: '',
       AUTH_INTERNAL_URL: 'http://127.0.0.1:3001',
       REVOCATION_FIRST_LOAD_TIMEOUT_MS: 5000,

@@ -55,6 +55,12 @@ export const BaseConfig = t.Object({
    * validating and describing a deeply nested value costs far more than its size suggests.
    */
   JSON_MAX_DEPTH: t.Integer({ minimum: 2, maximum: 1000, default: 32 }),
+  /**
+   * A request line plus headers above this gets 431. The service answers it, in the error
+   * shape, rather than Bun's parser: the parser's bare 431 closes the connection while Caddy
+   * may still be sending the body, and Caddy turns that into a 503 (see scripts/stack.ts).
+   */
+  MAX_HEADER_BYTES: t.Integer({ minimum: 1024, maximum: 262_144, default: 16_384 }),
 })
 export type BaseConfig = Static<typeof BaseConfig>
 

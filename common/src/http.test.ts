@@ -105,6 +105,15 @@ describe('nesting and size limits', () => {
     expect(response.headers.get('cache-control')).toBe('no-store')
   })
 
+  test(`a request line plus headers over ${BaseConfig.properties.MAX_HEADER_BYTES.default} bytes gets 431 HEADERS_TOO_LARGE; just under passes`, async () => {
+    const withAuthorization = (length: number) =>
+      app.handle(new Request('http://localhost/test/no-body', { method: 'POST', headers: { authorization: 'A'.repeat(length) } }))
+    const over = await withAuthorization(config.MAX_HEADER_BYTES)
+    expect(over.status).toBe(431)
+    expect(await over.json()).toMatchObject({ error: 'HEADERS_TOO_LARGE' })
+    expect((await withAuthorization(config.MAX_HEADER_BYTES - 100)).status).toBe(200)
+  })
+
   test('a body over the limit sent without a length gets 413 too', async () => {
     const chunks = [new TextEncoder().encode(`{"name":"${'x'.repeat(5000)}"}`)]
     const stream = new ReadableStream({ pull: (controller) => void (chunks.length > 0 ? controller.enqueue(chunks.shift()!) : controller.close()) })

@@ -66,8 +66,22 @@ export async function parseJsonBody(request: Request, limits: Pick<BaseConfig, '
   }
 }
 
+/** The request line and headers as sent (Caddy's forwarding headers included), to within a few bytes. */
+export function headerBytes(request: Request): number {
+  const url = new URL(request.url)
+  let bytes = request.method.length + url.pathname.length + url.search.length + ' HTTP/1.1\r\n'.length
+  request.headers.forEach((value, name) => {
+    bytes += name.length + value.length + ': \r\n'.length
+  })
+  return bytes
+}
+
 function unsupportedMediaType() {
   return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be JSON, sent with Content-Type: application/json')
+}
+
+function headersTooLarge(limit: number) {
+  return new AppError('HEADERS_TOO_LARGE', `The request line and headers are limited to ${limit} bytes`)
 }
 
 function payloadTooLarge(limit: number) {
@@ -119,6 +133,12 @@ export function createServiceApp(options: {
       requestMeta.set(request, { requestId, clientIp, startedAt: performance.now() })
       set.headers[REQUEST_ID_HEADER] = requestId
       set.headers['cache-control'] = DEFAULT_CACHE_CONTROL
+      // Answered before the body is read, and the connection is kept: Bun reads past the
+      // body, so Caddy's upload of it never fails.
+      if (headerBytes(request) > config.MAX_HEADER_BYTES) {
+        const { body, status } = toErrorResponse('HEADERS_TOO_LARGE', headersTooLarge(config.MAX_HEADER_BYTES))
+        return Response.json(body, { status, headers: { [REQUEST_ID_HEADER]: requestId, 'cache-control': DEFAULT_CACHE_CONTROL } })
+      }
       const length = Number(request.headers.get('content-length') ?? 0)
       if (length > config.MAX_BODY_BYTES) {
         const { body, status } = toErrorResponse('PAYLOAD_TOO_LARGE', payloadTooLarge(config.MAX_BODY_BYTES))
