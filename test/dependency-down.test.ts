@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { Instance, ServiceName } from '../scripts/stack'
+import { SERVICES, type Instance, type ServiceName } from '../scripts/stack'
 import { call, login, register, type Account, type Answer, type Tokens } from './client'
 import { startTestStack, type TestStack } from './harness'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy'
@@ -53,8 +53,6 @@ afterAll(async () => {
   postgresRelay?.stop()
 }, STACK_HOOK_TIMEOUT_MS)
 
-const PREFIX: Record<ServiceName, string> = { auth: '/auth', user: '/users', chat: '/chat' }
-
 /** A request straight to the relayed instance of `service`, bypassing Caddy. */
 function direct(service: ServiceName, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Answer> {
   return call(relayed[service].url, method, path, options)
@@ -63,7 +61,7 @@ function direct(service: ServiceName, method: string, path: string, options: { t
 async function unreadyFor(store: string): Promise<void> {
   for (const service of ['auth', 'user', 'chat'] as const) {
     await waitUntil(async () => {
-      const ready = await direct(service, 'GET', `${PREFIX[service]}/ready`)
+      const ready = await direct(service, 'GET', `${SERVICES[service].prefix}/ready`)
       return ready.status === 503 && (ready.body.details ?? []).some((detail: { field: string }) => detail.field === store)
     }, `${service} reports ${store} unreachable`)
   }

@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import SwaggerParser from '@apidevtools/swagger-parser'
+import { SERVICES, SERVICE_NAMES } from '../scripts/stack'
 import { startTestStack, type TestStack } from './harness'
 
 /** Bun 1.4.5 ignores bunfig's test timeout; starting or stopping a stack can take longer than 5 s. */
 const STACK_HOOK_TIMEOUT_MS = 60_000
-const SERVICES = [
-  { service: 'auth', prefix: '/auth' },
-  { service: 'user', prefix: '/users' },
-  { service: 'chat', prefix: '/chat' },
-] as const
+const ROUTED = SERVICE_NAMES.map((service) => ({ service, prefix: SERVICES[service].prefix }))
 
 type Response = { description?: string; content?: Record<string, { schema?: Record<string, unknown> }> }
 type Operation = { responses: Record<string, Response>; requestBody?: { content: Record<string, unknown> } }
@@ -19,7 +16,7 @@ const documents = new Map<string, Document>()
 
 beforeAll(async () => {
   stack = await startTestStack({ auth: 1, user: 1, chat: 1, caddy: false })
-  for (const { service, prefix } of SERVICES) {
+  for (const { service, prefix } of ROUTED) {
     const response = await fetch(`${stack.instancesOf(service)[0].url}${prefix}/swagger/json`)
     expect(response.status).toBe(200)
     documents.set(prefix, (await response.json()) as Document)
@@ -33,7 +30,7 @@ afterAll(async () => {
 const operationsOf = (document: Document) =>
   Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ route: `${method} ${path}`, operation })))
 
-describe.each(SERVICES.map(({ prefix }) => prefix))('the OpenAPI document of %s', (prefix) => {
+describe.each(ROUTED.map(({ prefix }) => prefix))('the OpenAPI document of %s', (prefix) => {
   test('passes the OpenAPI schema (validated by @apidevtools/swagger-parser)', async () => {
     // The validator dereferences in place: give it a copy.
     await expect(SwaggerParser.validate(structuredClone(documents.get(prefix)!) as never)).resolves.toBeDefined()
