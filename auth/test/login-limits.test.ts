@@ -64,6 +64,19 @@ describe('login failure limits', () => {
     expect(owner.status).toBe(200)
   })
 
+  // The count used to be checked before and raised after the password check: guesses sent
+  // together all passed the check, however many there were.
+  test('forty wrong passwords sent at once from one IP are ten guesses: the others get 429, and so does the right one after them', async () => {
+    const account = await register(stack.url)
+    const attacker = fakeIp()
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => loginFrom(attacker, account.username, 'guess ' + i)))
+    const statuses = answers.map((answer) => answer.status)
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(30)
+    expectError(await loginFrom(attacker, account.username, account.password), 429, 'TOO_MANY_ATTEMPTS')
+    expect((await loginFrom('192.0.2.11', account.username, account.password)).status).toBe(200)
+  })
+
   test('wrong passwords by username and by email count together: five of each lock the account from that IP', async () => {
     const account = await register(stack.url)
     const attacker = fakeIp()

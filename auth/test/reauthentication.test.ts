@@ -68,6 +68,19 @@ describe('re-authentication limit', () => {
     expectLockedAnswer(await call(stack.url, 'DELETE', '/users/me', { token: accessToken, body: { password: account.password } }))
   })
 
+  // The count used to be checked before and raised after the password check: guesses sent
+  // together all passed the check, however many there were.
+  test('forty wrong passwords sent at once are ten guesses: the others get 429, and so does the right one after them', async () => {
+    const account = await register(stack.url)
+    const { accessToken } = await login(stack.url, account)
+    const change = (currentPassword: string) =>
+      call(stack.url, 'PUT', '/auth/password', { token: accessToken, body: { currentPassword, newPassword: 'a brand new long passphrase' } })
+    const statuses = (await Promise.all(Array.from({ length: 40 }, (_, i) => change(`wrong guess ${i}`)))).map((answer) => answer.status)
+    expect(statuses.filter((status) => status === 403)).toHaveLength(LIMIT)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(40 - LIMIT)
+    expectLockedAnswer(await change(account.password))
+  })
+
   test('one user reaching the limit does not lock another', async () => {
     const locked = await register(stack.url)
     const lockedTokens = await login(stack.url, locked)

@@ -66,10 +66,12 @@ export async function parseJsonBody(request: Request, limits: Pick<BaseConfig, '
   }
 }
 
-/** The request line and headers as sent (Caddy's forwarding headers included), to within a few bytes. */
+/**
+ * The request line and headers as sent (Caddy's forwarding headers included), to within a
+ * few bytes: the URL here also holds the scheme and host, which the request line does not.
+ */
 export function headerBytes(request: Request): number {
-  const url = new URL(request.url)
-  let bytes = request.method.length + url.pathname.length + url.search.length + ' HTTP/1.1\r\n'.length
+  let bytes = request.method.length + request.url.length + ' HTTP/1.1\r\n'.length
   request.headers.forEach((value, name) => {
     bytes += name.length + value.length + ': \r\n'.length
   })

@@ -11,22 +11,32 @@ type WindowOptions = {
 
 const retryAfter = (ttlMs: unknown) => Math.max(1, Math.ceil(Number(ttlMs) / 1000))
 
+/** DECR that never creates the key: one that expired meanwhile stays gone (no negative count without a TTL). */
+const DECREMENT_IF_PRESENT = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
+
 /**
- * Counts failures per key in a fixed window that starts at the first failure. Only
- * failures count, so a user who types the right password is never slowed down until the
- * limit is reached; reaching it locks the key until the window ends.
+ * Counts failures per key in a fixed window that starts at the first failure; reaching
+ * `max` locks the key until the window ends. An attempt is counted as a failure in one
+ * atomic step before the password is checked (`begin`), so guesses sent together cannot
+ * all pass a check made before any of them failed; one that turns out not to be a failure
+ * is given back (`forgive`) or clears the count (`reset`). So a user who types the right
+ * password is never slowed down until the limit is reached.
  */
 export function createFailureLimiter(redis: Redis, options: WindowOptions) {
   const keyOf = (key: string) => `${options.prefix}${key}`
+  const forgive = async (key: string): Promise<void> => {
+    await redis.eval(DECREMENT_IF_PRESENT, { keys: [keyOf(key)] })
+  }
   return {
-    async check(key: string): Promise<LimitCheck> {
-      const [count, ttl] = await redis.multi().get(keyOf(key)).pTTL(keyOf(key)).exec()
-      if (Number(count ?? 0) < options.max) return { allowed: true }
+    /** Counts the attempt as a failure; refused (and not counted) once `max` failures are. */
+    async begin(key: string): Promise<LimitCheck> {
+      const [count, , ttl] = await redis.multi().incr(keyOf(key)).expire(keyOf(key), options.windowSeconds, 'NX').pTTL(keyOf(key)).exec()
+      if (Number(count) <= options.max) return { allowed: true }
+      await forgive(key)
       return { allowed: false, retryAfterSeconds: retryAfter(ttl) }
     },
-    async recordFailure(key: string): Promise<void> {
-      await redis.multi().incr(keyOf(key)).expire(keyOf(key), options.windowSeconds, 'NX').exec()
-    },
+    /** An attempt counted by `begin` that was not a failure after all. */
+    forgive,
     async reset(key: string): Promise<void> {
       await redis.del(keyOf(key))
     },

@@ -51,22 +51,29 @@ export async function login(
     where lower(username) = ${login} or lower(email) = ${login}
     limit 1`
   const pairKey = `${client.ip}:${accountKey(login, credential)}`
-  const checks = await Promise.all([limiters.perAccountAndIp.check(pairKey), limiters.perIp.check(client.ip)])
-  for (const check of checks) {
-    if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
+  // Counted as failures until the password proves otherwise (see createFailureLimiter).
+  const [pair, ip] = await Promise.all([limiters.perAccountAndIp.begin(pairKey), limiters.perIp.begin(client.ip)])
+  // A refused attempt is no failure: `begin` gave back the count that refused it, and the other is given back here.
+  if (!pair.allowed) {
+    if (ip.allowed) await limiters.perIp.forgive(client.ip)
+    return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: pair.retryAfterSeconds }
+  }
+  if (!ip.allowed) {
+    await limiters.perAccountAndIp.forgive(pairKey)
+    return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: ip.retryAfterSeconds }
   }
   const valid =
     credential === undefined
       ? await deps.hasher.verifyAgainstDummy(body.password)
       : await deps.hasher.verify(body.password, credential.password_hash)
-  if (!valid || credential === undefined) {
-    await Promise.all([limiters.perAccountAndIp.recordFailure(pairKey), limiters.perIp.recordFailure(client.ip)])
+  if (!valid || credential === undefined) return { ok: false, reason: 'INVALID_CREDENTIALS' }
+  const session = await createSession(deps, credential.user_id, client)
+  // The account was deleted while its password was being checked: refused, but not a failure.
+  if (!session.ok) {
+    await Promise.all([limiters.perAccountAndIp.forgive(pairKey), limiters.perIp.forgive(client.ip)])
     return { ok: false, reason: 'INVALID_CREDENTIALS' }
   }
-  const session = await createSession(deps, credential.user_id, client)
-  // The account was deleted while its password was being checked.
-  if (!session.ok) return { ok: false, reason: 'INVALID_CREDENTIALS' }
-  await limiters.perAccountAndIp.reset(pairKey)
+  await Promise.all([limiters.perAccountAndIp.reset(pairKey), limiters.perIp.forgive(client.ip)])
   return { ok: true, pair: session.pair }
 }
 

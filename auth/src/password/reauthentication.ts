@@ -37,13 +37,10 @@ export async function reauthenticate(
   passwordHash: string | null,
   password: string,
 ): Promise<ReauthResult> {
-  const check = await limiter.check(userId)
+  const check = await limiter.begin(userId)
   if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
   const valid = passwordHash === null ? await deps.hasher.verifyAgainstDummy(password) : await deps.hasher.verify(password, passwordHash)
-  if (!valid) {
-    await limiter.recordFailure(userId)
-    return { ok: false, reason: 'INVALID_PASSWORD' }
-  }
+  if (!valid) return { ok: false, reason: 'INVALID_PASSWORD' }
   await limiter.reset(userId)
   return { ok: true }
 }
