@@ -77,6 +77,14 @@ describe('login failure limits', () => {
     expect((await loginFrom('192.0.2.11', account.username, account.password)).status).toBe(200)
   })
 
+  test('the addresses of one IPv6 /64 are one client: ten failures from ten of them lock the account from the whole block', async () => {
+    const account = await register(stack.url)
+    const block = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`
+    for (let i = 0; i < 10; i++) expectError(await loginFrom(`${block}::${(i + 1).toString(16)}`, account.username, 'guess ' + i), 401, 'INVALID_CREDENTIALS')
+    expectError(await loginFrom(`${block}:ffff:ffff:ffff:ffff`, account.username, account.password), 429, 'TOO_MANY_ATTEMPTS')
+    expect((await loginFrom(`${block.slice(0, -1)}2::1`, account.username, account.password)).status).toBe(200)
+  })
+
   test('wrong passwords by username and by email count together: five of each lock the account from that IP', async () => {
     const account = await register(stack.url)
     const attacker = fakeIp()

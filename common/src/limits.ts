@@ -11,6 +11,27 @@ type WindowOptions = {
 
 const retryAfter = (ttlMs: unknown) => Math.max(1, Math.ceil(Number(ttlMs) / 1000))
 
+/**
+ * The key a per-IP limit counts a client under: an IPv4 address as it is (also when written
+ * IPv4-mapped, `::ffff:a.b.c.d`), an IPv6 address by its /64, the smallest block a single
+ * subscriber is usually given, so one client cannot hop between its 2^64 addresses to get a
+ * fresh count each time.
+ */
+export function ipLimitKey(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)
+  if (mapped !== null) return mapped[1]
+  if (!ip.includes(':')) return ip
+  const address = ip.split('%')[0].toLowerCase()
+  const groupsOf = (part: string) => (part === '' ? [] : part.split(':'))
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined]
+  const headGroups = groupsOf(head)
+  // An embedded IPv4 address (`64:ff9b::192.0.2.1`) fills two groups.
+  const tailGroups = groupsOf(tail ?? '').flatMap((group) => (group.includes('.') ? [group, group] : [group]))
+  const zeros = tail === undefined ? [] : Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0')
+  const prefix = [...headGroups, ...zeros, ...tailGroups].slice(0, 4).map((group) => (Number.parseInt(group, 16) || 0).toString(16))
+  return `${prefix.join(':')}::/64`
+}
+
 /** DECR that never creates the key: one that expired meanwhile stays gone (no negative count without a TTL). */
 const DECREMENT_IF_PRESENT = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createFailureLimiter } from '@chat/common/limits'
+import { createFailureLimiter, ipLimitKey } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
 import type { ClientInfo, TokenPair } from '../sessions/model'
 import { createSession } from '../sessions/service'
@@ -50,12 +50,13 @@ export async function login(
     select user_id, password_hash from auth.credentials
     where lower(username) = ${login} or lower(email) = ${login}
     limit 1`
-  const pairKey = `${client.ip}:${accountKey(login, credential)}`
+  const ipKey = ipLimitKey(client.ip)
+  const pairKey = `${ipKey}:${accountKey(login, credential)}`
   // Counted as failures until the password proves otherwise (see createFailureLimiter).
-  const [pair, ip] = await Promise.all([limiters.perAccountAndIp.begin(pairKey), limiters.perIp.begin(client.ip)])
+  const [pair, ip] = await Promise.all([limiters.perAccountAndIp.begin(pairKey), limiters.perIp.begin(ipKey)])
   // A refused attempt is no failure: `begin` gave back the count that refused it, and the other is given back here.
   if (!pair.allowed) {
-    if (ip.allowed) await limiters.perIp.forgive(client.ip)
+    if (ip.allowed) await limiters.perIp.forgive(ipKey)
     return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: pair.retryAfterSeconds }
   }
   if (!ip.allowed) {
@@ -70,10 +71,10 @@ export async function login(
   const session = await createSession(deps, credential.user_id, client)
   // The account was deleted while its password was being checked: refused, but not a failure.
   if (!session.ok) {
-    await Promise.all([limiters.perAccountAndIp.forgive(pairKey), limiters.perIp.forgive(client.ip)])
+    await Promise.all([limiters.perAccountAndIp.forgive(pairKey), limiters.perIp.forgive(ipKey)])
     return { ok: false, reason: 'INVALID_CREDENTIALS' }
   }
-  await Promise.all([limiters.perAccountAndIp.reset(pairKey), limiters.perIp.forgive(client.ip)])
+  await Promise.all([limiters.perAccountAndIp.reset(pairKey), limiters.perIp.forgive(ipKey)])
   return { ok: true, pair: session.pair }
 }
 

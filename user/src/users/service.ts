@@ -1,5 +1,5 @@
 import { isUniqueViolation } from '@chat/common/db'
-import { createRateLimiter, type RateLimiter } from '@chat/common/limits'
+import { createRateLimiter, ipLimitKey, type RateLimiter } from '@chat/common/limits'
 import { clampLimit, decodeCursor, encodeCursor, escapeLike } from '@chat/common/pagination'
 import { findPasswordWeakness } from '@chat/common/passwords'
 import type { VerifyPasswordResult } from '../auth-client'
@@ -53,7 +53,7 @@ export async function registerUser(
   clientIp: string,
   requestId?: string,
 ): Promise<RegisterResult> {
-  const allowed = await limiter.take(clientIp)
+  const allowed = await limiter.take(ipLimitKey(clientIp))
   if (!allowed.allowed) return { ok: false, reason: 'TOO_MANY_REGISTRATIONS', retryAfterSeconds: allowed.retryAfterSeconds }
   const why = findPasswordWeakness(body.password, body)
   if (why !== null) return { ok: false, reason: 'WEAK_PASSWORD', why }
