@@ -46,6 +46,9 @@ export const ChatConfig = t.Composite([
     ROOM_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_MAX: t.Number({ minimum: 1, default: 100 }),
+    /** `GET /chat/rooms/:id/events` page size when `limit` is absent, and its ceiling: a catching-up client wants big pages, a server bounded ones. */
+    EVENTS_PAGE_DEFAULT: t.Number({ minimum: 1, default: 100 }),
+    EVENTS_PAGE_MAX: t.Number({ minimum: 1, default: 500 }),
   }),
 ])
 export type ChatConfig = typeof ChatConfig.static
