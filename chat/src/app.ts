@@ -5,6 +5,7 @@ import { messagesController } from './messages'
 import { moderationController } from './moderation'
 import { receiptsController } from './receipts'
 import { roomsController } from './rooms'
+import { timelineController } from './timeline'
 import { wsController, wsOptions } from './ws'
 
 export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController>) {
@@ -27,5 +28,6 @@ export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController
     .use(moderationController(deps))
     .use(invitesController(deps))
     .use(receiptsController(deps))
+    .use(timelineController(deps))
     .use(ws.controller)
 }

@@ -76,6 +76,9 @@ export const ChatConfig = t.Composite([
     RECEIPT_FLUSH_MS: t.Number({ minimum: 10, default: 250 }),
     /** `GET /chat/rooms/:id/receipts` answers the most advanced markers, at most this many. */
     RECEIPTS_LIST_MAX: t.Number({ minimum: 1, default: 1000 }),
+    /** `GET /chat/rooms/:id/events` page size when `limit` is absent, and its ceiling: a catching-up client wants big pages, a server bounded ones. */
+    EVENTS_PAGE_DEFAULT: t.Number({ minimum: 1, default: 100 }),
+    EVENTS_PAGE_MAX: t.Number({ minimum: 1, default: 500 }),
   }),
 ])
 export type ChatConfig = typeof ChatConfig.static

@@ -40,6 +40,7 @@ const deps = {
     roomAdded: realtime.roomAdded,
     receiptMoved: realtime.receiptMoved,
     onlineUserIds: realtime.hub.onlineUserIds,
+    publishEvents: realtime.hub.publishStored,
   },
 }
 const ws = wsController(deps, {
