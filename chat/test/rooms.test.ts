@@ -55,7 +55,7 @@ describe('rooms and membership', () => {
     const owner = await newUser()
     const name = uniqueName('Créé 🎉')
     const room = await createRoom(owner, { name })
-    expect(room).toEqual({ id: expect.any(String), name, private: false, ownerId: owner.id, createdAt: expect.any(String), lastSeq: 0 })
+    expect(room).toEqual({ id: expect.any(String), name, topic: '', private: false, ownerId: owner.id, createdAt: expect.any(String), lastSeq: 0 })
 
     const got = await api(owner, 'GET', `/chat/rooms/${room.id}`)
     expect(got.status).toBe(200)
@@ -78,18 +78,17 @@ describe('rooms and membership', () => {
     expect((await api(guest, 'GET', '/chat/rooms?mine=true')).body.items).toEqual([])
   })
 
-  test('when the owner leaves, the earliest remaining member becomes owner, and nobody once the room is empty', async () => {
-    const [owner, first, second] = await Promise.all([newUser(), newUser(), newUser()])
+  test('the owner cannot leave while others remain; once the room is handed over they can, and the last one out leaves it ownerless', async () => {
+    const [owner, first] = await Promise.all([newUser(), newUser()])
     const room = await createRoom(owner)
     await api(first, 'POST', `/chat/rooms/${room.id}/join`)
-    await api(second, 'POST', `/chat/rooms/${room.id}/join`)
 
-    await api(owner, 'POST', `/chat/rooms/${room.id}/leave`)
-    expect((await api(first, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: first.id, members: 2 })
-    await api(first, 'POST', `/chat/rooms/${room.id}/leave`)
-    expect((await api(second, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: second.id, members: 1 })
-    await api(second, 'POST', `/chat/rooms/${room.id}/leave`)
-    expect((await api(second, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: null, members: 0 })
+    expectError(await api(owner, 'POST', `/chat/rooms/${room.id}/leave`), 409, 'LAST_OWNER')
+    expect((await api(owner, 'PATCH', `/chat/rooms/${room.id}/members/${first.id}`, { role: 'owner' })).status).toBe(200)
+    expect((await api(owner, 'POST', `/chat/rooms/${room.id}/leave`)).status).toBe(204)
+    expect((await api(first, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: first.id, members: 1 })
+    expect((await api(first, 'POST', `/chat/rooms/${room.id}/leave`)).status).toBe(204)
+    expect((await api(first, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: null, members: 0 })
   })
 
   test('a private room is invisible to non-members until its owner adds them', async () => {
@@ -118,7 +117,7 @@ describe('rooms and membership', () => {
     expectError(await api(outsider, 'GET', path), 404, 'NOT_FOUND')
   })
 
-  test('only the owner adds members; adding is idempotent and checks the user exists', async () => {
+  test('only the owner (or an admin) adds members; adding is idempotent and checks the user exists', async () => {
     const [owner, member, candidate, stranger] = await Promise.all([newUser(), newUser(), newUser(), newUser()])
     const room = await createRoom(owner, { private: true })
     const members = `/chat/rooms/${room.id}/members`
@@ -126,7 +125,7 @@ describe('rooms and membership', () => {
     expect((await api(owner, 'POST', members, { userId: member.id })).status).toBe(204)
     expect((await api(owner, 'GET', `/chat/rooms/${room.id}`)).body.members).toBe(2)
 
-    expectError(await api(member, 'POST', members, { userId: candidate.id }), 403, 'FORBIDDEN')
+    expectError(await api(member, 'POST', members, { userId: candidate.id }), 403, 'NOT_ALLOWED')
     expectError(await api(owner, 'POST', members, { userId: crypto.randomUUID() }), 404, 'NOT_FOUND')
     expect((await api(owner, 'GET', `/chat/rooms/${room.id}`)).body.members).toBe(2)
 
@@ -220,7 +219,7 @@ describe('direct messages', () => {
 
     expectError(await api(carol, 'GET', `/chat/rooms/${first.body.id}`), 404, 'NOT_FOUND')
     // Nobody owns a DM, so nobody can turn it into a group.
-    expectError(await api(alice, 'POST', `/chat/rooms/${first.body.id}/members`, { userId: carol.id }), 403, 'FORBIDDEN')
+    expectError(await api(alice, 'POST', `/chat/rooms/${first.body.id}/members`, { userId: carol.id }), 403, 'NOT_ALLOWED')
   })
 
   test('concurrent first calls from both sides converge on one room', async () => {

@@ -14,7 +14,8 @@ export type MemberPageResult = { ok: true; page: MemberPage } | { ok: false; rea
 /**
  * Members in the order they joined, paged by (joined_at, user_id) so a page boundary stays
  * put while people join. The cursor holds joined_at as Postgres prints it, microseconds
- * included, so it compares exactly.
+ * included, and goes back as text: a parameter typed timestamptz would pass through a
+ * JavaScript Date and lose the microseconds.
  */
 export async function listMembers(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId: string, callerId: string, query: MemberPageQuery): Promise<MemberPageResult> {
   const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, callerId))
@@ -23,7 +24,7 @@ export async function listMembers(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId
   if (after === undefined) return { ok: false, reason: 'BAD_CURSOR' }
   const limit = clampLimit(query.limit, deps.config.MEMBER_PAGE_DEFAULT, deps.config.MEMBER_PAGE_MAX)
   const { sql } = deps
-  const position = after === null ? sql`` : sql`and (joined_at, user_id) > (${after[0]}::timestamptz, ${after[1]}::uuid)`
+  const position = after === null ? sql`` : sql`and (joined_at, user_id) > (${after[0]}::text::timestamptz, ${after[1]}::uuid)`
   let rows: MemberRow[]
   try {
     rows = await sql<MemberRow[]>`
