@@ -258,19 +258,20 @@ describe('unread counts and read markers', () => {
     const [alice, bob] = await Promise.all([newUser(), newUser()])
     const room = await createRoom(alice)
     await api(bob, 'POST', `/chat/rooms/${room.id}/join`)
+    // Seq 1 is the `member` event of Bob's join; the messages are seqs 2–6.
     await storeMessages(room.id, [alice, alice, bob, alice, bob])
     expect(await unreadOf(alice, room.id)).toBe(2)
     expect(await unreadOf(bob, room.id)).toBe(3)
-    expect((await api(bob, 'GET', `/chat/rooms/${room.id}`)).body.lastSeq).toBe(5)
+    expect((await api(bob, 'GET', `/chat/rooms/${room.id}`)).body.lastSeq).toBe(6)
 
     const read = (seq: number) => api(bob, 'POST', `/chat/rooms/${room.id}/read`, { seq })
-    expect((await read(2)).status).toBe(204)
+    expect((await read(3)).status).toBe(204)
     expect(await unreadOf(bob, room.id)).toBe(1)
     expect((await read(1)).status).toBe(204)
     expect(await unreadOf(bob, room.id)).toBe(1)
     expect((await read(Number.MAX_SAFE_INTEGER)).status).toBe(204)
     expect(await unreadOf(bob, room.id)).toBe(0)
-    // The marker was clamped to 5, so a new message is unread again.
+    // The marker was clamped to 6, so a new message is unread again.
     await storeMessages(room.id, [alice])
     expect(await unreadOf(bob, room.id)).toBe(1)
     expect(await unreadOf(alice, room.id)).toBe(2)
