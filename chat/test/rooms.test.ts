@@ -24,7 +24,7 @@ const api = (user: User, method: string, path: string, body?: unknown) => call(s
 async function createRoom(owner: User, options: { name?: string; private?: boolean } = {}) {
   const answer = await api(owner, 'POST', '/chat/rooms', { name: options.name ?? uniqueName('room'), private: options.private })
   expect(answer.status).toBe(201)
-  return answer.body as { id: string; name: string; private: boolean; ownerId: string | null; createdAt: string; lastSeq: number }
+  return answer.body as { id: string; name: string; private: boolean; topic: string; ownerId: string | null; createdAt: string; lastSeq: number }
 }
 
 /** Sending is the WebSocket's job; these tests store messages the way it does: next seqs and `last_seq` in one transaction. */
