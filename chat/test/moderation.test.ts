@@ -77,6 +77,8 @@ describe('roles', () => {
     const [owner, bob] = await people(2)
     const room = await createRoom(stack.url, owner, [bob])
     expectError(await api(owner, 'PATCH', `/chat/rooms/${room}/members/${owner.userId}`, { role: 'admin' }), 409, 'LAST_OWNER')
+    // Already the owner: nothing to do.
+    expect((await api(owner, 'PATCH', `/chat/rooms/${room}/members/${owner.userId}`, { role: 'owner' })).body.role).toBe('owner')
     expectError(await api(owner, 'POST', `/chat/rooms/${room}/leave`), 409, 'LAST_OWNER')
 
     expect((await api(owner, 'PATCH', `/chat/rooms/${room}/members/${bob.userId}`, { role: 'owner' })).body.role).toBe('owner')
