@@ -128,7 +128,7 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
    * order their frames arrived; membership is checked there, in the storing transaction.
    */
   async function sendMessage(frame: Extract<ClientFrame, { type: 'send' }>) {
-    const { room, body, clientId, ref } = frame
+    const { room, body, clientId, replyTo, ref } = frame
     messagesReceived.inc()
     const verdict = policy.checkSend()
     if (verdict === 'warn') fail('RATE_LIMITED', `Slow down: at most ${config.SEND_PER_SECOND} messages per second`)
@@ -136,8 +136,9 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     if (verdict !== 'accept') return
     const problem = bodyProblem(body, config.MESSAGE_MAX_CHARS)
     if (problem !== null) return fail('INVALID_MESSAGE', problem, ref)
-    const result = await ctx.store.store({ roomId: room, senderId: member.userId, body, clientId })
+    const result = await ctx.store.store({ roomId: room, senderId: member.userId, body, clientId, ...(replyTo === undefined ? {} : { replyTo }) })
     if (!result.ok && result.reason === 'NOT_A_MEMBER') return fail('NOT_A_MEMBER', 'You are not a member of this room; the message was not stored', ref)
+    if (!result.ok && result.reason === 'BAD_REPLY') return fail('BAD_REPLY', 'replyTo is not a message of this room; the message was not stored', ref)
     if (!result.ok) return fail('UNAVAILABLE', 'The message was not stored; send it again with the same clientId', ref)
     const { seq, id } = result.message
     send({ type: 'ack', ...withRef(ref), clientId, room, seq, id })
@@ -204,6 +205,10 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
       if (state === 'joining') return
       if (state === 'joined') ctx.hub.leave(member, room).catch((error) => ctx.log.debug('presence update after a membership end failed', { error }))
       send({ type: 'left', room, reason })
+    },
+    /** The user became a member of a room (on any device): every socket of theirs hears of it, to list the room. */
+    roomAdded(room: string) {
+      send({ type: 'room_added', room })
     },
     /** The user-event broker was away and notices may be lost: asks Postgres about every joined room. */
     async recheckRooms() {
