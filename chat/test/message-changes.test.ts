@@ -148,6 +148,20 @@ describe('deleting a message', () => {
   })
 })
 
+describe('unread after a deletion', () => {
+  test('a deleted message no longer counts as unread; events never do', async () => {
+    const { room, alice, bob, onA, onB } = await roomWithTwo()
+    const kept = await send(onA, room, 'kept')
+    const gone = await send(onA, room, 'gone')
+    await call(stack.url, 'PUT', reaction(room, kept.id, '👍'), { token: alice.accessToken })
+    expect((await call(stack.url, 'DELETE', path(room, gone.id), { token: alice.accessToken })).status).toBe(204)
+    const mine = await call(stack.url, 'GET', '/chat/rooms?mine=true', { token: bob.accessToken })
+    expect(mine.body.items.find((r: Frame) => r.id === room).unread).toBe(1)
+    onA.close()
+    onB.close()
+  })
+})
+
 describe('reactions', () => {
   test('add and remove are idempotent: one event per change, on both instances; history aggregates count and me', async () => {
     const { room, alice, bob, onA, onB } = await roomWithTwo()

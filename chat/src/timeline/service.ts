@@ -5,6 +5,7 @@ import type { Sql } from '@chat/common/db'
 import type { ChatDeps } from '../deps'
 import { readMessagesAfter } from '../messages/read'
 import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
+import { mergeBySeq } from './merge'
 import { toRoomEvent, toTimelineItem, type EventRow, type EventsQuery, type NewEvent, type TimelinePage } from './model'
 
 /**
@@ -52,14 +53,7 @@ export async function readTimelineAfter(sql: Sql, roomId: string, afterSeq: numb
     readMessagesAfter(sql, roomId, afterSeq, uptoSeq, limit),
     readEventsAfter(sql, roomId, afterSeq, uptoSeq, limit),
   ])
-  const merged: StreamItem[] = []
-  let m = 0
-  let e = 0
-  while (merged.length < limit && (m < messages.length || e < events.length)) {
-    if (e >= events.length || (m < messages.length && messages[m].seq < events[e].seq)) merged.push(messages[m++])
-    else merged.push(events[e++])
-  }
-  return merged
+  return mergeBySeq(messages, events, limit)
 }
 
 export type EventsPageResult = { ok: true; page: TimelinePage } | { ok: false; reason: AccessFailure }
