@@ -11,6 +11,7 @@ import type { TopicPublish } from './realtime/hub'
 import { findEndedMemberships, isMember } from './rooms/service'
 import { createUserDirectory } from './users-client'
 import { wsController } from './ws'
+import { frameDepthGuard } from './ws/frames'
 
 /** Connections still open this long after every socket was told to go (a client that never answers the close) are cut. */
 const STOP_LINGER_MS = 1000
@@ -55,7 +56,7 @@ const ws = wsController(deps, {
 }, realtime.users)
 realtime.reportSocketsWith(ws.socketEntries)
 
-const app = createChatApp(deps, ws).listen({ port: config.PORT, hostname: config.HOST })
+const app = createChatApp(deps, ws).listen({ port: config.PORT, hostname: config.HOST, websocket: frameDepthGuard(config.JSON_MAX_DEPTH) })
 const server = app.server!
 // Bun's publish returns bytes written, not receivers; the count is for the delivery metric.
 publish = (topic, data) => {

@@ -286,6 +286,24 @@ describe('bad frames and limits', () => {
     socket.close()
   })
 
+  test('a deeply nested frame, unknown fields and an oversized ref get BAD_FRAME at once, store nothing and echo nothing big', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    await joinRoom(socket, room)
+    // 800 KB of nesting: parsed by Elysia, it held the instance for hundreds of milliseconds.
+    socket.sendRaw('{"type":"send","x":' + '['.repeat(400_000) + ']'.repeat(400_000) + '}')
+    socket.send({ type: 'send', room, body: 'extra', clientId: 'extra', padding: 'x' })
+    socket.send({ type: 'dance', ref: 'r'.repeat(100_000) })
+    const errors = await socket.collect((f) => f.type === 'error', 3)
+    expect(errors.map((e) => e.code)).toEqual(['BAD_FRAME', 'BAD_FRAME', 'BAD_FRAME'])
+    expect(errors[0].message).toContain('nested')
+    expect(errors.every((e) => e.ref === undefined)).toBe(true)
+    const [{ count }] = await stack.sql`select count(*)::int as count from chat.messages where room_id = ${room}`
+    expect(count).toBe(0)
+    socket.close()
+  })
+
   test('ten bad frames within a minute close with 4400; other sockets are unaffected', async () => {
     const alice = await person(stack.url)
     const bystander = await connect(stack.url, alice.accessToken)

@@ -91,21 +91,29 @@ const RoomId = Uuid
 /** Optional correlation id; the answer to a frame echoes it. */
 const Ref = t.Optional(t.Union([t.String({ maxLength: 64 }), t.Integer()]))
 
+/** Unknown fields are refused, as on REST: a frame is exactly what its schema says. */
+const exact = { additionalProperties: false } as const
+
 export const ClientFrame = t.Union([
-  t.Object({ type: t.Literal('auth'), token: t.String({ minLength: 1, maxLength: 4096 }), ref: Ref }),
-  t.Object({ type: t.Literal('join'), room: RoomId, since: t.Optional(t.Integer({ minimum: 0 })), ref: Ref }),
-  t.Object({ type: t.Literal('leave'), room: RoomId, ref: Ref }),
-  t.Object({
-    type: t.Literal('send'),
-    room: RoomId,
-    // The length limit is configurable, so it is checked by the handler, not here.
-    body: t.String(),
-    clientId: t.String({ minLength: 1, maxLength: 64, description: 'Chosen by the client; a re-send with the same id is stored once' }),
-    replyTo: t.Optional(t.String({ format: 'uuid', description: 'The id of a message of the same room, else `error` BAD_REPLY' })),
-    ref: Ref,
-  }),
-  t.Object({ type: t.Literal('typing'), room: RoomId, ref: Ref }),
+  t.Object({ type: t.Literal('auth'), token: t.String({ minLength: 1, maxLength: 4096 }), ref: Ref }, exact),
+  t.Object({ type: t.Literal('join'), room: RoomId, since: t.Optional(t.Integer({ minimum: 0 })), ref: Ref }, exact),
+  t.Object({ type: t.Literal('leave'), room: RoomId, ref: Ref }, exact),
+  t.Object(
+    {
+      type: t.Literal('send'),
+      room: RoomId,
+      // The length limit is configurable, so it is checked by the handler, not here.
+      body: t.String(),
+      clientId: t.String({ minLength: 1, maxLength: 64, description: 'Chosen by the client; a re-send with the same id is stored once' }),
+      replyTo: t.Optional(t.String({ format: 'uuid', description: 'The id of a message of the same room, else `error` BAD_REPLY' })),
+      ref: Ref,
+    },
+    exact,
+  ),
+  t.Object({ type: t.Literal('typing'), room: RoomId, ref: Ref }, exact),
 ])
+/** The `ref` a frame may carry, and so the only one an answer echoes. */
+export const FrameRef = Ref
 export type ClientFrame = typeof ClientFrame.static
 
 /** Why a user's membership of a room ended: they left, an owner/admin removed or banned them, or the room was deleted. */

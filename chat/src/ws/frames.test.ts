@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { parseClientFrame } from './frames'
+import { frameDepthGuard, parseClientFrame } from './frames'
 
 const room = '4f9c5f5e-6a3f-4c1e-9a57-2d1f0b8a9e11'
 
@@ -27,5 +27,28 @@ describe('client frame parsing', () => {
     expect((wrong as { message: string }).message).toContain('/body')
     expect(parseClientFrame({ type: 'join', room: 'not-a-uuid' }).ok).toBe(false)
     expect(parseClientFrame({ type: 'join', room, since: -1 }).ok).toBe(false)
+  })
+
+  test('refuses unknown fields, as REST does', () => {
+    expect(parseClientFrame({ type: 'send', room, body: 'hi', clientId: 'c1', extra: 1 })).toMatchObject({ ok: false })
+    expect(parseClientFrame({ type: 'join', room, ...Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i])) })).toMatchObject({ ok: false })
+  })
+
+  test('echoes only a ref the protocol allows, never an oversized one', () => {
+    expect(parseClientFrame({ type: 'explode', ref: 'x'.repeat(900_000) })).toEqual({ ok: false, message: 'Unknown frame type "explode"', ref: undefined })
+    expect(parseClientFrame({ type: 'explode', ref: 1.5 })).toMatchObject({ ref: undefined })
+    expect(parseClientFrame({ type: 'explode', ref: 'r1' })).toMatchObject({ ref: 'r1' })
+  })
+
+  test('a frame nested deeper than the limit is swapped for a marker before Elysia parses it, and refused', () => {
+    let handed: unknown
+    const socket = { data: { message: (_ws: unknown, message: unknown) => void (handed = message) } }
+    const guard = frameDepthGuard(32)
+    guard.message(socket as never, '['.repeat(400_000) + ']'.repeat(400_000))
+    expect(typeof handed).toBe('string')
+    expect(parseClientFrame(handed)).toMatchObject({ ok: false, message: expect.stringContaining('nested') })
+    const plain = JSON.stringify({ type: 'leave', room })
+    guard.message(socket as never, plain)
+    expect(handed).toBe(plain)
   })
 })

@@ -1,15 +1,43 @@
+import type { ServerWebSocket } from 'bun'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { ClientFrame } from '@chat/common/chat-protocol'
+import { ClientFrame, FrameRef } from '@chat/common/chat-protocol'
+import { exceedsJsonDepth } from '@chat/common/json-depth'
 
 /** One compiled checker per frame type, built once at start-up, so errors name the field. */
 const checkers = new Map(
   ClientFrame.anyOf.map((schema) => [schema.properties.type.const as string, TypeCompiler.Compile(schema)] as const),
 )
 
+const checkRef = TypeCompiler.Compile(FrameRef)
+
+/**
+ * What a frame nested too deeply becomes before Elysia sees it (see `frameDepthGuard`): a
+ * string that does not look like JSON, so Elysia hands it over unparsed.
+ */
+const TOO_DEEP_FRAME = '\u0000frame nested too deeply'
+
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string; ref?: string | number }
+
+type ElysiaSocketData = { message?: (ws: ServerWebSocket<unknown>, message: string | Buffer) => unknown }
+
+/**
+ * Elysia JSON-parses every text frame before any code of ours runs, and `JSON.parse` of a
+ * megabyte of nested brackets holds the instance for hundreds of milliseconds. This Bun
+ * `message` handler (given to `listen`, it replaces Elysia's dispatcher and then calls the
+ * route's handler as that does) swaps such a frame for a marker first, in one linear scan.
+ */
+export function frameDepthGuard(maxDepth: number) {
+  return {
+    message(ws: ServerWebSocket<unknown>, message: string | Buffer) {
+      const safe = typeof message === 'string' && exceedsJsonDepth(message, maxDepth) ? TOO_DEEP_FRAME : message
+      void (ws.data as ElysiaSocketData).message?.(ws, safe)
+    },
+  }
+}
 
 /** Accepts what Elysia hands over (already JSON-parsed when it looked like JSON). */
 export function parseClientFrame(data: unknown): ParsedFrame {
+  if (data === TOO_DEEP_FRAME) return { ok: false, message: 'Frames are JSON objects nested only a few levels deep' }
   if (typeof data === 'string') {
     try {
       data = JSON.parse(data)
@@ -19,7 +47,8 @@ export function parseClientFrame(data: unknown): ParsedFrame {
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, message: 'Frames are JSON objects' }
   const candidate = data as { type?: unknown; ref?: unknown }
-  const ref = typeof candidate.ref === 'string' || typeof candidate.ref === 'number' ? candidate.ref : undefined
+  // Echoed only when it is a ref this protocol allows, so a bad frame cannot make us send back a megabyte.
+  const ref = checkRef.Check(candidate.ref) ? (candidate.ref as string | number | undefined) : undefined
   const checker = typeof candidate.type === 'string' ? checkers.get(candidate.type) : undefined
   if (checker === undefined) return { ok: false, message: `Unknown frame type ${JSON.stringify(candidate.type ?? null)}`.slice(0, 200), ref }
   if (!checker.Check(data)) {
