@@ -2,6 +2,14 @@ import { t } from 'elysia'
 import { BaseConfig, loadConfig, PEER_URLS_PATTERN } from '@chat/common/config'
 import { localServiceUrl, SERVICE_DEFAULTS } from '@chat/common/ports'
 
+/** Postgres' built-in text-search configurations that stem (`simple` is always searched too, see search/language.ts). */
+export const SEARCH_LANGUAGES = [
+  'arabic', 'armenian', 'basque', 'catalan', 'danish', 'dutch', 'english', 'finnish', 'french', 'german', 'greek', 'hindi',
+  'hungarian', 'indonesian', 'irish', 'italian', 'lithuanian', 'nepali', 'norwegian', 'portuguese', 'romanian', 'russian',
+  'serbian', 'simple', 'spanish', 'swedish', 'tamil', 'turkish', 'yiddish',
+] as const
+export type SearchLanguage = (typeof SEARCH_LANGUAGES)[number]
+
 export const ChatConfig = t.Composite([
   BaseConfig,
   t.Object({
@@ -46,6 +54,15 @@ export const ChatConfig = t.Composite([
     ROOM_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_MAX: t.Number({ minimum: 1, default: 100 }),
+    /**
+     * The language whose stemming search adds to exact word matches (`simple`: none). The
+     * stored search vectors are rebuilt for it at start-up when it changes (a table rewrite).
+     */
+    SEARCH_LANGUAGE: t.Union(SEARCH_LANGUAGES.map((name) => t.Literal(name)), { default: 'english' }),
+    /** A search text longer than this is refused (422): a long query costs index work per word. */
+    SEARCH_QUERY_MAX_CHARS: t.Number({ minimum: 1, default: 200 }),
+    SEARCH_PAGE_DEFAULT: t.Number({ minimum: 1, default: 20 }),
+    SEARCH_PAGE_MAX: t.Number({ minimum: 1, default: 50 }),
   }),
 ])
 export type ChatConfig = typeof ChatConfig.static
