@@ -3,6 +3,7 @@ import type { ChatDeps } from './deps'
 import { messagesController } from './messages'
 import { roomsController } from './rooms'
 import { searchController } from './search'
+import { timelineController } from './timeline'
 import { wsController, wsOptions } from './ws'
 
 export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController>) {
@@ -23,5 +24,6 @@ export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController
     .use(roomsController(deps))
     .use(messagesController(deps))
     .use(searchController(deps))
+    .use(timelineController(deps))
     .use(ws.controller)
 }

@@ -63,6 +63,9 @@ export const ChatConfig = t.Composite([
     SEARCH_QUERY_MAX_CHARS: t.Number({ minimum: 1, default: 200 }),
     SEARCH_PAGE_DEFAULT: t.Number({ minimum: 1, default: 20 }),
     SEARCH_PAGE_MAX: t.Number({ minimum: 1, default: 50 }),
+    /** `GET /chat/rooms/:id/events` page size when `limit` is absent, and its ceiling: a catching-up client wants big pages, a server bounded ones. */
+    EVENTS_PAGE_DEFAULT: t.Number({ minimum: 1, default: 100 }),
+    EVENTS_PAGE_MAX: t.Number({ minimum: 1, default: 500 }),
   }),
 ])
 export type ChatConfig = typeof ChatConfig.static

@@ -36,6 +36,7 @@ export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'config'>, use
         where user_id = ${userId} ${query.room === undefined ? sql`` : sql`and room_id = ${query.room}`}
       )
       and m.search_vector @@ ${tsquery}
+      and m.deleted_at is null
       ${after === null ? sql`` : sql`and (m.created_at, m.room_id, m.seq) < (${after.createdAt}::timestamptz, ${after.room}::uuid, ${after.seq})`}
     order by m.created_at desc, m.room_id desc, m.seq desc
     limit ${limit + 1}`
