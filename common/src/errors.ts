@@ -42,6 +42,8 @@ export const ERROR_STATUS = {
   USERNAME_TAKEN: 409,
   EMAIL_TAKEN: 409,
   CONFLICT: 409,
+  /** A message already carries as many distinct reaction emoji as allowed. */
+  TOO_MANY_REACTIONS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
