@@ -93,6 +93,26 @@ describe('GET /chat/search', () => {
     expect((await search(carol, { q: needle })).items).toEqual([])
   })
 
+  test('a deleted message never matches; an edited one matches its new text only', async () => {
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
+    const aliceSays = await speaker(alice, [room])
+    const [gone, before, after] = [word('gone'), word('before'), word('after')]
+    const deleted = await say(aliceSays, room, `${gone} will be taken back`)
+    const edited = await say(aliceSays, room, `${before} typo`)
+    expect((await search(bob, { q: gone })).items.map((m) => m.id)).toEqual([deleted])
+
+    expect((await call(stack.url, 'DELETE', `/chat/rooms/${room}/messages/${deleted}`, { token: alice.accessToken })).status).toBe(204)
+    expect((await search(bob, { q: gone })).items).toEqual([])
+    expect((await search(bob, { q: 'taken back' })).items.map((m) => m.id)).not.toContain(deleted)
+
+    expect((await call(stack.url, 'PATCH', `/chat/rooms/${room}/messages/${edited}`, { token: alice.accessToken, body: { body: `${after} fixed` } })).status).toBe(200)
+    expect((await search(bob, { q: before })).items).toEqual([])
+    const found = await search(bob, { q: after })
+    expect(found.items.map((m) => ({ id: m.id, body: m.body }))).toEqual([{ id: edited, body: `${after} fixed` }])
+    expect(found.items[0]).toMatchObject({ editedAt: expect.any(String), reactions: [] })
+  })
+
   test('matches words as written in any language, and stemmed in the configured one', async () => {
     const alice = await person(stack.url)
     const room = await createRoom(stack.url, alice)

@@ -1,5 +1,6 @@
 import { clampLimit } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
+import { withReactions } from '../messages/history'
 import { toMessage, type MessageRow } from '../messages/model'
 import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
 import { decodeSearchCursor, encodeSearchCursor } from './cursor'
@@ -48,7 +49,7 @@ export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'config'>, use
   const last = page.at(-1)
   const nextCursor =
     rows.length > limit && last !== undefined ? encodeSearchCursor({ createdAt: last.position_time, room: last.room_id, seq: Number(last.seq) }) : null
-  return { ok: true, page: { items: page.map(toMessage), nextCursor } }
+  return { ok: true, page: { items: await withReactions(sql, page.map(toMessage), userId), nextCursor } }
 }
 
 /** Only operators, punctuation or stop words: nothing to look for. Asked only when nothing was found, so a search costs one statement. */
