@@ -4,6 +4,7 @@ import type { createAuthApp } from '../../auth/src/app'
 import type { createChatApp } from '../../chat/src/app'
 import type { createUserApp } from '../../user/src/app'
 import { ApiError, NETWORK_ERROR, NOT_LOGGED_IN, isSessionEnded, type ErrorDetail } from './errors'
+import type { ApiClient } from './generated-types'
 import type { Invite, Member, Receipt, Role, SearchPage, TimelineMessage } from './room-events'
 import { toAccessToken, toStoredTokens, type AccessToken, type StoredTokens, type TokenStore } from './tokens'
 
@@ -72,7 +73,7 @@ const digits = (value: number | undefined) => (value === undefined ? undefined :
  * call is answered 401 TOKEN_EXPIRED (a laptop woken from sleep), after which the call is
  * retried once.
  */
-export function createApiClient(options: ApiClientOptions) {
+function createEdenApiClient(options: ApiClientOptions) {
   const { baseUrl, tokens } = options
   // ISO timestamps stay strings, as the contract (and the types) say; Eden would make Dates of them.
   const config = { parseDate: false }
@@ -275,6 +276,14 @@ export function createApiClient(options: ApiClientOptions) {
   }
 }
 
-export type ApiClient = ReturnType<typeof createApiClient>
+/**
+ * The typed REST client (see createEdenApiClient for what it does). Its type is Eden's,
+ * which names the services' apps, printed in full by scripts/build-client.ts (so the
+ * package names nothing of the services); the return type makes `tsc` check they agree.
+ */
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  return createEdenApiClient(options)
+}
+export type { ApiClient }
 /** A room as `GET /chat/rooms/:id` answers it, with the topic issue 9 adds. */
 export type RoomWithTopic = Awaited<ReturnType<ApiClient['getRoom']>> & { topic?: string | null }

@@ -1,4 +1,4 @@
-import type { Message } from '@chat/common/chat-protocol'
+import type { Message } from './generated-types'
 
 /**
  * The shapes of issue 9's routes and frames (CONTRACT.md, "Chat: one event stream per

@@ -1,4 +1,4 @@
-import type { ClientFrame, LeftReason, ServerFrame } from '@chat/common/chat-protocol'
+import type { ClientFrame, LeftReason, ServerFrame } from './generated-types'
 import { createEmitter } from './emitter'
 import { ChatSocketError, isSessionEnded } from './errors'
 import { backoffDelay, CLOSE, planReconnect } from './reconnect'
