@@ -23,6 +23,8 @@ import ts from 'typescript'
 import { generateDtsBundle } from 'dts-bundle-generator'
 import { REPO_ROOT } from './stack'
 
+// Progress goes to stderr: `npm pack --json` runs this as its prepack and prints its answer on stdout.
+
 const CLIENT = join(REPO_ROOT, 'client')
 const GENERATED = join(CLIENT, 'src', 'generated-types.ts')
 const DIST = join(CLIENT, 'dist')
@@ -104,7 +106,7 @@ export async function generateTypes(): Promise<void> {
   const text = format([...lines.slice(0, 3), ...imports, ...lines.slice(3)].join('\n'))
   if (/import\("/.test(text)) throw new Error(`generated types still point into other files:\n${text.match(/import\("[^"]+"\)\.\w+/g)?.join('\n')}`)
   await Bun.write(GENERATED, text)
-  console.log(`build:client: wrote ${GENERATED} (${text.length} characters)`)
+  console.error(`build:client: wrote ${GENERATED} (${text.length} characters)`)
 }
 
 async function buildJs(): Promise<void> {
@@ -115,7 +117,7 @@ async function buildJs(): Promise<void> {
   for (const forbidden of ['createServiceApp', 'postgres', 'node:']) {
     if (code.includes(forbidden)) throw new Error(`build:client: the bundle contains ${JSON.stringify(forbidden)}`)
   }
-  console.log(`build:client: wrote ${join(DIST, 'index.js')} (${code.length} bytes)`)
+  console.error(`build:client: wrote ${join(DIST, 'index.js')} (${code.length} bytes)`)
 }
 
 /**
@@ -143,7 +145,7 @@ async function buildDts(): Promise<void> {
     })
     if (/from ['"](?:\.|@chat\/|elysia|@sinclair)/.test(bundle)) throw new Error('build:client: the declarations import something a consumer does not have')
     await Bun.write(join(DIST, 'index.d.ts'), bundle)
-    console.log(`build:client: wrote ${join(DIST, 'index.d.ts')} (${bundle.length} characters)`)
+    console.error(`build:client: wrote ${join(DIST, 'index.d.ts')} (${bundle.length} characters)`)
   } finally {
     await rm(emitted, { recursive: true, force: true })
   }
