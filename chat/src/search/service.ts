@@ -1,7 +1,7 @@
 import { clampLimit } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
 import { withReactions } from '../messages/history'
-import { toMessage, type MessageRow } from '../messages/model'
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../messages/model'
 import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
 import { decodeSearchCursor, encodeSearchCursor } from './cursor'
 import type { SearchPage, SearchQuery } from './model'
@@ -34,7 +34,7 @@ export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'config'>, use
   const limit = clampLimit(query.limit, config.SEARCH_PAGE_DEFAULT, config.SEARCH_PAGE_MAX)
   const tsquery = sql`(websearch_to_tsquery('simple', ${query.q}) || websearch_to_tsquery(${config.SEARCH_LANGUAGE}::regconfig, ${query.q}))`
   const rows = await sql<FoundRow[]>`
-    select m.*, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position_time
+    select ${sql(MESSAGE_COLUMNS)}, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position_time
     from chat.messages m
     where ${
       query.room === undefined
