@@ -54,7 +54,7 @@ export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'config'>, use
   return { ok: true, page: { items: await withReactions(sql, page.map(toMessage), userId), nextCursor } }
 }
 
-/** Only operators, punctuation or stop words: nothing to look for. Asked only when nothing was found, so a search costs one statement. */
+/** Only operators or punctuation: nothing to look for (`simple` keeps stop words). Asked only when nothing was found, so a search that finds something never asks. */
 async function hasNoWords(deps: Pick<ChatDeps, 'sql' | 'config'>, q: string): Promise<boolean> {
   const [row] = await deps.sql<{ nodes: number }[]>`
     select numnode(websearch_to_tsquery('simple', ${q}) || websearch_to_tsquery(${deps.config.SEARCH_LANGUAGE}::regconfig, ${q})) as nodes`
