@@ -151,6 +151,14 @@ export type ServerFrame = {
     reason?: LeftReason | undefined;
     ref?: string | number | undefined;
 } | {
+    type: "room_added";
+    room: string;
+} | {
+    type: "receipt";
+    room: string;
+    userId: string;
+    seq: number;
+} | {
     type: "error";
     code: string;
     message: string;
@@ -267,6 +275,7 @@ export type ApiClient = {
         id: string;
         createdAt: string;
         name: string;
+        topic: string;
         private: boolean;
         ownerId: string | null;
         lastSeq: number;
@@ -274,6 +283,7 @@ export type ApiClient = {
         id: string;
         createdAt: string;
         name: string;
+        topic: string;
         private: boolean;
         ownerId: string | null;
         lastSeq: number;
@@ -289,6 +299,7 @@ export type ApiClient = {
             id: string;
             createdAt: string;
             name: string;
+            topic: string;
             private: boolean;
             ownerId: string | null;
             lastSeq: number;
@@ -299,6 +310,7 @@ export type ApiClient = {
         id: string;
         createdAt: string;
         name: string;
+        topic: string;
         private: boolean;
         ownerId: string | null;
         lastSeq: number;
@@ -311,6 +323,7 @@ export type ApiClient = {
         id: string;
         createdAt: string;
         name: string;
+        topic: string;
         private: boolean;
         ownerId: string | null;
         lastSeq: number;
