@@ -1,7 +1,8 @@
-import type { ClientFrame, Message, ServerFrame } from '@chat/common/chat-protocol'
+import type { ClientFrame, LeftReason, ServerFrame } from '@chat/common/chat-protocol'
 import { createEmitter } from './emitter'
 import { ChatSocketError, isSessionEnded } from './errors'
 import { backoffDelay, CLOSE, planReconnect } from './reconnect'
+import type { Receipt, RoomEvent, TimelineMessage } from './room-events'
 import { createSeqTracker } from './seq-tracker'
 import type { AccessToken } from './tokens'
 
@@ -27,12 +28,18 @@ export type ChatSocketEvents = {
   /** Authenticated (after every connect and every token renewal). */
   ready: { userId: string; sessionId: string }
   joined: { room: string; lastSeq: number }
-  /** Each message once, in `seq` order per room, across reconnects. */
-  message: Message
+  /** Each message once, in `seq` order per room (with the room's events), across reconnects. */
+  message: TimelineMessage
+  /** Each edit, deletion, reaction, membership or room change once, in `seq` order with the messages. */
+  event: RoomEvent
+  /** A member's read marker moved. */
+  receipt: Receipt & { room: string }
+  /** The user became a member of a room (on any device, or added by someone else). */
+  room_added: { room: string }
   presence: { room: string; userId: string; online: boolean }
   typing: { room: string; userId: string }
-  /** Left on request, or the membership ended over REST. */
-  left: { room: string }
+  /** Left on request, or the membership ended (`reason` says how). */
+  left: { room: string; reason?: LeftReason }
   /** Every `error` frame, and failures to get a token (`TOKEN_UNAVAILABLE`). */
   error: { code: string; message: string }
   /**
@@ -58,7 +65,13 @@ export type ChatSocketOptions = {
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void }
 type WantedRoom = { waiters: Waiter<{ room: string; lastSeq: number }>[] }
-type PendingSend = Waiter<Ack> & { room: string; body: string; clientId: string; promise: Promise<Ack> }
+type PendingSend = Waiter<Ack> & { room: string; body: string; clientId: string; replyTo?: string; promise: Promise<Ack> }
+/** Frames of issue 9 beside the ones `ServerFrame` lists (room-events.ts). */
+type TimelineFrame =
+  | ({ type: 'message' } & TimelineMessage)
+  | ({ type: 'event' } & RoomEvent)
+  | ({ type: 'receipt'; room: string } & Receipt)
+  | { type: 'room_added'; room: string | { id: string } }
 /** What an answer (or `error` frame) with a given `ref` is about. */
 type RefTarget = { kind: 'auth' } | { kind: 'join'; room: string } | { kind: 'leave'; room: string } | { kind: 'send'; clientId: string }
 
@@ -122,7 +135,8 @@ export function createChatSocket(options: ChatSocketOptions) {
   }
 
   const sendMessage = (pending: PendingSend) => {
-    transmit({ type: 'send', room: pending.room, body: pending.body, clientId: pending.clientId, ref: withRef({ kind: 'send', clientId: pending.clientId }) })
+    const replyTo = pending.replyTo === undefined ? {} : { replyTo: pending.replyTo }
+    transmit({ type: 'send', room: pending.room, body: pending.body, clientId: pending.clientId, ...replyTo, ref: withRef({ kind: 'send', clientId: pending.clientId }) } as ClientFrame)
   }
 
   /** Unacknowledged sends go again after a pause; their clientIds make the repeats harmless. */
@@ -257,7 +271,7 @@ export function createChatSocket(options: ChatSocketOptions) {
     if (token !== null && Date.now() < token.expiresAt) renewTimer = setTimeout(renew, RENEW_RETRY_MS)
   }
 
-  function receive(frame: ServerFrame) {
+  function receive(frame: ServerFrame | TimelineFrame) {
     // An answer settles its ref; an `error` frame's ref is read (then settled) by onError.
     const ref = 'ref' in frame ? frame.ref : undefined
     if (typeof ref === 'number' && frame.type !== 'error') refs.delete(ref)
@@ -282,6 +296,18 @@ export function createChatSocket(options: ChatSocketOptions) {
         if (seqs.accept(message.room, message.seq)) events.emit('message', message)
         return
       }
+      case 'event': {
+        // Events take the room's seqs like messages, so one tracker keeps both gapless and unrepeated.
+        if (!wanted.has(frame.room)) return
+        const { type: _, ...event } = frame
+        if (seqs.accept(event.room, event.seq)) events.emit('event', event as RoomEvent)
+        return
+      }
+      case 'receipt':
+        if (!wanted.has(frame.room)) return
+        return events.emit('receipt', { room: frame.room, userId: frame.userId, seq: frame.seq })
+      case 'room_added':
+        return events.emit('room_added', { room: typeof frame.room === 'string' ? frame.room : frame.room.id })
       case 'ack': {
         const pending = sends.get(frame.clientId)
         if (pending === undefined) return
@@ -295,7 +321,7 @@ export function createChatSocket(options: ChatSocketOptions) {
         if (!wanted.has(frame.room)) return
         return events.emit('typing', { room: frame.room, userId: frame.userId })
       case 'left':
-        return onLeft(frame.room)
+        return onLeft(frame.room, frame.reason)
       case 'error':
         return onError(frame.code, frame.message, frame.ref)
     }
@@ -315,7 +341,7 @@ export function createChatSocket(options: ChatSocketOptions) {
     events.emit('ready', { userId, sessionId })
   }
 
-  function onLeft(room: string) {
+  function onLeft(room: string, reason?: LeftReason) {
     joined.delete(room)
     const waiters = leaving.get(room)
     leaving.delete(room)
@@ -323,7 +349,7 @@ export function createChatSocket(options: ChatSocketOptions) {
     // Not asked for: the membership ended over REST, so the room is not re-joined either.
     if (waiters === undefined) forgetRoom(room, new ChatSocketError('LEFT', 'The membership of this room ended'))
     // Asked for by nobody waiting (a join answered after `leave()`, which resolved back then): told once already.
-    if (waiters === undefined || waiters.length > 0) events.emit('left', { room })
+    if (waiters === undefined || waiters.length > 0) events.emit('left', reason === undefined ? { room } : { room, reason })
   }
 
   /** Asks the server to stop sending the room; `waiter` is settled by its answer. */
@@ -412,13 +438,13 @@ export function createChatSocket(options: ChatSocketOptions) {
      * and it is re-sent after every reconnect until acknowledged. Give `clientId` to show
      * the message before it is acknowledged (the echo carries the same id).
      */
-    send(room: string, body: string, clientId: string = createClientId()): Promise<Ack> {
+    send(room: string, body: string, clientId: string = createClientId(), sendOptions: { replyTo?: string } = {}): Promise<Ack> {
       if (disposed) return Promise.reject(new ChatSocketError('CLOSED', 'The socket is closed'))
       const existing = sends.get(clientId)
       if (existing !== undefined) return existing.promise
       let waiter!: Waiter<Ack>
       const promise = new Promise<Ack>((resolve, reject) => (waiter = { resolve, reject }))
-      const pending: PendingSend = { ...waiter, room, body, clientId, promise }
+      const pending: PendingSend = { ...waiter, room, body, clientId, ...(sendOptions.replyTo === undefined ? {} : { replyTo: sendOptions.replyTo }), promise }
       sends.set(clientId, pending)
       if (ready) sendMessage(pending)
       return promise

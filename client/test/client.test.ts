@@ -64,7 +64,7 @@ type Recorded = { [K in keyof ChatSocketEvents]: ChatSocketEvents[K][] }
 function openSocket(person: Person, options: Partial<ChatSocketOptions> = {}): { socket: ChatSocket; seen: Recorded } {
   const socket = createChatSocket({ url: wsUrl(stack.url), getToken: person.api.getAccessToken, ...options })
   sockets.push(socket)
-  const seen: Recorded = { status: [], ready: [], joined: [], message: [], presence: [], typing: [], left: [], error: [], close: [] }
+  const seen: Recorded = { status: [], ready: [], joined: [], message: [], event: [], receipt: [], room_added: [], presence: [], typing: [], left: [], error: [], close: [] }
   for (const type of Object.keys(seen) as (keyof Recorded)[]) socket.on(type, (payload) => (seen[type] as unknown[]).push(payload))
   return { socket, seen }
 }
