@@ -2,6 +2,7 @@ import { createServiceApp } from '@chat/common/http'
 import type { ChatDeps } from './deps'
 import { messagesController } from './messages'
 import { roomsController } from './rooms'
+import { timelineController } from './timeline'
 import { wsController, wsOptions } from './ws'
 
 export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController>) {
@@ -21,5 +22,6 @@ export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController
   })
     .use(roomsController(deps))
     .use(messagesController(deps))
+    .use(timelineController(deps))
     .use(ws.controller)
 }

@@ -46,6 +46,18 @@ export const ChatConfig = t.Composite([
     ROOM_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_MAX: t.Number({ minimum: 1, default: 100 }),
+    /** `GET /chat/rooms/:id/events` page size when `limit` is absent, and its ceiling: a catching-up client wants big pages, a server bounded ones. */
+    EVENTS_PAGE_DEFAULT: t.Number({ minimum: 1, default: 100 }),
+    EVENTS_PAGE_MAX: t.Number({ minimum: 1, default: 500 }),
+    /** Distinct emoji one message may carry (Discord's limit); more reactions with an existing emoji are always accepted. */
+    REACTIONS_MAX_PER_MESSAGE: t.Number({ minimum: 1, default: 20 }),
+    /**
+     * Edits, deletions and reactions over REST per user in a fixed window: the REST
+     * counterpart of the socket's send rate (which they count against in the contract), so
+     * a script cannot flood a room's stream through the API instead of the socket.
+     */
+    MESSAGE_CHANGES_MAX: t.Number({ minimum: 1, default: 300 }),
+    MESSAGE_CHANGES_WINDOW_SECONDS: t.Number({ minimum: 1, default: 10 }),
   }),
 ])
 export type ChatConfig = typeof ChatConfig.static

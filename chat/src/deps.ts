@@ -1,4 +1,4 @@
-import type { LeftReason } from '@chat/common/chat-protocol'
+import type { LeftReason, RoomEvent } from '@chat/common/chat-protocol'
 import type { Sql } from '@chat/common/db'
 import type { Logger } from '@chat/common/logger'
 import type { Redis } from '@chat/common/redis'
@@ -12,6 +12,12 @@ export type RealtimeHooks = {
   membershipEnded(roomId: string, userId: string, reason: LeftReason): Promise<void>
   /** Members with at least one socket that joined the room, on any instance. */
   onlineUserIds(roomId: string): Promise<string[]>
+  /**
+   * Events just committed (by `appendEvents` in the caller's transaction) go to every socket
+   * that joined their room, on every instance, like stored messages. Best effort: a lost
+   * publish is caught up from Postgres by seq, so never call it before the commit.
+   */
+  publishEvents(events: RoomEvent[]): Promise<void>
 }
 
 /** Answers whether a user id belongs to an existing account (the user service owns accounts). */

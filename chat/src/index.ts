@@ -35,7 +35,7 @@ const deps = {
   config,
   verifier,
   users: createUserDirectory(config.USER_INTERNAL_URL, internalToken),
-  realtime: { membershipEnded: realtime.membershipEnded, onlineUserIds: realtime.hub.onlineUserIds },
+  realtime: { membershipEnded: realtime.membershipEnded, onlineUserIds: realtime.hub.onlineUserIds, publishEvents: realtime.hub.publishStored },
 }
 const ws = wsController(deps, {
   config,

@@ -35,15 +35,21 @@ export const ERROR_STATUS = {
   INVALID_REFRESH_TOKEN: 401,
   REFRESH_TOKEN_REUSED: 401,
   FORBIDDEN: 403,
+  /** The caller is a member, but this action on this resource is not theirs to take (another's message). */
+  NOT_ALLOWED: 403,
   INVALID_PASSWORD: 403,
   NOT_FOUND: 404,
   USERNAME_TAKEN: 409,
   EMAIL_TAKEN: 409,
   CONFLICT: 409,
+  /** A message already carries as many distinct reaction emoji as allowed. */
+  TOO_MANY_REACTIONS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
   WEAK_PASSWORD: 422,
+  /** `replyTo` names no message of the same room (a WebSocket `error` code; 422 if REST ever takes it). */
+  BAD_REPLY: 422,
   TOO_MANY_ATTEMPTS: 429,
   RATE_LIMITED: 429,
   INTERNAL: 500,

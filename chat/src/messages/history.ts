@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { Message } from '@chat/common/chat-protocol'
+import type { Sql } from '@chat/common/db'
 import { clampLimit, PageLimit } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
 import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
@@ -49,13 +50,31 @@ export async function readHistory(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId
     const rows = await sql<MessageRow[]>`
       select * from chat.messages where room_id = ${roomId} and seq > ${Number(query.after)}
       order by seq limit ${limit + 1}`
-    const items = rows.slice(0, limit).map(toMessage)
+    const items = await withReactions(sql, rows.slice(0, limit).map(toMessage), userId)
     return { ok: true, page: { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null } }
   }
   const rows = await sql<MessageRow[]>`
     select * from chat.messages
     where room_id = ${roomId} ${query.before === undefined ? sql`` : sql`and seq < ${Number(query.before)}`}
     order by seq desc limit ${limit + 1}`
-  const items = rows.slice(0, limit).reverse().map(toMessage)
+  const items = await withReactions(sql, rows.slice(0, limit).reverse().map(toMessage), userId)
   return { ok: true, page: { items, nextCursor: rows.length > limit ? items[0].seq : null } }
+}
+
+/**
+ * Adds each message's reactions, aggregated by Postgres in one query for the whole page
+ * (the reactions' primary key starts with the message id): emoji in the order they were
+ * first given, with their count and whether the caller is among them.
+ */
+async function withReactions(sql: Sql, messages: Message[], userId: string): Promise<Message[]> {
+  const byMessage = new Map(messages.map((m) => [m.id, { ...m, reactions: [] as NonNullable<Message['reactions']> }]))
+  if (messages.length > 0) {
+    const rows = await sql<{ message_id: string; emoji: string; count: number; me: boolean }[]>`
+      select message_id, emoji, count(*)::int as count, bool_or(user_id = ${userId}) as me
+      from chat.reactions where message_id = any(${[...byMessage.keys()]}::uuid[])
+      group by message_id, emoji
+      order by message_id, min(created_at), emoji`
+    for (const row of rows) byMessage.get(row.message_id)?.reactions.push({ emoji: row.emoji, count: row.count, me: row.me })
+  }
+  return [...byMessage.values()]
 }

@@ -8,10 +8,14 @@ export type MessageRow = {
   body: string
   client_id: string
   created_at: Date
+  reply_to: string | null
+  edited_at: Date | null
+  deleted_at: Date | null
 }
 
+/** A message in its current state; optional fields appear only when they apply. */
 export function toMessage(row: MessageRow): Message {
-  return {
+  const message: Message = {
     id: row.id,
     room: row.room_id,
     seq: Number(row.seq),
@@ -20,4 +24,8 @@ export function toMessage(row: MessageRow): Message {
     clientId: row.client_id,
     createdAt: row.created_at.toISOString(),
   }
+  if (row.reply_to !== null) message.replyTo = row.reply_to
+  if (row.edited_at !== null) message.editedAt = row.edited_at.toISOString()
+  if (row.deleted_at !== null) message.deleted = true
+  return message
 }

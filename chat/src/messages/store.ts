@@ -9,8 +9,8 @@ import { messagesStored, storeBatchSize, storeDuration } from '../metrics'
 import { createFailureGate } from './failure-gate'
 import { toMessage, type MessageRow } from './model'
 
-export type NewMessage = { roomId: string; senderId: string; body: string; clientId: string }
-export type StoreResult = { ok: true; message: Message; duplicate: boolean } | { ok: false; reason: 'UNAVAILABLE' | 'NOT_A_MEMBER' }
+export type NewMessage = { roomId: string; senderId: string; body: string; clientId: string; replyTo?: string }
+export type StoreResult = { ok: true; message: Message; duplicate: boolean } | { ok: false; reason: 'UNAVAILABLE' | 'NOT_A_MEMBER' | 'BAD_REPLY' }
 
 export type StoreSettings = Pick<ChatConfig, 'STORE_BATCH_MAX' | 'STORE_QUEUE_MAX' | 'STORE_STATEMENT_TIMEOUT_MS' | 'STORE_FAILURE_BACKOFF_MS'>
 
@@ -28,6 +28,7 @@ const BACKSTOP_FACTOR = 2
 
 const UNAVAILABLE: StoreResult = { ok: false, reason: 'UNAVAILABLE' }
 const NOT_A_MEMBER: StoreResult = { ok: false, reason: 'NOT_A_MEMBER' }
+const BAD_REPLY: StoreResult = { ok: false, reason: 'BAD_REPLY' }
 
 type Pending = NewMessage & { resolve: (result: StoreResult) => void }
 
@@ -104,11 +105,11 @@ async function storeWithRetry(sql: Sql, batch: NewMessage[], statementTimeoutMs:
 }
 
 /**
- * One transaction, five statements whatever the batch size: find re-sent clientIds, lock
- * the rooms in id order (no deadlock between instances, and leave/removal lock the room
- * row too), keep only messages whose sender is a member at that moment, reserve a seq
- * range per room for those, then insert them. Refused messages take no seq, so seqs stay
- * gapless.
+ * One transaction, five statements whatever the batch size (six when some reply): find
+ * re-sent clientIds, lock the rooms in id order (no deadlock between instances, and
+ * leave/removal lock the room row too), keep only messages whose sender is a member at
+ * that moment and whose `replyTo` is a message of the same room, reserve a seq range per
+ * room for those, then insert them. Refused messages take no seq, so seqs stay gapless.
  */
 async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: number): Promise<StoreResult[]> {
   return sql.begin(async (tx) => {
@@ -130,7 +131,8 @@ async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: num
       const key = idempotencyKey(m.roomId, m.senderId, m.clientId)
       if (!earlier.has(key) && !fresh.has(key)) fresh.set(key, m)
     }
-    const accepted = fresh.size === 0 ? fresh : await keepMembers(tx, fresh)
+    const members = fresh.size === 0 ? fresh : await keepMembers(tx, fresh)
+    const accepted = await keepValidReplies(tx, members)
     if (accepted.size > 0) {
       for (const [key, message] of await insertMessages(tx, accepted)) earlier.set(key, message)
     }
@@ -138,7 +140,7 @@ async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: num
     return batch.map((m): StoreResult => {
       const key = idempotencyKey(m.roomId, m.senderId, m.clientId)
       const message = earlier.get(key)
-      if (message === undefined) return NOT_A_MEMBER
+      if (message === undefined) return members.has(key) ? BAD_REPLY : NOT_A_MEMBER
       const isNew = accepted.has(key) && !firstSeen.has(key)
       firstSeen.add(key)
       return { ok: true, message, duplicate: !isNew }
@@ -163,6 +165,15 @@ async function keepMembers(tx: Tx, fresh: Map<string, NewMessage>): Promise<Map<
   return new Map([...fresh].filter(([, m]) => allowed.has(`${m.roomId}|${m.senderId}`)))
 }
 
+/** Keeps the messages that reply to nothing or to a message of their own room (a tombstone counts: its id stays). */
+async function keepValidReplies(tx: Tx, members: Map<string, NewMessage>): Promise<Map<string, NewMessage>> {
+  const replyIds = [...new Set([...members.values()].flatMap((m) => (m.replyTo === undefined ? [] : [m.replyTo])))]
+  if (replyIds.length === 0) return members
+  const rows = await tx<{ id: string; room_id: string }[]>`select id, room_id from chat.messages where id = any(${replyIds}::uuid[])`
+  const roomOf = new Map(rows.map((row) => [row.id, row.room_id]))
+  return new Map([...members].filter(([, m]) => m.replyTo === undefined || roomOf.get(m.replyTo.toLowerCase()) === m.roomId))
+}
+
 /** Reserves a seq range per (already locked) room and inserts the messages with them. */
 async function insertMessages(tx: Tx, accepted: Map<string, NewMessage>): Promise<Map<string, Message>> {
   const perRoom = new Map<string, number>()
@@ -179,14 +190,17 @@ async function insertMessages(tx: Tx, accepted: Map<string, NewMessage>): Promis
   for (const [key, m] of accepted) {
     const seq = nextSeq.get(m.roomId)!
     nextSeq.set(m.roomId, seq + 1)
-    inserted.set(key, { id: crypto.randomUUID(), room: m.roomId, seq, senderId: m.senderId, body: m.body, clientId: m.clientId, createdAt: createdAt.toISOString() })
+    const message: Message = { id: crypto.randomUUID(), room: m.roomId, seq, senderId: m.senderId, body: m.body, clientId: m.clientId, createdAt: createdAt.toISOString() }
+    if (m.replyTo !== undefined) message.replyTo = m.replyTo.toLowerCase()
+    inserted.set(key, message)
   }
   const list = [...inserted.values()]
   await tx`
-    insert into chat.messages (room_id, seq, id, sender_id, body, client_id, created_at)
+    insert into chat.messages (room_id, seq, id, sender_id, body, client_id, reply_to, created_at)
     select u.*, ${createdAt}::timestamptz from unnest(
       ${list.map((m) => m.room)}::uuid[], ${list.map((m) => m.seq)}::bigint[], ${list.map((m) => m.id)}::uuid[],
-      ${list.map((m) => m.senderId)}::uuid[], ${list.map((m) => m.body)}::text[], ${list.map((m) => m.clientId)}::text[]
+      ${list.map((m) => m.senderId)}::uuid[], ${list.map((m) => m.body)}::text[], ${list.map((m) => m.clientId)}::text[],
+      ${list.map((m) => m.replyTo ?? null)}::uuid[]
     ) as u`
   return inserted
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@chat/common/logger'
 import type { Redis } from '@chat/common/redis'
 import { brokerPublishErrors } from '../metrics'
-import type { RoomBroker, RoomEvent } from './broker'
+import type { RoomBroker, BrokerEvent } from './broker'
 import { startRedisSubscriber } from './subscriber.redis'
 
 /**
@@ -12,10 +12,10 @@ import { startRedisSubscriber } from './subscriber.redis'
 export async function startRedisBroker(redis: Redis, log: Logger, redisPrefix: string): Promise<RoomBroker> {
   const channelPrefix = `${redisPrefix}chat:room:`
   const { subscriber, onReconnect, stop } = await startRedisSubscriber(redis, log, 'rooms')
-  const handlers: ((roomId: string, event: RoomEvent) => void)[] = []
+  const handlers: ((roomId: string, event: BrokerEvent) => void)[] = []
 
   const listener = (message: string, channel: string) => {
-    let event: RoomEvent
+    let event: BrokerEvent
     try {
       event = JSON.parse(message)
     } catch (error) {

@@ -1,8 +1,8 @@
-import type { Message, ServerFrame } from '@chat/common/chat-protocol'
+import { isRoomEvent, type ServerFrame, type StreamItem } from '@chat/common/chat-protocol'
 import type { ChatDeps } from '../deps'
-import { readMessagesAfter } from '../messages/read'
 import { catchUpReads, messagesDelivered } from '../metrics'
 import { readLastSeqs } from '../rooms/service'
+import { readTimelineAfter } from '../timeline/service'
 import type { RoomBroker } from './broker'
 import type { Presence } from './presence'
 import { CATCH_UP_PAGE, createRoomFeed, type RoomFeed } from './room-feed'
@@ -31,6 +31,11 @@ export const roomTopic = (roomId: string) => `room:${roomId}`
 /** Hands a frame to every local socket subscribed to the topic; returns how many sockets that is. */
 export type TopicPublish = (topic: string, data: string) => number
 
+/** The frame of a stream item: `message` for a stored message, `event` for everything else. */
+export function toStreamFrame(item: StreamItem): ServerFrame {
+  return isRoomEvent(item) ? { type: 'event', ...item } : { type: 'message', ...item }
+}
+
 /**
  * The instance-wide side of real time: one feed per room that local sockets joined, the
  * broker subscriptions behind them, presence, and delivery through Bun's topic publish
@@ -41,18 +46,18 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
   /** Local sockets per (room, user), to know when a user comes online or goes offline here. */
   const localPresence = new Map<string, Map<string, number>>()
 
-  const deliver = (message: Message) => {
-    messagesDelivered.inc({ path: 'live' }, publish(roomTopic(message.room), JSON.stringify({ type: 'message', ...message })))
+  const deliver = (item: StreamItem) => {
+    messagesDelivered.inc({ path: 'live' }, publish(roomTopic(item.room), JSON.stringify(toStreamFrame(item))))
   }
   const readAfter = (roomId: string, seq: number) => {
     catchUpReads.inc()
-    return readMessagesAfter(deps.sql, roomId, seq, null, CATCH_UP_PAGE)
+    return readTimelineAfter(deps.sql, roomId, seq, null, CATCH_UP_PAGE)
   }
 
   broker.onEvent((roomId, event) => {
     switch (event.kind) {
-      case 'messages':
-        rooms.get(roomId)?.feed.offer(event.messages)
+      case 'timeline':
+        rooms.get(roomId)?.feed.offer(event.items)
         return
       case 'presence':
         publish(roomTopic(roomId), JSON.stringify({ type: 'presence', room: roomId, userId: event.userId, online: event.online }))
@@ -106,7 +111,7 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
   }
 
   /**
-   * Adds a socket to a room. With `since`, stored messages after it are sent first, then
+   * Adds a socket to a room. With `since`, stored messages and events after it are sent first, in seq order, then
    * the socket is subscribed to live delivery in the same synchronous step as the last
    * check of how far the feed has got: nothing is missed and nothing arrives twice.
    */
@@ -130,8 +135,8 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
     if (since !== undefined) {
       let cursor = since
       while (cursor < room.feed.deliveredSeq && member.isOpen()) {
-        const page = await readMessagesAfter(deps.sql, roomId, cursor, room.feed.deliveredSeq, CATCH_UP_PAGE)
-        for (const message of page) member.send({ type: 'message', ...message })
+        const page = await readTimelineAfter(deps.sql, roomId, cursor, room.feed.deliveredSeq, CATCH_UP_PAGE)
+        for (const item of page) member.send(toStreamFrame(item))
         messagesDelivered.inc({ path: 'replay' }, page.length)
         if (page.length === 0) break
         cursor = page.at(-1)!.seq
@@ -202,17 +207,17 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
     reconcile,
     typing: (roomId: string, userId: string) => broker.publish(roomId, { kind: 'typing', userId }),
     onlineUserIds: (roomId: string) => presence.onlineUserIds(roomId),
-    /** Fans freshly stored messages out to every instance, one broker event per room. */
-    async publishStored(messages: Message[]) {
-      const byRoom = new Map<string, Message[]>()
-      for (const message of messages) {
-        const list = byRoom.get(message.room)
-        if (list === undefined) byRoom.set(message.room, [message])
-        else list.push(message)
+    /** Fans freshly stored messages or events out to every instance, one broker event per room. */
+    async publishStored(items: StreamItem[]) {
+      const byRoom = new Map<string, StreamItem[]>()
+      for (const item of items) {
+        const list = byRoom.get(item.room)
+        if (list === undefined) byRoom.set(item.room, [item])
+        else list.push(item)
       }
       await Promise.all(
         [...byRoom].map(([roomId, list]) =>
-          broker.publish(roomId, { kind: 'messages', messages: list }).catch((error) => deps.log.warn('publish failed; receivers will catch up', { roomId, error })),
+          broker.publish(roomId, { kind: 'timeline', items: list }).catch((error) => deps.log.warn('publish failed; receivers will catch up', { roomId, error })),
         ),
       )
     },

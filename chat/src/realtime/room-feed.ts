@@ -1,15 +1,16 @@
-import type { Message } from '@chat/common/chat-protocol'
+import type { StreamItem } from '@chat/common/chat-protocol'
 
-/** How long an out-of-order message waits for the missing ones before they are read from Postgres. */
+/** How long an out-of-order item waits for the missing ones before they are read from Postgres. */
 export const GAP_FILL_DELAY_MS = 200
-/** Messages read per catch-up query; `readAfter` returns at most this many. */
+/** Items read per catch-up query; `readAfter` returns at most this many. */
 export const CATCH_UP_PAGE = 500
 
 /**
- * One room's live stream on one instance. Messages reach it from the broker in any order
- * (several instances publish) and possibly with holes (a lost pub/sub message); it hands
- * them on strictly in seq order with no gap and no duplicate, reading missing ones from
- * Postgres when a hole does not close by itself.
+ * One room's live stream on one instance: its stored messages and events, which share the
+ * room's seqs. Items reach it from the broker in any order (several instances publish) and
+ * possibly with holes (a lost pub/sub message); it hands them on strictly in seq order
+ * with no gap and no duplicate, reading missing ones from Postgres (both tables) when a
+ * hole does not close by itself.
  */
 export type RoomFeed = {
   readonly roomId: string
@@ -18,7 +19,7 @@ export type RoomFeed = {
   readonly started: boolean
   /** Sets the starting point (the room's last seq when the feed was subscribed). */
   start(lastSeq: number): void
-  offer(messages: Message[]): void
+  offer(items: StreamItem[]): void
   /** Reads from Postgres whatever lies beyond deliveredSeq (after a reconnect, or a periodic check). */
   catchUp(): Promise<void>
   stop(): void
@@ -26,14 +27,14 @@ export type RoomFeed = {
 
 export function createRoomFeed(
   roomId: string,
-  deliver: (message: Message) => void,
-  readAfter: (roomId: string, seq: number) => Promise<Message[]>,
+  deliver: (item: StreamItem) => void,
+  readAfter: (roomId: string, seq: number) => Promise<StreamItem[]>,
   onError: (error: unknown) => void,
 ): RoomFeed {
   let deliveredSeq = 0
   let started = false
   let stopped = false
-  const waiting = new Map<number, Message>()
+  const waiting = new Map<number, StreamItem>()
   let gapTimer: Timer | null = null
   let reading: Promise<void> | null = null
 
@@ -48,10 +49,10 @@ export function createRoomFeed(
     if (waiting.size > 0 && gapTimer === null) gapTimer = setTimeout(fillGap, GAP_FILL_DELAY_MS)
   }
 
-  const offer = (messages: Message[]) => {
-    for (const message of messages) {
-      if (started && message.seq <= deliveredSeq) continue
-      waiting.set(message.seq, message)
+  const offer = (items: StreamItem[]) => {
+    for (const item of items) {
+      if (started && item.seq <= deliveredSeq) continue
+      waiting.set(item.seq, item)
     }
     if (started) drain()
   }

@@ -66,7 +66,7 @@ export async function createRoom(deps: Pick<ChatDeps, 'sql'>, ownerId: string, b
       values (${crypto.randomUUID()}, ${name}, ${body.private ?? false}, ${ownerId})
       returning *
     ), owner as (
-      insert into chat.members (room_id, user_id) select id, owner_id from room
+      insert into chat.members (room_id, user_id, role) select id, owner_id, 'owner' from room
     )
     select * from room`
   return toRoom(row)

@@ -128,7 +128,7 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
    * order their frames arrived; membership is checked there, in the storing transaction.
    */
   async function sendMessage(frame: Extract<ClientFrame, { type: 'send' }>) {
-    const { room, body, clientId, ref } = frame
+    const { room, body, clientId, replyTo, ref } = frame
     messagesReceived.inc()
     const verdict = policy.checkSend()
     if (verdict === 'warn') fail('RATE_LIMITED', `Slow down: at most ${config.SEND_PER_SECOND} messages per second`)
@@ -136,8 +136,9 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     if (verdict !== 'accept') return
     const problem = bodyProblem(body, config.MESSAGE_MAX_CHARS)
     if (problem !== null) return fail('INVALID_MESSAGE', problem, ref)
-    const result = await ctx.store.store({ roomId: room, senderId: member.userId, body, clientId })
+    const result = await ctx.store.store({ roomId: room, senderId: member.userId, body, clientId, ...(replyTo === undefined ? {} : { replyTo }) })
     if (!result.ok && result.reason === 'NOT_A_MEMBER') return fail('NOT_A_MEMBER', 'You are not a member of this room; the message was not stored', ref)
+    if (!result.ok && result.reason === 'BAD_REPLY') return fail('BAD_REPLY', 'replyTo is not a message of this room; the message was not stored', ref)
     if (!result.ok) return fail('UNAVAILABLE', 'The message was not stored; send it again with the same clientId', ref)
     const { seq, id } = result.message
     send({ type: 'ack', ...withRef(ref), clientId, room, seq, id })
