@@ -12,16 +12,26 @@ export async function person(baseUrl: string): Promise<Person> {
   return { ...(await login(baseUrl, account)), userId: account.id, password: account.password }
 }
 
+/** Per room made by `createRoom`: the seqs its members' `joined` events took, before any message. */
+const setUpSeqs = new Map<string, number>()
+
+/** The last seq of a room right after `createRoom` set it up (one `member` event per joined member); 0 for other rooms. */
+export const baseSeqOf = (room: string) => setUpSeqs.get(room) ?? 0
+
 /** A public room owned by `owner` that every one of `members` has joined; returns its id. */
 export async function createRoom(baseUrl: string, owner: Tokens, members: Tokens[] = []): Promise<string> {
   const room = await call(baseUrl, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: uniqueName('room') } })
   expect(room.status).toBe(201)
   for (const member of members) expect((await call(baseUrl, 'POST', `/chat/rooms/${room.body.id}/join`, { token: member.accessToken })).status).toBe(204)
+  setUpSeqs.set(room.body.id, members.length)
   return room.body.id
 }
 
 /** from, from + 1, …, to: the seqs a room's messages must carry. */
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+/** The seqs of a room's first `count` messages when nothing but messages follows its set-up. */
+export const messageSeqs = (room: string, count: number) => range(baseSeqOf(room) + 1, baseSeqOf(room) + count)
 
 const isMessageIn = (room: string) => (f: Frame) => f.type === 'message' && f.room === room
 
@@ -29,10 +39,10 @@ export const messagesIn = (frames: Frame[], room: string) => frames.filter(isMes
 
 export const seqsIn = (frames: Frame[], room: string) => messagesIn(frames, room).map((f) => f.seq as number)
 
-/** Waits until `client` has `count` messages in `room`, then checks they are the room's seqs 1..count, once each and in order. */
+/** Waits until `client` has `count` messages in `room`, then checks they are the room's first `count` message seqs, once each and in order. */
 export async function expectAllMessages(client: SocketClient, room: string, count: number): Promise<void> {
   await client.collect(isMessageIn(room), count, 10_000)
-  expect(seqsIn(client.frames, room)).toEqual(range(1, count))
+  expect(seqsIn(client.frames, room)).toEqual(messageSeqs(room, count))
 }
 
 /**
@@ -42,10 +52,10 @@ export async function expectAllMessages(client: SocketClient, room: string, coun
  */
 export async function expectResumed(baseUrl: string, token: string, reader: SocketClient, room: string, total: number): Promise<SocketClient> {
   const seen = seqsIn(reader.frames, room)
-  expect(seen).toEqual(range(1, seen.length))
+  expect(seen).toEqual(messageSeqs(room, seen.length))
   const resumed = await connect(baseUrl, token)
-  await joinRoom(resumed, room, seen.length)
+  await joinRoom(resumed, room, baseSeqOf(room) + seen.length)
   const rest = await resumed.collect(isMessageIn(room), total - seen.length, 10_000)
-  expect([...seen, ...rest.map((f) => f.seq)]).toEqual(range(1, total))
+  expect([...seen, ...rest.map((f) => f.seq)]).toEqual(messageSeqs(room, total))
   return resumed
 }

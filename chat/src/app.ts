@@ -1,6 +1,9 @@
 import { createServiceApp } from '@chat/common/http'
 import type { ChatDeps } from './deps'
+import { invitesController } from './invites'
 import { messagesController } from './messages'
+import { moderationController } from './moderation'
+import { receiptsController } from './receipts'
 import { roomsController } from './rooms'
 import { timelineController } from './timeline'
 import { wsController, wsOptions } from './ws'
@@ -22,6 +25,9 @@ export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController
   })
     .use(roomsController(deps))
     .use(messagesController(deps))
+    .use(moderationController(deps))
+    .use(invitesController(deps))
+    .use(receiptsController(deps))
     .use(timelineController(deps))
     .use(ws.controller)
 }

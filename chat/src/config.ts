@@ -46,6 +46,36 @@ export const ChatConfig = t.Composite([
     ROOM_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_MAX: t.Number({ minimum: 1, default: 100 }),
+    /** A room's topic at most (characters); set by owners and admins. */
+    ROOM_TOPIC_MAX_CHARS: t.Number({ minimum: 1, default: 500 }),
+    /** Member-list page size (`GET /chat/rooms/:id/members`); larger `limit`s are clamped to MEMBER_PAGE_MAX. */
+    MEMBER_PAGE_DEFAULT: t.Number({ minimum: 1, default: 100 }),
+    MEMBER_PAGE_MAX: t.Number({ minimum: 1, default: 500 }),
+    /** The reason given with a ban at most (characters). */
+    BAN_REASON_MAX_CHARS: t.Number({ minimum: 1, default: 500 }),
+    /** An invite without `expiresInSeconds` lasts this long (a day, as Discord's default is). */
+    INVITE_DEFAULT_TTL_SECONDS: t.Number({ minimum: 1, default: 86_400 }),
+    /** No invite lasts longer (a week): a leaked code stops working by itself. */
+    INVITE_MAX_TTL_SECONDS: t.Number({ minimum: 1, default: 604_800 }),
+    /** The largest `maxUses` an invite may have; without one it is unlimited until it expires. */
+    INVITE_MAX_USES: t.Number({ minimum: 1, default: 1000 }),
+    /** Unexpired invites per room at most, so nobody can fill the table (revoke by letting them expire). */
+    INVITE_MAX_ACTIVE_PER_ROOM: t.Number({ minimum: 1, default: 100 }),
+    /**
+     * Invite accepts per user, and per client IP, per window, whatever their outcome: a code
+     * is a guessable secret, so guessing must stay slow (22 random base64url characters make
+     * it hopeless anyway).
+     */
+    INVITE_ACCEPT_MAX_PER_USER: t.Number({ minimum: 1, default: 20 }),
+    INVITE_ACCEPT_MAX_PER_IP: t.Number({ minimum: 1, default: 100 }),
+    INVITE_ACCEPT_WINDOW_SECONDS: t.Number({ minimum: 1, default: 60 }),
+    /**
+     * Read receipts reaching an instance are held this long per room and sent as one burst,
+     * the newest marker per member only: at most 1000 / this bursts per second per room.
+     */
+    RECEIPT_FLUSH_MS: t.Number({ minimum: 10, default: 250 }),
+    /** `GET /chat/rooms/:id/receipts` answers the most advanced markers, at most this many. */
+    RECEIPTS_LIST_MAX: t.Number({ minimum: 1, default: 1000 }),
     /** `GET /chat/rooms/:id/events` page size when `limit` is absent, and its ceiling: a catching-up client wants big pages, a server bounded ones. */
     EVENTS_PAGE_DEFAULT: t.Number({ minimum: 1, default: 100 }),
     EVENTS_PAGE_MAX: t.Number({ minimum: 1, default: 500 }),

@@ -10,6 +10,10 @@ import type { ChatConfig } from './config'
 export type RealtimeHooks = {
   /** A membership ended (leave, removal, ban, deletion): every socket of that user, on every instance, gets `left{room, reason}` and drops the room. */
   membershipEnded(roomId: string, userId: string, reason: LeftReason): Promise<void>
+  /** A membership began (join, addition, DM, invite): every socket of that user, on every instance, gets `room_added{room}`. */
+  roomAdded(roomId: string, userId: string): Promise<void>
+  /** A member's read marker moved (committed): the room's joined sockets get `receipt{room, userId, seq}`, coalesced per room. */
+  receiptMoved(roomId: string, userId: string, seq: number): Promise<void>
   /** Members with at least one socket that joined the room, on any instance. */
   onlineUserIds(roomId: string): Promise<string[]>
   /**

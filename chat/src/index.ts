@@ -35,7 +35,13 @@ const deps = {
   config,
   verifier,
   users: createUserDirectory(config.USER_INTERNAL_URL, internalToken),
-  realtime: { membershipEnded: realtime.membershipEnded, onlineUserIds: realtime.hub.onlineUserIds, publishEvents: realtime.hub.publishStored },
+  realtime: {
+    membershipEnded: realtime.membershipEnded,
+    roomAdded: realtime.roomAdded,
+    receiptMoved: realtime.receiptMoved,
+    onlineUserIds: realtime.hub.onlineUserIds,
+    publishEvents: realtime.hub.publishStored,
+  },
 }
 const ws = wsController(deps, {
   config,

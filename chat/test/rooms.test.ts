@@ -24,7 +24,7 @@ const api = (user: User, method: string, path: string, body?: unknown) => call(s
 async function createRoom(owner: User, options: { name?: string; private?: boolean } = {}) {
   const answer = await api(owner, 'POST', '/chat/rooms', { name: options.name ?? uniqueName('room'), private: options.private })
   expect(answer.status).toBe(201)
-  return answer.body as { id: string; name: string; private: boolean; ownerId: string | null; createdAt: string; lastSeq: number }
+  return answer.body as { id: string; name: string; private: boolean; topic: string; ownerId: string | null; createdAt: string; lastSeq: number }
 }
 
 /** Sending is the WebSocket's job; these tests store messages the way it does: next seqs and `last_seq` in one transaction. */
@@ -55,7 +55,7 @@ describe('rooms and membership', () => {
     const owner = await newUser()
     const name = uniqueName('Créé 🎉')
     const room = await createRoom(owner, { name })
-    expect(room).toEqual({ id: expect.any(String), name, private: false, ownerId: owner.id, createdAt: expect.any(String), lastSeq: 0 })
+    expect(room).toEqual({ id: expect.any(String), name, topic: '', private: false, ownerId: owner.id, createdAt: expect.any(String), lastSeq: 0 })
 
     const got = await api(owner, 'GET', `/chat/rooms/${room.id}`)
     expect(got.status).toBe(200)
@@ -78,18 +78,17 @@ describe('rooms and membership', () => {
     expect((await api(guest, 'GET', '/chat/rooms?mine=true')).body.items).toEqual([])
   })
 
-  test('when the owner leaves, the earliest remaining member becomes owner, and nobody once the room is empty', async () => {
-    const [owner, first, second] = await Promise.all([newUser(), newUser(), newUser()])
+  test('the owner cannot leave while others remain; once the room is handed over they can, and the last one out leaves it ownerless', async () => {
+    const [owner, first] = await Promise.all([newUser(), newUser()])
     const room = await createRoom(owner)
     await api(first, 'POST', `/chat/rooms/${room.id}/join`)
-    await api(second, 'POST', `/chat/rooms/${room.id}/join`)
 
-    await api(owner, 'POST', `/chat/rooms/${room.id}/leave`)
-    expect((await api(first, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: first.id, members: 2 })
-    await api(first, 'POST', `/chat/rooms/${room.id}/leave`)
-    expect((await api(second, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: second.id, members: 1 })
-    await api(second, 'POST', `/chat/rooms/${room.id}/leave`)
-    expect((await api(second, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: null, members: 0 })
+    expectError(await api(owner, 'POST', `/chat/rooms/${room.id}/leave`), 409, 'LAST_OWNER')
+    expect((await api(owner, 'PATCH', `/chat/rooms/${room.id}/members/${first.id}`, { role: 'owner' })).status).toBe(200)
+    expect((await api(owner, 'POST', `/chat/rooms/${room.id}/leave`)).status).toBe(204)
+    expect((await api(first, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: first.id, members: 1 })
+    expect((await api(first, 'POST', `/chat/rooms/${room.id}/leave`)).status).toBe(204)
+    expect((await api(first, 'GET', `/chat/rooms/${room.id}`)).body).toMatchObject({ ownerId: null, members: 0 })
   })
 
   test('a private room is invisible to non-members until its owner adds them', async () => {
@@ -118,7 +117,7 @@ describe('rooms and membership', () => {
     expectError(await api(outsider, 'GET', path), 404, 'NOT_FOUND')
   })
 
-  test('only the owner adds members; adding is idempotent and checks the user exists', async () => {
+  test('only the owner (or an admin) adds members; adding is idempotent and checks the user exists', async () => {
     const [owner, member, candidate, stranger] = await Promise.all([newUser(), newUser(), newUser(), newUser()])
     const room = await createRoom(owner, { private: true })
     const members = `/chat/rooms/${room.id}/members`
@@ -126,7 +125,7 @@ describe('rooms and membership', () => {
     expect((await api(owner, 'POST', members, { userId: member.id })).status).toBe(204)
     expect((await api(owner, 'GET', `/chat/rooms/${room.id}`)).body.members).toBe(2)
 
-    expectError(await api(member, 'POST', members, { userId: candidate.id }), 403, 'FORBIDDEN')
+    expectError(await api(member, 'POST', members, { userId: candidate.id }), 403, 'NOT_ALLOWED')
     expectError(await api(owner, 'POST', members, { userId: crypto.randomUUID() }), 404, 'NOT_FOUND')
     expect((await api(owner, 'GET', `/chat/rooms/${room.id}`)).body.members).toBe(2)
 
@@ -220,7 +219,7 @@ describe('direct messages', () => {
 
     expectError(await api(carol, 'GET', `/chat/rooms/${first.body.id}`), 404, 'NOT_FOUND')
     // Nobody owns a DM, so nobody can turn it into a group.
-    expectError(await api(alice, 'POST', `/chat/rooms/${first.body.id}/members`, { userId: carol.id }), 403, 'FORBIDDEN')
+    expectError(await api(alice, 'POST', `/chat/rooms/${first.body.id}/members`, { userId: carol.id }), 403, 'NOT_ALLOWED')
   })
 
   test('concurrent first calls from both sides converge on one room', async () => {
@@ -259,19 +258,20 @@ describe('unread counts and read markers', () => {
     const [alice, bob] = await Promise.all([newUser(), newUser()])
     const room = await createRoom(alice)
     await api(bob, 'POST', `/chat/rooms/${room.id}/join`)
+    // Seq 1 is the `member` event of Bob's join; the messages are seqs 2–6.
     await storeMessages(room.id, [alice, alice, bob, alice, bob])
     expect(await unreadOf(alice, room.id)).toBe(2)
     expect(await unreadOf(bob, room.id)).toBe(3)
-    expect((await api(bob, 'GET', `/chat/rooms/${room.id}`)).body.lastSeq).toBe(5)
+    expect((await api(bob, 'GET', `/chat/rooms/${room.id}`)).body.lastSeq).toBe(6)
 
     const read = (seq: number) => api(bob, 'POST', `/chat/rooms/${room.id}/read`, { seq })
-    expect((await read(2)).status).toBe(204)
+    expect((await read(3)).status).toBe(204)
     expect(await unreadOf(bob, room.id)).toBe(1)
     expect((await read(1)).status).toBe(204)
     expect(await unreadOf(bob, room.id)).toBe(1)
     expect((await read(Number.MAX_SAFE_INTEGER)).status).toBe(204)
     expect(await unreadOf(bob, room.id)).toBe(0)
-    // The marker was clamped to 5, so a new message is unread again.
+    // The marker was clamped to 6, so a new message is unread again.
     await storeMessages(room.id, [alice])
     expect(await unreadOf(bob, room.id)).toBe(1)
     expect(await unreadOf(alice, room.id)).toBe(2)

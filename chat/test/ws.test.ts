@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { createRoom, messagesIn, person, range } from '../../test/chat-helpers'
+import { baseSeqOf, createRoom, messagesIn, person, range } from '../../test/chat-helpers'
 import { call, sleep } from '../../test/client'
 import { connect, joinRoom, openSocket } from '../../test/ws-client'
 import { createClient } from 'redis'
@@ -89,14 +89,15 @@ describe('rooms over the socket', () => {
     const room = await createRoom(stack.url, alice, [bob])
     const a = await connect(stack.url, alice.accessToken)
     const b = await connect(stack.url, bob.accessToken)
-    expect(await joinRoom(a, room)).toMatchObject({ type: 'joined', room, lastSeq: 0 })
+    // Seq 1 is the `member` event of Bob's join.
+    expect(await joinRoom(a, room)).toMatchObject({ type: 'joined', room, lastSeq: 1 })
     await joinRoom(b, room)
     a.send({ type: 'send', room, body: 'hello bob', clientId: 'c-1', ref: 'r1' })
     const ack = await a.next((f) => f.type === 'ack')
-    expect(ack).toMatchObject({ type: 'ack', ref: 'r1', clientId: 'c-1', room, seq: 1, id: expect.any(String) })
+    expect(ack).toMatchObject({ type: 'ack', ref: 'r1', clientId: 'c-1', room, seq: 2, id: expect.any(String) })
     for (const socket of [a, b]) {
       const message = await socket.next((f) => f.type === 'message')
-      expect(message).toEqual({ type: 'message', id: ack.id, room, seq: 1, senderId: alice.userId, body: 'hello bob', clientId: 'c-1', createdAt: expect.any(String) })
+      expect(message).toEqual({ type: 'message', id: ack.id, room, seq: 2, senderId: alice.userId, body: 'hello bob', clientId: 'c-1', createdAt: expect.any(String) })
     }
     await sleep(100)
     expect(messagesIn(a.frames, room)).toHaveLength(1)
@@ -180,11 +181,14 @@ describe('rooms over the socket', () => {
     }
     await sending
     await sender.collect((f) => f.type === 'ack', total, 10_000)
+    // Messages follow the `member` event of Bob's join.
+    const base = baseSeqOf(room)
     for (const { socket, since } of joiners) {
-      const received = await socket.collect((f) => f.type === 'message', total - since, 10_000)
-      expect(received.map((m) => m.seq)).toEqual(range(since + 1, total))
+      const from = Math.max(since, base)
+      const received = await socket.collect((f) => f.type === 'message', base + total - from, 10_000)
+      expect(received.map((m) => m.seq)).toEqual(range(from + 1, base + total))
       await sleep(50)
-      expect(messagesIn(socket.frames, room)).toHaveLength(total - since)
+      expect(messagesIn(socket.frames, room)).toHaveLength(base + total - from)
       socket.close()
     }
     sender.close()

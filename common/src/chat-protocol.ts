@@ -121,6 +121,10 @@ export type ServerFrame =
   | { type: 'typing'; room: string; userId: string }
   /** With `ref`: the answer to this socket's `leave`. With `reason`: the membership ended, sent to every socket of the user. */
   | { type: 'left'; room: string; reason?: LeftReason; ref?: string | number }
+  /** The user became a member of the room (joined, was added, a DM opened, an invite accepted), sent to every socket of the user. */
+  | { type: 'room_added'; room: string }
+  /** A member's read marker moved; to sockets that joined the room, coalesced per room. */
+  | { type: 'receipt'; room: string; userId: string; seq: number }
   | { type: 'error'; code: string; message: string; ref?: string | number }
 
 export { CLOSE } from './close-codes'

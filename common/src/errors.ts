@@ -38,12 +38,16 @@ export const ERROR_STATUS = {
   /** The caller is a member, but this action on this resource is not theirs to take (another's message). */
   NOT_ALLOWED: 403,
   INVALID_PASSWORD: 403,
+  /** The user is banned from the room (join, addition, invite). */
+  BANNED: 403,
   NOT_FOUND: 404,
   USERNAME_TAKEN: 409,
   EMAIL_TAKEN: 409,
   CONFLICT: 409,
   /** A message already carries as many distinct reaction emoji as allowed. */
   TOO_MANY_REACTIONS: 409,
+  LAST_OWNER: 409,
+  INVITE_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,

@@ -5,6 +5,8 @@ export type BrokerEvent =
   | { kind: 'timeline'; items: StreamItem[] }
   | { kind: 'presence'; userId: string; online: boolean }
   | { kind: 'typing'; userId: string }
+  /** A member's read marker moved (coalesced by each receiving instance, see receipts.ts). */
+  | { kind: 'receipt'; userId: string; seq: number }
 
 /**
  * Fan-out between chat instances. Delivery is best effort (at most once, in publish order

@@ -6,6 +6,7 @@ import type { LeftReason } from '@chat/common/chat-protocol'
 import { startRedisBroker } from './broker.redis'
 import { createHub, type TopicPublish } from './hub'
 import { createPresence } from './presence'
+import { createReceiptRelay } from './receipts'
 import { startRedisUserBroker } from './user-broker.redis'
 
 /** How often presence entries are renewed. */
@@ -24,6 +25,7 @@ export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql
   const users = await startRedisUserBroker(deps.redis, deps.log, prefix)
   const presence = createPresence(deps.redis, instanceId, deps.config.PRESENCE_TTL_SECONDS, prefix)
   const hub = createHub(deps, broker, presence, publish)
+  const receipts = createReceiptRelay(broker, publish, deps.config.RECEIPT_FLUSH_MS)
   let socketEntries: () => [string, string][] = () => []
 
   const interval = Math.min(MAINTENANCE_INTERVAL_MS, (deps.config.PRESENCE_TTL_SECONDS * 1000) / 3)
@@ -38,12 +40,15 @@ export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql
     presence,
     users,
     membershipEnded: (roomId: string, userId: string, reason: LeftReason) => users.publish(userId, { kind: 'membership-ended', room: roomId, reason }),
+    roomAdded: (roomId: string, userId: string) => users.publish(userId, { kind: 'room-added', room: roomId }),
+    receiptMoved: receipts.moved,
     /** The ws layer tells which sockets this instance holds, for the heartbeat. */
     reportSocketsWith(list: () => [string, string][]) {
       socketEntries = list
     },
     async stop() {
       for (const timer of timers) clearInterval(timer)
+      receipts.stop()
       await Promise.all([broker.stop(), users.stop()])
     },
   }

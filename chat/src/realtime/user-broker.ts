@@ -2,10 +2,10 @@ import type { LeftReason } from '@chat/common/chat-protocol'
 
 /**
  * What travels between chat instances about one user, for every socket of theirs
- * whether or not it joined the room in question. A membership that begins (a DM opened
- * by someone else, an invite accepted on another device) will travel the same way.
+ * whether or not it joined the room in question: a membership that ended, or one that
+ * began (a join, an addition, a DM opened by someone else, an invite accepted on another device).
  */
-export type UserEvent = { kind: 'membership-ended'; room: string; reason: LeftReason }
+export type UserEvent = { kind: 'membership-ended'; room: string; reason: LeftReason } | { kind: 'room-added'; room: string }
 
 /**
  * Delivery of user events to the instances holding that user's sockets. Best effort, like

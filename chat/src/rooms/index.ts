@@ -3,13 +3,17 @@ import { BAD_CURSOR, errorResponses, failureAnswers } from '@chat/common/errors'
 import { requestContext } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { ChatDeps } from '../deps'
-import { ROOM_ACCESS_FAILURES } from './failures'
-import { CreateRoomBody, ListRoomsQuery, Presence, ReadMarkerBody, Room, RoomIdParams, RoomPage, RoomWithMembers, UserIdBody } from './model'
-import { addMember, createRoom, getRoom, joinRoom, leaveRoom, listPresence, listRooms, markRead, openDirectRoom } from './service'
+import { NOT_ALLOWED, ROOM_ACCESS_FAILURES } from './failures'
+import { CreateRoomBody, ListRoomsQuery, Presence, ReadMarkerBody, Room, RoomIdParams, RoomPage, RoomWithMembers, UpdateRoomBody, UserIdBody } from './model'
+import { addMember, createRoom, deleteRoom, getRoom, joinRoom, leaveRoom, listPresence, listRooms, markRead, openDirectRoom, updateRoom } from './service'
 
 const failRoom = failureAnswers({
   ...ROOM_ACCESS_FAILURES,
-  NOT_OWNER: { code: 'FORBIDDEN', message: 'Only the room’s owner can add members' },
+  NOT_ALLOWED,
+  BANNED: { code: 'BANNED', message: 'You are banned from this room' },
+  TARGET_BANNED: { code: 'BANNED', message: 'That user is banned from this room; unban them first' },
+  LAST_OWNER: { code: 'LAST_OWNER', message: 'The owner cannot leave while others remain: hand the room over (PATCH its member’s role to "owner") or delete it' },
+  TOPIC_TOO_LONG: { code: 'VALIDATION_FAILED', message: 'The topic is too long', field: 'topic' },
   USER_NOT_FOUND: { code: 'NOT_FOUND', message: 'No such user' },
   UNAVAILABLE: { code: 'DEPENDENCY_DOWN', message: 'The user service is unavailable; nothing was changed, try again shortly' },
   SELF_DM: { code: 'VALIDATION_FAILED', message: 'A direct message needs another user', field: 'userId' },
@@ -60,6 +64,44 @@ export function roomsController(deps: ChatDeps) {
       response: { 200: RoomWithMembers, ...errorResponses },
       detail: { summary: 'A room with its member count', tags: TAGS, description: 'A private room the caller is not in answers 404, as if it did not exist.' },
     })
+    .patch(
+      '/rooms/:id',
+      async ({ auth, params, body }) => {
+        const result = await updateRoom(deps, params.id, auth.userId, body)
+        return result.ok ? result.room : failRoom(result.reason)
+      },
+      {
+        auth: true,
+        params: RoomIdParams,
+        body: UpdateRoomBody,
+        response: { 200: RoomWithMembers, ...errorResponses },
+        detail: {
+          summary: 'Rename the room or set its topic (owner or admin)',
+          tags: TAGS,
+          description:
+            'Either field or both; an empty `topic` clears it. What actually changed goes to the room’s stream as a `room` event `{name?, topic?}` (nothing when nothing changed). 403 `NOT_ALLOWED` for members without the role and in direct-message rooms; 422 for a topic over ROOM_TOPIC_MAX_CHARS (500).',
+        },
+      },
+    )
+    .delete(
+      '/rooms/:id',
+      async ({ auth, params, set }) => {
+        const result = await deleteRoom(deps, params.id, auth.userId)
+        if (!result.ok) failRoom(result.reason)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: RoomIdParams,
+        response: NO_CONTENT,
+        detail: {
+          summary: 'Delete the room (owner only)',
+          tags: TAGS,
+          description:
+            'The room, its messages, events, bans and invites are gone at once; every member’s sockets get `left{room, reason:"deleted"}`, and the room answers 404 from then on. 403 `NOT_ALLOWED` for everyone but the owner (direct-message rooms have none).',
+        },
+      },
+    )
     .post(
       '/rooms/:id/join',
       async ({ auth, params, set }) => {
@@ -71,7 +113,12 @@ export function roomsController(deps: ChatDeps) {
         auth: true,
         params: RoomIdParams,
         response: NO_CONTENT,
-        detail: { summary: 'Join a public room', tags: TAGS, description: 'Idempotent. Private rooms are joined only by being added by their owner (404 otherwise).' },
+        detail: {
+          summary: 'Join a public room',
+          tags: TAGS,
+          description:
+            'Idempotent. Private rooms are joined only by being added or with an invite (404 otherwise). 403 `BANNED` for a user banned from the room. A `member` event `joined` goes to the room’s stream, and `room_added` to every socket of the caller.',
+        },
       },
     )
     .post(
@@ -89,7 +136,7 @@ export function roomsController(deps: ChatDeps) {
           summary: 'Leave a room',
           tags: TAGS,
           description:
-            'Idempotent for public rooms. The caller’s sockets stop receiving the room at once. When the owner leaves, ownership passes to the earliest-joined remaining member (`ownerId` becomes null if nobody remains).',
+            'Idempotent for public rooms. Every socket of the caller gets `left{room, reason:"left"}` and stops receiving the room at once; a `member` event `left` goes to the room’s stream. The owner cannot leave while others remain (409 `LAST_OWNER`): hand the room over first (`PATCH /chat/rooms/:id/members/:userId {role:"owner"}`) or delete it; an owner alone may leave, and the room is then ownerless.',
         },
       },
     )
@@ -106,9 +153,10 @@ export function roomsController(deps: ChatDeps) {
         body: UserIdBody,
         response: NO_CONTENT,
         detail: {
-          summary: 'Add a member (owner only)',
+          summary: 'Add a member (owner or admin)',
           tags: TAGS,
-          description: 'Idempotent. 403 for members who are not the owner; 404 for an unknown user or a private room the caller is not in.',
+          description:
+            'Idempotent. 403 `NOT_ALLOWED` for plain members and in direct-message rooms; 403 `BANNED` for a user banned from the room; 404 for an unknown user or a private room the caller is not in. A `member` event `added` goes to the room’s stream, and `room_added` to every socket of the new member.',
         },
       },
     )
@@ -145,7 +193,8 @@ export function roomsController(deps: ChatDeps) {
         detail: {
           summary: 'Move the caller’s read marker',
           tags: TAGS,
-          description: 'Members only. The marker never moves backwards and is clamped to the room’s `lastSeq`; it drives `unread` in `GET /chat/rooms?mine=true`.',
+          description:
+            'Members only. The marker never moves backwards and is clamped to the room’s `lastSeq`; it drives `unread` in `GET /chat/rooms?mine=true`. When it moves, the room’s joined sockets get a `receipt{room, userId, seq}` frame (coalesced per room, see RECEIPT_FLUSH_MS).',
         },
       },
     )

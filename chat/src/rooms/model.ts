@@ -11,8 +11,9 @@ export const Room = t.Object(
   {
     id: Uuid,
     name: t.String({ description: 'For a direct-message room: the two user ids, sorted, joined by `:`' }),
+    topic: t.String({ description: 'Set by the owner or an admin; empty when none' }),
     private: t.Boolean(),
-    ownerId: t.Nullable(Uuid, { description: 'null for direct-message rooms and for rooms whose last member left' }),
+    ownerId: t.Nullable(Uuid, { description: 'null for direct-message rooms and for rooms their owner left as the last member' }),
     createdAt: Timestamp,
     lastSeq: t.Integer({ minimum: 0, description: '`seq` of the newest message, 0 before the first' }),
   },
@@ -67,3 +68,16 @@ export const ReadMarkerBody = t.Object(
 
 export const Presence = t.Array(t.Object({ userId: Uuid, online: t.Literal(true) }), { title: 'Presence' })
 export type Presence = typeof Presence.static
+
+/**
+ * The topic's length limit is a setting (ROOM_TOPIC_MAX_CHARS), checked by the service;
+ * the schema's bound only keeps absurd input out before that.
+ */
+export const UpdateRoomBody = t.Object(
+  {
+    name: t.Optional(RoomName),
+    topic: t.Optional(t.String({ maxLength: 10_000, pattern: PLAIN_TEXT_PATTERN, description: 'Empty clears it; at most ROOM_TOPIC_MAX_CHARS (500) characters' })),
+  },
+  { additionalProperties: false, minProperties: 1, examples: [{ topic: 'Release planning, Tuesdays' }] },
+)
+export type UpdateRoomBody = typeof UpdateRoomBody.static

@@ -1,12 +1,23 @@
-import type { TransactionSql } from 'postgres'
-import type { LeftReason } from '@chat/common/chat-protocol'
+import type { LeftReason, RoomEvent } from '@chat/common/chat-protocol'
 import type { Sql } from '@chat/common/db'
 import { clampLimit, decodeCursor, encodeCursor, escapeLike } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
-import type { CreateRoomBody, ListRoomsQuery, Presence, Room, RoomPage, RoomWithMembers } from './model'
+import { appendEvents } from '../timeline/service'
+import { lockRoom, moderatorFailure, ownerFailure, readStanding, type AuthorityFailure, type LockedRoom, type Role } from './authority'
+import { announce, insertMembers, memberEvent, type Aftermath } from './membership'
+import type { CreateRoomBody, ListRoomsQuery, Presence, Room, RoomPage, RoomWithMembers, UpdateRoomBody } from './model'
 
 /** A `chat.rooms` row as postgres.js returns it (bigint as a string). */
-type RoomRow = { id: string; name: string; private: boolean; owner_id: string | null; dm_key: string | null; created_at: Date; last_seq: string }
+type RoomRow = {
+  id: string
+  name: string
+  topic: string
+  private: boolean
+  owner_id: string | null
+  dm_key: string | null
+  created_at: Date
+  last_seq: string
+}
 
 /** Room listings are cheap per row, but a page still has to stay small enough to answer quickly. */
 const ROOM_PAGE_MAX = 100
@@ -33,16 +44,19 @@ export async function isMember(sql: Sql, roomId: string, userId: string): Promis
 
 /**
  * Of the given rooms, those the user is no longer a member of, with the reason as far as
- * the tables tell: `deleted` when the room is gone, else `left`. For catching up
- * membership notices that a broker outage may have lost.
+ * the tables tell: `deleted` when the room is gone, `banned` under a ban, else `left`
+ * (a removal looks like a leave afterwards). For catching up membership notices that a
+ * broker outage may have lost.
  */
 export async function findEndedMemberships(sql: Sql, userId: string, roomIds: string[]): Promise<Map<string, LeftReason>> {
-  const rows = await sql<{ id: string; room_exists: boolean; member: boolean }[]>`
-    select k.id, r.id is not null as room_exists, m.user_id is not null as member
+  const rows = await sql<{ id: string; room_exists: boolean; member: boolean; banned: boolean }[]>`
+    select k.id, r.id is not null as room_exists, m.user_id is not null as member, b.user_id is not null as banned
     from unnest(${roomIds}::uuid[]) as k (id)
     left join chat.rooms r on r.id = k.id
-    left join chat.members m on m.room_id = k.id and m.user_id = ${userId}`
-  return new Map(rows.filter((row) => !row.member).map((row) => [row.id, row.room_exists ? 'left' : 'deleted']))
+    left join chat.members m on m.room_id = k.id and m.user_id = ${userId}
+    left join chat.bans b on b.room_id = k.id and b.user_id = ${userId}`
+  const reason = (row: (typeof rows)[number]): LeftReason => (!row.room_exists ? 'deleted' : row.banned ? 'banned' : 'left')
+  return new Map(rows.filter((row) => !row.member).map((row) => [row.id, reason(row)]))
 }
 
 /** Each known room's last assigned seq; unknown ids are absent. */
@@ -123,58 +137,80 @@ export async function getRoom(deps: Pick<ChatDeps, 'sql'>, roomId: string, userI
   return { ...toRoom(row), members: row.members }
 }
 
-/** Public rooms only; joining a room one is already in (private ones included) is a no-op. */
-export async function joinRoom(deps: Pick<ChatDeps, 'sql'>, roomId: string, userId: string): Promise<RoomResult> {
-  const access = await findRoomAccess(deps.sql, roomId, userId)
-  if (access === null || (access.private && !access.member)) return { ok: false, reason: 'NOT_FOUND' }
-  if (!access.member) await insertMembers(deps.sql, roomId, [userId])
-  return { ok: true }
-}
+export type JoinResult = { ok: true } | { ok: false; reason: AccessFailure | 'BANNED' }
 
 /**
- * Ends the caller's membership. When the owner leaves, ownership passes to the member who
- * joined earliest, or to nobody when the room is left empty. The room row is locked so
- * concurrent leaves cannot hand the room to someone who is leaving at the same moment.
- * Leaving a public room one is not in succeeds, so a retry is harmless.
+ * Public rooms only; joining a room one is already in (private ones included) is a no-op.
+ * A banned user is refused under the room's lock, so a ban and a join cannot cross.
  */
-export async function leaveRoom(deps: Pick<ChatDeps, 'sql' | 'realtime'>, roomId: string, userId: string): Promise<RoomResult> {
-  const visible = await deps.sql.begin(async (tx) => {
-    const [room] = await tx<Pick<RoomRow, 'private' | 'owner_id'>[]>`select private, owner_id from chat.rooms where id = ${roomId} for update`
-    if (room === undefined) return false
-    const deleted = await tx`delete from chat.members where room_id = ${roomId} and user_id = ${userId} returning 1`
-    if (deleted.length === 0) return !room.private
-    if (room.owner_id === userId) {
-      await tx`
-        update chat.rooms
-        set owner_id = (select user_id from chat.members where room_id = ${roomId} order by joined_at, user_id limit 1)
-        where id = ${roomId}`
-    }
-    return true
+export async function joinRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, userId: string): Promise<JoinResult> {
+  const outcome = await deps.sql.begin(async (tx): Promise<JoinResult & { aftermath?: Aftermath }> => {
+    const room = await lockRoom(tx, roomId, userId)
+    if (room === null || (room.private && room.callerRole === null)) return { ok: false, reason: 'NOT_FOUND' }
+    if (room.callerRole !== null) return { ok: true }
+    if (room.callerBanned) return { ok: false, reason: 'BANNED' }
+    const added = await insertMembers(tx, roomId, [userId])
+    return { ok: true, aftermath: { roomId, events: await appendEvents(tx, roomId, [memberEvent(userId, userId, 'joined')]), added } }
   })
-  if (!visible) return { ok: false, reason: 'NOT_FOUND' }
+  if (outcome.ok && outcome.aftermath !== undefined) await announce(deps, outcome.aftermath)
+  return outcome.ok ? { ok: true } : outcome
+}
+
+export type LeaveResult = { ok: true } | { ok: false; reason: 'NOT_FOUND' | 'LAST_OWNER' }
+
+/**
+ * Ends the caller's membership. The owner cannot leave while others remain: like Discord,
+ * they hand the room over first (`PATCH …/members/:userId {role:"owner"}`) or delete it.
+ * An owner alone in the room may leave it, which leaves it ownerless. Leaving a public
+ * room one is not in succeeds, so a retry is harmless.
+ */
+export async function leaveRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, userId: string): Promise<LeaveResult> {
+  const outcome = await deps.sql.begin(async (tx): Promise<LeaveResult & { events?: RoomEvent[] }> => {
+    const room = await lockRoom(tx, roomId, userId)
+    if (room === null || (room.private && room.callerRole === null)) return { ok: false, reason: 'NOT_FOUND' }
+    if (room.callerRole === null) return { ok: true }
+    if (room.callerRole === 'owner') {
+      const [others] = await tx<{ count: number }[]>`select count(*)::int as count from chat.members where room_id = ${roomId} and user_id <> ${userId}`
+      if (others.count > 0) return { ok: false, reason: 'LAST_OWNER' }
+      await tx`update chat.rooms set owner_id = null where id = ${roomId}`
+    }
+    await tx`delete from chat.members where room_id = ${roomId} and user_id = ${userId}`
+    return { ok: true, events: await appendEvents(tx, roomId, [memberEvent(userId, userId, 'left')]) }
+  })
+  if (!outcome.ok) return outcome
   // Also on a retry where nothing was deleted: the previous attempt may have failed to tell the sockets.
-  await deps.realtime.membershipEnded(roomId, userId, 'left')
+  await announce(deps, { roomId, events: outcome.events ?? [], ended: { userIds: [userId], reason: 'left' } })
   return { ok: true }
 }
 
-export type AddMemberResult = { ok: true } | { ok: false; reason: AccessFailure | 'NOT_OWNER' | 'USER_NOT_FOUND' | 'UNAVAILABLE' }
+export type AddMemberResult = { ok: true } | { ok: false; reason: AuthorityFailure | 'TARGET_BANNED' | 'USER_NOT_FOUND' | 'UNAVAILABLE' }
 
+/** The owner or an admin adds someone (to a private room, typically); idempotent; a banned user is refused. */
 export async function addMember(
-  deps: Pick<ChatDeps, 'sql' | 'users'>,
+  deps: Pick<ChatDeps, 'sql' | 'users' | 'realtime' | 'log'>,
   roomId: string,
   callerId: string,
   userId: string,
   requestId?: string,
 ): Promise<AddMemberResult> {
-  const access = await findRoomAccess(deps.sql, roomId, callerId)
-  const failure = findAccessFailure(access)
+  // A cheap look first, so that strangers learn nothing about accounts (and cost no call to the user service).
+  const failure = moderatorFailure(await peekRoom(deps.sql, roomId, callerId))
   if (failure !== null) return { ok: false, reason: failure }
-  if (access?.ownerId !== callerId) return { ok: false, reason: 'NOT_OWNER' }
   const exists = await deps.users.exists(userId, requestId)
   if (exists === 'unavailable') return { ok: false, reason: 'UNAVAILABLE' }
   if (!exists) return { ok: false, reason: 'USER_NOT_FOUND' }
-  await insertMembers(deps.sql, roomId, [userId])
-  return { ok: true }
+  const outcome = await deps.sql.begin(async (tx): Promise<AddMemberResult & { aftermath?: Aftermath }> => {
+    const room = await lockRoom(tx, roomId, callerId)
+    const failure = moderatorFailure(room)
+    if (failure !== null) return { ok: false, reason: failure }
+    const target = await readStanding(tx, roomId, userId)
+    if (target.role !== null) return { ok: true }
+    if (target.banned) return { ok: false, reason: 'TARGET_BANNED' }
+    const added = await insertMembers(tx, roomId, [userId])
+    return { ok: true, aftermath: { roomId, events: await appendEvents(tx, roomId, [memberEvent(callerId, userId, 'added')]), added } }
+  })
+  if (outcome.ok && outcome.aftermath !== undefined) await announce(deps, outcome.aftermath)
+  return outcome.ok ? { ok: true } : outcome
 }
 
 export type DirectRoomResult = { ok: true; room: Room } | { ok: false; reason: 'SELF_DM' | 'USER_NOT_FOUND' | 'UNAVAILABLE' }
@@ -182,10 +218,12 @@ export type DirectRoomResult = { ok: true; room: Room } | { ok: false; reason: '
 /**
  * The pair's one private room, created on first use. The unique `dm_key` makes concurrent
  * first calls converge: the losing insert waits for the winner's commit, then reads its row.
- * Both users are (re)made members, so a DM one side left reopens for both.
+ * Both users are (re)made members, so a DM one side left reopens for both. Creating it
+ * emits no event (both are its first members); reopening emits `joined` for the caller
+ * and `added` for the other side, whose sockets get `room_added`.
  */
 export async function openDirectRoom(
-  deps: Pick<ChatDeps, 'sql' | 'users'>,
+  deps: Pick<ChatDeps, 'sql' | 'users' | 'realtime' | 'log'>,
   callerId: string,
   userId: string,
   requestId?: string,
@@ -197,29 +235,110 @@ export async function openDirectRoom(
   if (exists === 'unavailable') return { ok: false, reason: 'UNAVAILABLE' }
   if (!exists) return { ok: false, reason: 'USER_NOT_FOUND' }
   const dmKey = pair.join(':')
-  const room = await deps.sql.begin(async (tx) => {
+  const { room, aftermath } = await deps.sql.begin(async (tx) => {
     const [created] = await tx<RoomRow[]>`
       insert into chat.rooms (id, name, private, owner_id, dm_key)
       values (${crypto.randomUUID()}, ${dmKey}, true, null, ${dmKey})
       on conflict (dm_key) do nothing
       returning *`
-    const row = created ?? (await tx<RoomRow[]>`select * from chat.rooms where dm_key = ${dmKey}`)[0]
-    await insertMembers(tx, row.id, pair)
-    return toRoom(row)
+    // Locked like every membership change, so the events' seqs follow the room's order.
+    const row = created ?? (await tx<RoomRow[]>`select * from chat.rooms where dm_key = ${dmKey} for update`)[0]
+    const added = await insertMembers(tx, row.id, pair)
+    const events =
+      created !== undefined
+        ? []
+        : await appendEvents(
+            tx,
+            row.id,
+            added.map((id) => memberEvent(callerId.toLowerCase(), id, id === callerId.toLowerCase() ? 'joined' : 'added')),
+          )
+    const [current] = await tx<RoomRow[]>`select * from chat.rooms where id = ${row.id}`
+    return { room: toRoom(current), aftermath: { roomId: row.id, events, added } }
   })
+  await announce(deps, aftermath)
   return { ok: true, room }
 }
 
-/** The marker never moves backwards and never past the room's last message. */
-export async function markRead(deps: Pick<ChatDeps, 'sql'>, roomId: string, userId: string, seq: number): Promise<RoomResult> {
-  const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, userId))
-  if (failure !== null) return { ok: false, reason: failure }
-  await deps.sql`
+export type ReadMarkResult = { ok: true } | { ok: false; reason: AccessFailure }
+
+/**
+ * The marker never moves backwards and never past the room's last seq. The update itself
+ * is the membership check (only a member has a row); a marker that moved is sent live as a
+ * `receipt` to the room's sockets.
+ */
+export async function markRead(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, userId: string, seq: number): Promise<ReadMarkResult> {
+  const [moved] = await deps.sql<{ read_seq: string }[]>`
     update chat.members m
-    set read_seq = greatest(m.read_seq, least(${seq}, r.last_seq))
+    set read_seq = least(${seq}, r.last_seq)
     from chat.rooms r
-    where r.id = m.room_id and m.room_id = ${roomId} and m.user_id = ${userId}`
+    where r.id = m.room_id and m.room_id = ${roomId} and m.user_id = ${userId} and m.read_seq < least(${seq}, r.last_seq)
+    returning m.read_seq`
+  if (moved !== undefined) {
+    await deps.realtime.receiptMoved(roomId, userId, Number(moved.read_seq)).catch((error) => deps.log.warn('publishing a receipt failed', { roomId, error }))
+    return { ok: true }
+  }
+  const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, userId))
+  return failure === null ? { ok: true } : { ok: false, reason: failure }
+}
+
+export type UpdateRoomResult = { ok: true; room: RoomWithMembers } | { ok: false; reason: AuthorityFailure | 'TOPIC_TOO_LONG' }
+
+/** Renames the room or sets its topic (owner or admin); a `room` event carries what changed, nothing when nothing did. */
+export async function updateRoom(
+  deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log' | 'config'>,
+  roomId: string,
+  callerId: string,
+  body: UpdateRoomBody,
+): Promise<UpdateRoomResult> {
+  const name = body.name?.normalize('NFC').trim()
+  const topic = body.topic?.normalize('NFC').trim()
+  if (topic !== undefined && [...topic].length > deps.config.ROOM_TOPIC_MAX_CHARS) return { ok: false, reason: 'TOPIC_TOO_LONG' }
+  const outcome = await deps.sql.begin(async (tx): Promise<{ ok: false; reason: AuthorityFailure } | { ok: true; events: RoomEvent[] }> => {
+    const failure = moderatorFailure(await lockRoom(tx, roomId, callerId))
+    if (failure !== null) return { ok: false, reason: failure }
+    const [before] = await tx<Pick<RoomRow, 'name' | 'topic'>[]>`select name, topic from chat.rooms where id = ${roomId}`
+    const changed = {
+      ...(name !== undefined && name !== before.name ? { name } : {}),
+      ...(topic !== undefined && topic !== before.topic ? { topic } : {}),
+    }
+    if (Object.keys(changed).length === 0) return { ok: true, events: [] }
+    await tx`update chat.rooms set name = ${changed.name ?? before.name}, topic = ${changed.topic ?? before.topic} where id = ${roomId}`
+    return { ok: true, events: await appendEvents(tx, roomId, [{ kind: 'room', actorId: callerId, data: changed }]) }
+  })
+  if (!outcome.ok) return outcome
+  await announce(deps, { roomId, events: outcome.events })
+  const room = await getRoom(deps, roomId, callerId)
+  return room === null ? { ok: false, reason: 'NOT_FOUND' } : { ok: true, room }
+}
+
+export type DeleteRoomResult = { ok: true } | { ok: false; reason: AuthorityFailure }
+
+/**
+ * The owner deletes the room: its messages, events, members, bans and invites go with it
+ * (foreign keys cascade), in one transaction. Every member's sockets then get
+ * `left{room, reason:"deleted"}`.
+ */
+export async function deleteRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, callerId: string): Promise<DeleteRoomResult> {
+  const outcome = await deps.sql.begin(async (tx): Promise<DeleteRoomResult & { members?: string[] }> => {
+    const failure = ownerFailure(await lockRoom(tx, roomId, callerId))
+    if (failure !== null) return { ok: false, reason: failure }
+    const members = await tx<{ user_id: string }[]>`delete from chat.members where room_id = ${roomId} returning user_id`
+    await tx`delete from chat.rooms where id = ${roomId}`
+    return { ok: true, members: members.map((row) => row.user_id) }
+  })
+  if (!outcome.ok) return outcome
+  await announce(deps, { roomId, events: [], ended: { userIds: outcome.members ?? [], reason: 'deleted' } })
   return { ok: true }
+}
+
+/** The caller's standing without a lock: for answering early, never for deciding a write. */
+async function peekRoom(sql: Sql, roomId: string, callerId: string): Promise<LockedRoom | null> {
+  const [room] = await sql<{ id: string; private: boolean; dm_key: string | null; owner_id: string | null; last_seq: string; role: Role | null }[]>`
+    select r.id, r.private, r.dm_key, r.owner_id, r.last_seq,
+      (select role from chat.members m where m.room_id = r.id and m.user_id = ${callerId}) as role
+    from chat.rooms r where r.id = ${roomId}`
+  if (room === undefined) return null
+  return { id: room.id, private: room.private, direct: room.dm_key !== null, ownerId: room.owner_id, lastSeq: Number(room.last_seq), callerRole: room.role, callerBanned: false }
 }
 
 export type PresenceResult = { ok: true; presence: Presence } | { ok: false; reason: AccessFailure }
@@ -235,22 +354,11 @@ export async function listPresence(deps: Pick<ChatDeps, 'sql' | 'realtime'>, roo
   return { ok: true, presence: online.filter((id) => members.has(id)).map((id) => ({ userId: id, online: true as const })) }
 }
 
-/**
- * Messages stored before someone became a member are not unread for them: the marker
- * starts at the room's current last message.
- */
-async function insertMembers(sql: Sql | TransactionSql, roomId: string, userIds: string[]) {
-  await sql`
-    insert into chat.members (room_id, user_id, read_seq)
-    select r.id, u.id, r.last_seq from chat.rooms r, unnest(${sql.array(userIds)}::uuid[]) as u (id)
-    where r.id = ${roomId}
-    on conflict do nothing`
-}
-
 function toRoom(row: RoomRow): Room {
   return {
     id: row.id,
     name: row.name,
+    topic: row.topic,
     private: row.private,
     ownerId: row.owner_id,
     createdAt: row.created_at.toISOString(),

@@ -206,6 +206,10 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
       if (state === 'joined') ctx.hub.leave(member, room).catch((error) => ctx.log.debug('presence update after a membership end failed', { error }))
       send({ type: 'left', room, reason })
     },
+    /** The user became a member of a room (on any device): every socket of theirs hears of it, to list the room. */
+    roomAdded(room: string) {
+      send({ type: 'room_added', room })
+    },
     /** The user-event broker was away and notices may be lost: asks Postgres about every joined room. */
     async recheckRooms() {
       const rooms = access.joinedRooms()

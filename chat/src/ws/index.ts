@@ -54,8 +54,10 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'r
     for (const sid of event.sessionIds) for (const connection of index.ofSession(sid)) connection.revoke()
   })
   users.onEvent((userId, event) => {
-    if (event.kind !== 'membership-ended') return
-    for (const connection of index.ofUser(userId)) connection.membershipEnded(event.room, event.reason)
+    for (const connection of index.ofUser(userId)) {
+      if (event.kind === 'membership-ended') connection.membershipEnded(event.room, event.reason)
+      else connection.roomAdded(event.room)
+    }
   })
   users.onReconnect(() => {
     for (const connection of all.values()) connection.recheckRooms().catch((error) => deps.log.warn('membership re-check failed', { error }))

@@ -1,0 +1,144 @@
+import type { RoomEvent } from '@chat/common/chat-protocol'
+import { clampLimit, decodeCursor, encodeCursor } from '@chat/common/pagination'
+import type { ChatDeps } from '../deps'
+import { lockRoom, moderatorFailure, outranks, ownerFailure, readStanding, type AuthorityFailure, type Role } from '../rooms/authority'
+import { announce, memberEvent } from '../rooms/membership'
+import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
+import { appendEvents } from '../timeline/service'
+import type { BanBody, Member, MemberPage, MemberPageQuery } from './model'
+
+type MemberRow = { user_id: string; role: Role; joined_at: Date; joined_key: string }
+
+export type MemberPageResult = { ok: true; page: MemberPage } | { ok: false; reason: AccessFailure | 'BAD_CURSOR' }
+
+/**
+ * Members in the order they joined, paged by (joined_at, user_id) so a page boundary stays
+ * put while people join. The cursor holds joined_at as Postgres prints it, microseconds
+ * included, and goes back as text: a parameter typed timestamptz would pass through a
+ * JavaScript Date and lose the microseconds.
+ */
+export async function listMembers(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId: string, callerId: string, query: MemberPageQuery): Promise<MemberPageResult> {
+  const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, callerId))
+  if (failure !== null) return { ok: false, reason: failure }
+  const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
+  if (after === undefined) return { ok: false, reason: 'BAD_CURSOR' }
+  const limit = clampLimit(query.limit, deps.config.MEMBER_PAGE_DEFAULT, deps.config.MEMBER_PAGE_MAX)
+  const { sql } = deps
+  const position = after === null ? sql`` : sql`and (joined_at, user_id) > (${after[0]}::text::timestamptz, ${after[1]}::uuid)`
+  let rows: MemberRow[]
+  try {
+    rows = await sql<MemberRow[]>`
+      select user_id, role, joined_at, joined_at::text as joined_key from chat.members
+      where room_id = ${roomId} ${position}
+      order by joined_at, user_id
+      limit ${limit + 1}`
+  } catch (error) {
+    // A cursor we made always holds a valid timestamp; anything else is someone else's.
+    if ((error as { code?: string }).code === '22007' || (error as { code?: string }).code === '22008') return { ok: false, reason: 'BAD_CURSOR' }
+    throw error
+  }
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  return {
+    ok: true,
+    page: {
+      items: page.map((row): Member => ({ userId: row.user_id, role: row.role, joinedAt: row.joined_at.toISOString() })),
+      nextCursor: rows.length > limit && last !== undefined ? encodeCursor([last.joined_key, last.user_id]) : null,
+    },
+  }
+}
+
+export type SetRoleResult = { ok: true; member: Member } | { ok: false; reason: AuthorityFailure | 'NO_SUCH_MEMBER' | 'LAST_OWNER' }
+
+/**
+ * The owner alone changes roles. A room has one owner, as in Discord: `owner` hands it
+ * over (the caller becomes an admin, in the same transaction), and the owner cannot demote
+ * themselves without handing over first. An unchanged role is a no-op without an event.
+ */
+export async function setRole(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, callerId: string, userId: string, role: Role): Promise<SetRoleResult> {
+  const outcome = await deps.sql.begin(async (tx): Promise<SetRoleResult & { events?: RoomEvent[] }> => {
+    const failure = ownerFailure(await lockRoom(tx, roomId, callerId))
+    if (failure !== null) return { ok: false, reason: failure }
+    if (userId.toLowerCase() === callerId.toLowerCase()) return { ok: false, reason: 'LAST_OWNER' }
+    const [target] = await tx<MemberRow[]>`select user_id, role, joined_at from chat.members where room_id = ${roomId} and user_id = ${userId}`
+    if (target === undefined) return { ok: false, reason: 'NO_SUCH_MEMBER' }
+    const member = (r: Role): Member => ({ userId: target.user_id, role: r, joinedAt: target.joined_at.toISOString() })
+    if (target.role === role) return { ok: true, member: member(role) }
+    if (role !== 'owner') {
+      await tx`update chat.members set role = ${role} where room_id = ${roomId} and user_id = ${userId}`
+      return { ok: true, member: member(role), events: await appendEvents(tx, roomId, [memberEvent(callerId, target.user_id, 'role', role)]) }
+    }
+    await tx`
+      update chat.members set role = case when user_id = ${userId} then 'owner' else 'admin' end
+      where room_id = ${roomId} and user_id in (${userId}, ${callerId})`
+    await tx`update chat.rooms set owner_id = ${target.user_id} where id = ${roomId}`
+    const events = await appendEvents(tx, roomId, [memberEvent(callerId, target.user_id, 'role', 'owner'), memberEvent(callerId, callerId, 'role', 'admin')])
+    return { ok: true, member: member('owner'), events }
+  })
+  if (outcome.ok && outcome.events !== undefined) await announce(deps, { roomId, events: outcome.events })
+  return outcome.ok ? { ok: true, member: outcome.member } : outcome
+}
+
+export type RemovalResult = { ok: true } | { ok: false; reason: AuthorityFailure | 'NO_SUCH_MEMBER' | 'OUTRANKED' }
+
+/**
+ * The owner removes anyone else, an admin removes plain members; nobody removes the owner.
+ * The removed user may rejoin a public room (a ban is what keeps them out).
+ */
+export async function removeMember(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, callerId: string, userId: string): Promise<RemovalResult> {
+  const outcome = await deps.sql.begin(async (tx): Promise<RemovalResult & { events?: RoomEvent[] }> => {
+    const room = await lockRoom(tx, roomId, callerId)
+    const failure = moderatorFailure(room)
+    if (failure !== null) return { ok: false, reason: failure }
+    const target = await readStanding(tx, roomId, userId)
+    if (target.role === null) return { ok: false, reason: 'NO_SUCH_MEMBER' }
+    if (!outranks(room!.callerRole, target.role)) return { ok: false, reason: 'OUTRANKED' }
+    await tx`delete from chat.members where room_id = ${roomId} and user_id = ${userId}`
+    return { ok: true, events: await appendEvents(tx, roomId, [memberEvent(callerId, userId.toLowerCase(), 'removed')]) }
+  })
+  if (!outcome.ok) return outcome
+  await announce(deps, { roomId, events: outcome.events ?? [], ended: { userIds: [userId.toLowerCase()], reason: 'removed' } })
+  return { ok: true }
+}
+
+export type BanResult = { ok: true } | { ok: false; reason: AuthorityFailure | 'OUTRANKED' | 'REASON_TOO_LONG' }
+
+/**
+ * Bans a user, member or not (as Matrix and Discord allow, to keep someone out before they
+ * arrive): a member is removed in the same transaction. The same ranks as removal apply.
+ * Banning someone already banned changes nothing and emits nothing.
+ */
+export async function banUser(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log' | 'config'>, roomId: string, callerId: string, body: BanBody): Promise<BanResult> {
+  const reason = (body.reason ?? '').normalize('NFC').trim()
+  if ([...reason].length > deps.config.BAN_REASON_MAX_CHARS) return { ok: false, reason: 'REASON_TOO_LONG' }
+  const userId = body.userId.toLowerCase()
+  const outcome = await deps.sql.begin(async (tx): Promise<BanResult & { events?: RoomEvent[]; wasMember?: boolean }> => {
+    const room = await lockRoom(tx, roomId, callerId)
+    const failure = moderatorFailure(room)
+    if (failure !== null) return { ok: false, reason: failure }
+    const target = await readStanding(tx, roomId, userId)
+    if (!outranks(room!.callerRole, target.role)) return { ok: false, reason: 'OUTRANKED' }
+    if (target.banned) return { ok: true }
+    if (target.role !== null) await tx`delete from chat.members where room_id = ${roomId} and user_id = ${userId}`
+    await tx`insert into chat.bans (room_id, user_id, banned_by, reason) values (${roomId}, ${userId}, ${callerId}, ${reason})`
+    return { ok: true, wasMember: target.role !== null, events: await appendEvents(tx, roomId, [memberEvent(callerId, userId, 'banned')]) }
+  })
+  if (!outcome.ok) return outcome
+  await announce(deps, { roomId, events: outcome.events ?? [], ended: outcome.wasMember === true ? { userIds: [userId], reason: 'banned' } : undefined })
+  return { ok: true }
+}
+
+export type UnbanResult = { ok: true } | { ok: false; reason: AuthorityFailure }
+
+/** Lifts a ban (owner or admin); the user may then join, be added or accept an invite again. Idempotent. */
+export async function unbanUser(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, callerId: string, userId: string): Promise<UnbanResult> {
+  const outcome = await deps.sql.begin(async (tx): Promise<UnbanResult & { events?: RoomEvent[] }> => {
+    const failure = moderatorFailure(await lockRoom(tx, roomId, callerId))
+    if (failure !== null) return { ok: false, reason: failure }
+    const lifted = await tx`delete from chat.bans where room_id = ${roomId} and user_id = ${userId} returning 1`
+    if (lifted.length === 0) return { ok: true }
+    return { ok: true, events: await appendEvents(tx, roomId, [memberEvent(callerId, userId.toLowerCase(), 'unbanned')]) }
+  })
+  if (outcome.ok && outcome.events !== undefined) await announce(deps, { roomId, events: outcome.events })
+  return outcome.ok ? { ok: true } : outcome
+}
