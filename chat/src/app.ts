@@ -5,6 +5,7 @@ import { messagesController } from './messages'
 import { moderationController } from './moderation'
 import { receiptsController } from './receipts'
 import { roomsController } from './rooms'
+import { searchController } from './search'
 import { timelineController } from './timeline'
 import { wsController, wsOptions } from './ws'
 
@@ -28,6 +29,7 @@ export function createChatApp(deps: ChatDeps, ws: ReturnType<typeof wsController
     .use(moderationController(deps))
     .use(invitesController(deps))
     .use(receiptsController(deps))
+    .use(searchController(deps))
     .use(timelineController(deps))
     .use(ws.controller)
 }

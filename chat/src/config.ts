@@ -2,6 +2,14 @@ import { t } from 'elysia'
 import { BaseConfig, loadConfig, PEER_URLS_PATTERN } from '@chat/common/config'
 import { localServiceUrl, SERVICE_DEFAULTS } from '@chat/common/ports'
 
+/** Postgres' built-in text-search configurations that stem (`simple` is always searched too, see search/language.ts). */
+export const SEARCH_LANGUAGES = [
+  'arabic', 'armenian', 'basque', 'catalan', 'danish', 'dutch', 'english', 'finnish', 'french', 'german', 'greek', 'hindi',
+  'hungarian', 'indonesian', 'irish', 'italian', 'lithuanian', 'nepali', 'norwegian', 'portuguese', 'romanian', 'russian',
+  'serbian', 'simple', 'spanish', 'swedish', 'tamil', 'turkish', 'yiddish',
+] as const
+export type SearchLanguage = (typeof SEARCH_LANGUAGES)[number]
+
 export const ChatConfig = t.Composite([
   BaseConfig,
   t.Object({
@@ -76,6 +84,15 @@ export const ChatConfig = t.Composite([
     RECEIPT_FLUSH_MS: t.Number({ minimum: 10, default: 250 }),
     /** `GET /chat/rooms/:id/receipts` answers the most advanced markers, at most this many. */
     RECEIPTS_LIST_MAX: t.Number({ minimum: 1, default: 1000 }),
+    /**
+     * The language whose stemming search adds to exact word matches (`simple`: none). The
+     * stored search vectors are rebuilt for it at start-up when it changes (a table rewrite).
+     */
+    SEARCH_LANGUAGE: t.Union(SEARCH_LANGUAGES.map((name) => t.Literal(name)), { default: 'english' }),
+    /** A search text longer than this is refused (422): a long query costs index work per word. */
+    SEARCH_QUERY_MAX_CHARS: t.Number({ minimum: 1, default: 200 }),
+    SEARCH_PAGE_DEFAULT: t.Number({ minimum: 1, default: 20 }),
+    SEARCH_PAGE_MAX: t.Number({ minimum: 1, default: 50 }),
     /** `GET /chat/rooms/:id/events` page size when `limit` is absent, and its ceiling: a catching-up client wants big pages, a server bounded ones. */
     EVENTS_PAGE_DEFAULT: t.Number({ minimum: 1, default: 100 }),
     EVENTS_PAGE_MAX: t.Number({ minimum: 1, default: 500 }),

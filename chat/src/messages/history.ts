@@ -66,7 +66,7 @@ export async function readHistory(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId
  * (the reactions' primary key starts with the message id): emoji in the order they were
  * first given, with their count and whether the caller is among them.
  */
-async function withReactions(sql: Sql, messages: Message[], userId: string): Promise<Message[]> {
+export async function withReactions(sql: Sql, messages: Message[], userId: string): Promise<Message[]> {
   const byMessage = new Map(messages.map((m) => [m.id, { ...m, reactions: [] as NonNullable<Message['reactions']> }]))
   if (messages.length > 0) {
     const rows = await sql<{ message_id: string; emoji: string; count: number; me: boolean }[]>`

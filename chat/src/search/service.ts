@@ -1,0 +1,60 @@
+import { clampLimit } from '@chat/common/pagination'
+import type { ChatDeps } from '../deps'
+import { withReactions } from '../messages/history'
+import { toMessage, type MessageRow } from '../messages/model'
+import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
+import { decodeSearchCursor, encodeSearchCursor } from './cursor'
+import type { SearchPage, SearchQuery } from './model'
+
+export type SearchResult = { ok: true; page: SearchPage } | { ok: false; reason: AccessFailure | 'BAD_CURSOR' | 'NO_WORDS' }
+
+/** A message row with its position in the newest-first order, to the microsecond. */
+type FoundRow = MessageRow & { position_time: string }
+
+/**
+ * Messages of the caller's rooms (or of one of them) whose text matches `q`, newest first,
+ * keyset-paged by (created_at, room, seq). Membership is part of the searching statement,
+ * so a member removed a moment ago finds nothing of that room. `q` is read by
+ * `websearch_to_tsquery` (which never fails on odd input) twice: as written (`simple`, any
+ * language, exact words) and stemmed in SEARCH_LANGUAGE; a message matching either is found.
+ * Deleted messages have an erased body, hence an empty vector, and are filtered as well.
+ * The rooms are an array rather than a join: a join makes Postgres repeat the GIN scan per
+ * room; an array lets it choose one GIN scan (rare words) or the walk in time order (see
+ * migration 004) by the word's frequency.
+ */
+export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'config'>, userId: string, query: SearchQuery): Promise<SearchResult> {
+  const { sql, config } = deps
+  const after = query.cursor === undefined ? null : decodeSearchCursor(query.cursor)
+  if (after === undefined) return { ok: false, reason: 'BAD_CURSOR' }
+  if (query.room !== undefined) {
+    const failure = findAccessFailure(await findRoomAccess(sql, query.room, userId))
+    if (failure !== null) return { ok: false, reason: failure }
+  }
+  const limit = clampLimit(query.limit, config.SEARCH_PAGE_DEFAULT, config.SEARCH_PAGE_MAX)
+  const tsquery = sql`(websearch_to_tsquery('simple', ${query.q}) || websearch_to_tsquery(${config.SEARCH_LANGUAGE}::regconfig, ${query.q}))`
+  const rows = await sql<FoundRow[]>`
+    select m.*, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position_time
+    from chat.messages m
+    where m.room_id = any(array(
+        select room_id from chat.members
+        where user_id = ${userId} ${query.room === undefined ? sql`` : sql`and room_id = ${query.room}`}
+      ))
+      and m.search_vector @@ ${tsquery}
+      and m.deleted_at is null
+      ${after === null ? sql`` : sql`and (m.created_at, m.room_id, m.seq) < (${after.createdAt}::timestamptz, ${after.room}::uuid, ${after.seq})`}
+    order by m.created_at desc, m.room_id desc, m.seq desc
+    limit ${limit + 1}`
+  if (rows.length === 0 && (await hasNoWords(deps, query.q))) return { ok: false, reason: 'NO_WORDS' }
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  const nextCursor =
+    rows.length > limit && last !== undefined ? encodeSearchCursor({ createdAt: last.position_time, room: last.room_id, seq: Number(last.seq) }) : null
+  return { ok: true, page: { items: await withReactions(sql, page.map(toMessage), userId), nextCursor } }
+}
+
+/** Only operators, punctuation or stop words: nothing to look for. Asked only when nothing was found, so a search costs one statement. */
+async function hasNoWords(deps: Pick<ChatDeps, 'sql' | 'config'>, q: string): Promise<boolean> {
+  const [row] = await deps.sql<{ nodes: number }[]>`
+    select numnode(websearch_to_tsquery('simple', ${q}) || websearch_to_tsquery(${deps.config.SEARCH_LANGUAGE}::regconfig, ${q})) as nodes`
+  return row.nodes === 0
+}
