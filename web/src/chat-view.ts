@@ -1,9 +1,8 @@
 import type { ApiClient } from '@chat/client/api'
 import { ApiError } from '@chat/client/errors'
-import type { TimelineMessage } from '@chat/client/room-events'
 import { CLOSE } from '@chat/client/reconnect'
 import { createChatSocket, type ChatSocketStatus } from '@chat/client/socket'
-import type { LeftReason } from '@chat/common/chat-protocol'
+import type { LeftReason, Message } from '@chat/common/chat-protocol'
 import { describeError } from './auth-view'
 import { announce, byId } from './dom'
 import { takeInviteCode } from './invite-link'
@@ -119,7 +118,7 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
       const room = rooms.get(roomId)
       return room === undefined ? null : sidebar.labelOf(room)
     },
-    onPick: (message: TimelineMessage) => void openRoom(message.room, { focus: false, around: { seq: message.seq, id: message.id } }),
+    onPick: (message: Message) => void openRoom(message.room, { focus: false, around: { seq: message.seq, id: message.id } }),
   })
   const presence = createPresenceBook(api, (roomId) => showPresence(roomId))
   const readMarkers = createReadMarkers(api, (roomId) => rooms.get(roomId)?.lastSeq ?? 0)

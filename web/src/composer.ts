@@ -1,4 +1,4 @@
-import type { TimelineMessage } from '@chat/client/room-events'
+import type { Message } from '@chat/common/chat-protocol'
 import { createClientId, type ChatSocket } from '@chat/client/socket'
 import { byId } from './dom'
 import { quoteOf } from './message-item'
@@ -16,7 +16,7 @@ export function createComposer(deps: { socket: ChatSocket; list: MessageList; na
   const replyBar = byId('reply-bar')
   const replyQuote = byId('reply-quote')
   let roomId: string | null = null
-  let replyTo: TimelineMessage | null = null
+  let replyTo: Message | null = null
 
   function cancelReply() {
     replyTo = null
@@ -81,7 +81,7 @@ export function createComposer(deps: { socket: ChatSocket; list: MessageList; na
       input.setAttribute('aria-label', `Message ${label}`)
     },
     focus: () => input.focus(),
-    startReply(message: TimelineMessage) {
+    startReply(message: Message) {
       replyTo = message
       replyQuote.textContent = `Replying to ${quoteOf(message, names)}`
       replyBar.hidden = false

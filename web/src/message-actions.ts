@@ -1,5 +1,5 @@
 import type { ApiClient } from '@chat/client/api'
-import type { TimelineMessage } from '@chat/client/room-events'
+import type { Message } from '@chat/common/chat-protocol'
 import { describeError } from './auth-view'
 import { announce, byId, el } from './dom'
 import type { MessageList } from './message-list'
@@ -16,7 +16,7 @@ export function wireMessageActions(deps: {
   api: ApiClient
   list: MessageList
   roomId: () => string | null
-  startReply: (message: TimelineMessage) => void
+  startReply: (message: Message) => void
   /** Shows the original of a reply, loading older history if needed. */
   jumpTo: (messageId: string) => void
   signal: AbortSignal
@@ -36,7 +36,7 @@ export function wireMessageActions(deps: {
     }
   }
 
-  function togglePicker(item: HTMLElement, button: HTMLElement, message: TimelineMessage, roomId: string) {
+  function togglePicker(item: HTMLElement, button: HTMLElement, message: Message, roomId: string) {
     const open = item.querySelector('.picker')
     if (open !== null) return closePicker(item)
     const picker = el(
@@ -67,7 +67,7 @@ export function wireMessageActions(deps: {
     button?.focus()
   }
 
-  function startEdit(item: HTMLElement, message: TimelineMessage, roomId: string) {
+  function startEdit(item: HTMLElement, message: Message, roomId: string) {
     if (item.querySelector('.edit-form') !== null) return
     const body = item.querySelector<HTMLElement>('.body')
     if (body === null) return
@@ -108,7 +108,7 @@ export function wireMessageActions(deps: {
   }
 
   /** A deletion cannot be undone, so it takes a second, explicit click. */
-  function confirmDelete(item: HTMLElement, message: TimelineMessage, roomId: string) {
+  function confirmDelete(item: HTMLElement, message: Message, roomId: string) {
     if (item.querySelector('.confirm') !== null) return
     const yes = el('button', { className: 'danger', text: 'Delete', attrs: { type: 'button' } })
     const no = el('button', { text: 'Cancel', attrs: { type: 'button' } })

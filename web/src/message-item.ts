@@ -1,4 +1,4 @@
-import type { TimelineMessage } from '@chat/client/room-events'
+import type { Message } from '@chat/common/chat-protocol'
 import { el } from './dom'
 import type { NameBook } from './names'
 
@@ -13,18 +13,18 @@ export type MessageContext = {
   myId: string
   names: NameBook
   /** The original of a reply, when it is loaded. */
-  original: (messageId: string) => TimelineMessage | undefined
+  original: (messageId: string) => Message | undefined
   /** The user may delete other people's messages here (an owner or admin of the room). */
   canModerate: boolean
 }
 
 /** A message not yet acknowledged has neither seq nor id. */
-export type ShownMessage = Pick<TimelineMessage, 'senderId' | 'body' | 'clientId'> & Partial<TimelineMessage>
+export type ShownMessage = Pick<Message, 'senderId' | 'body' | 'clientId'> & Partial<Message>
 
 const action = (name: string, text: string, label: string, extra: Record<string, string> = {}) =>
   el('button', { className: `action ${name}`, text, attrs: { type: 'button', 'data-action': name, 'aria-label': label, ...extra } })
 
-export function quoteOf(message: TimelineMessage | undefined, names: NameBook): string {
+export function quoteOf(message: Message | undefined, names: NameBook): string {
   if (message === undefined) return 'an earlier message'
   if (message.deleted === true) return `${names.nameOf(message.senderId)}: ${DELETED_TEXT.toLowerCase()}`
   const text = message.body.length > QUOTE_CHARS ? `${message.body.slice(0, QUOTE_CHARS)}…` : message.body

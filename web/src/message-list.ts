@@ -1,8 +1,8 @@
-import type { RoomEvent, TimelineMessage } from '@chat/client/room-events'
+import type { RoomEvent, Message } from '@chat/common/chat-protocol'
 import { byId, el } from './dom'
 import { renderMessage, type ShownMessage } from './message-item'
 import type { NameBook } from './names'
-import { applyEvent, seenBy } from './timeline-state'
+import { applyEvent, seenBy, targetOf } from './timeline-state'
 
 /** A message jumped to stays marked this long. */
 const HIGHLIGHT_MS = 3_000
@@ -15,7 +15,7 @@ const HIGHLIGHT_MS = 3_000
 export function createMessageList(deps: { names: NameBook; myId: string }) {
   const { names, myId } = deps
   const list = byId<HTMLOListElement>('message-list')
-  const messages = new Map<string, TimelineMessage>()
+  const messages = new Map<string, Message>()
   let markers = new Map<string, number>()
   let canModerate = false
 
@@ -23,7 +23,7 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
   const itemOf = (id: string) => list.querySelector<HTMLLIElement>(`.message[data-id="${CSS.escape(id)}"]`)
 
   /** Swaps an item for a new drawing, keeping keyboard focus on the same control. */
-  function redraw(message: TimelineMessage) {
+  function redraw(message: Message) {
     const old = itemOf(message.id)
     if (old === null) return
     const focused = document.activeElement instanceof HTMLElement && old.contains(document.activeElement) ? document.activeElement : null
@@ -61,7 +61,7 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
   return {
     get: (messageId: string) => messages.get(messageId),
     /** The newest stored message shown, or null. */
-    newest(): TimelineMessage | null {
+    newest(): Message | null {
       const last = [...list.querySelectorAll<HTMLElement>('.message[data-id]')].at(-1)
       return last?.dataset.id === undefined ? null : (messages.get(last.dataset.id) ?? null)
     },
@@ -69,7 +69,7 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
     seqs: () => [...list.querySelectorAll<HTMLElement>('.message[data-seq]')].map((item) => Number(item.dataset.seq)),
 
     /** Puts a stored message where its seq belongs, replacing its own "Sending…" copy; a seq already shown is skipped. */
-    insert(message: TimelineMessage) {
+    insert(message: Message) {
       if (messages.has(message.id) || list.querySelector(`[data-seq="${message.seq}"]`) !== null) return
       messages.set(message.id, message)
       const pending = list.querySelector(`.pending[data-client-id="${CSS.escape(message.clientId)}"]`)
@@ -98,8 +98,8 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
 
     /** Applies an edit, deletion or reaction to the message it targets, if shown. */
     apply(event: RoomEvent) {
-      if (event.target === undefined) return
-      const message = messages.get(event.target)
+      const target = targetOf(event)
+      const message = target === null ? undefined : messages.get(target)
       if (message === undefined) return
       const next = applyEvent(message, event, myId)
       if (next === message) return

@@ -1,5 +1,5 @@
 import type { ApiClient } from '@chat/client/api'
-import type { TimelineMessage } from '@chat/client/room-events'
+import type { Message } from '@chat/common/chat-protocol'
 import { describeError } from './auth-view'
 import { byId, el } from './dom'
 import type { NameBook } from './names'
@@ -17,7 +17,7 @@ export function createMessageSearch(deps: {
   names: NameBook
   /** The name a room is shown by, or null when it is not one of the user's rooms any more. */
   roomLabel: (roomId: string) => string | null
-  onPick: (message: TimelineMessage) => void
+  onPick: (message: Message) => void
   signal: AbortSignal
 }) {
   const { api, names, signal } = deps
@@ -29,7 +29,7 @@ export function createMessageSearch(deps: {
   /** Bumped by every new search, so a late page of an older one is dropped. */
   let generation = 0
 
-  function resultItem(message: TimelineMessage): HTMLLIElement {
+  function resultItem(message: Message): HTMLLIElement {
     const room = deps.roomLabel(message.room) ?? 'a room'
     const button = el('button', { className: 'search-result', attrs: { type: 'button', 'data-message': message.id } }, [
       el('span', { className: 'where' }, [names.nameSpan(message.senderId, 'author'), ` in ${room} · ${DATE_FORMAT.format(new Date(message.createdAt))}`]),

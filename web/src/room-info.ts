@@ -1,15 +1,15 @@
 import type { ApiClient } from '@chat/client/api'
-import type { Member, Role } from '@chat/client/room-events'
+import type { MemberRole } from '@chat/common/chat-protocol'
 import { describeError } from './auth-view'
 import { announce, byId, el } from './dom'
 import type { NameBook } from './names'
-import type { Room } from './types'
+import type { Member, Room } from './types'
 
 /** Member pages read for one room; a room bigger than this shows its first members only. */
 const MEMBER_PAGES_MAX = 10
 /** Invite links made here last this long (the server caps it) and have no use limit. */
 const INVITE_TTL_SECONDS = 7 * 24 * 3600
-const ROLE_NAMES: Record<Role, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' }
+const ROLE_NAMES: Record<MemberRole, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' }
 
 /**
  * The room's side panel: its members with their roles (and, for owners and admins, the
@@ -22,7 +22,7 @@ export function createRoomInfo(deps: {
   myId: string
   signal: AbortSignal
   /** The user's role in the open room changed (null: unknown or not a member). */
-  onRole: (role: Role | null) => void
+  onRole: (role: MemberRole | null) => void
 }) {
   const { api, names, myId, signal } = deps
   const panel = byId('room-info')
@@ -37,7 +37,7 @@ export function createRoomInfo(deps: {
   const inviteError = byId('invite-error')
   let room: Room | null = null
   let members: Member[] = []
-  let myRole: Role | null = null
+  let myRole: MemberRole | null = null
   /** Bumped on every room switch, so answers for the previous room are dropped. */
   let generation = 0
 
@@ -50,7 +50,7 @@ export function createRoomInfo(deps: {
     const all: Member[] = []
     let cursor: string | undefined
     for (let page = 0; page < MEMBER_PAGES_MAX; page++) {
-      const answer = await api.listMembers(roomId, cursor)
+      const answer = await api.listMembers(roomId, { cursor })
       all.push(...answer.items)
       if (answer.nextCursor === null) break
       cursor = answer.nextCursor
@@ -186,12 +186,12 @@ export function createRoomInfo(deps: {
   )
 
   return {
-    get role(): Role | null {
+    get role(): MemberRole | null {
       return myRole
     },
 
     /** A room was opened: its members and the user's role are read afresh. */
-    open(next: Room & { topic?: string | null }) {
+    open(next: Room) {
       generation++
       room = next
       members = []
@@ -199,7 +199,7 @@ export function createRoomInfo(deps: {
       deps.onRole(null)
       memberList.replaceChildren()
       nameInput.value = next.name
-      topicInput.value = next.topic ?? ''
+      topicInput.value = next.topic
       inviteLink.value = ''
       inviteLink.hidden = true
       byId('invite-link-label').hidden = true

@@ -1,5 +1,5 @@
 import type { ApiClient } from '@chat/client/api'
-import type { Role, RoomEvent, TimelineMessage } from '@chat/client/room-events'
+import type { MemberRole, RoomEvent, Message } from '@chat/common/chat-protocol'
 import type { ChatSocket } from '@chat/client/socket'
 import { describeError } from './auth-view'
 import { createComposer } from './composer'
@@ -60,7 +60,7 @@ export function createRoomPane(deps: {
   const list = createMessageList({ names, myId: me.id })
   const typing = createTypingLine(names)
   const composer = createComposer({ socket, list, names, myId: me.id, signal, onSent: () => scrollToBottom() })
-  const info = createRoomInfo({ api, names, myId: me.id, signal, onRole: (role: Role | null) => list.setCanModerate(role === 'owner' || role === 'admin') })
+  const info = createRoomInfo({ api, names, myId: me.id, signal, onRole: (role: MemberRole | null) => list.setCanModerate(role === 'owner' || role === 'admin') })
   wireMessageActions({ api, list, signal, roomId: () => room?.id ?? null, startReply: composer.startReply, jumpTo: (id) => void jumpTo(id) })
 
   const isNearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX
@@ -73,7 +73,7 @@ export function createRoomPane(deps: {
   }
 
   /** Runs one history request at a time for the current room; false if it was dropped or failed. */
-  async function loadPage(read: (roomId: string) => Promise<{ items: TimelineMessage[]; nextCursor: number | null }>, keep: 'top' | 'bottom', use: (cursor: number | null) => void): Promise<boolean> {
+  async function loadPage(read: (roomId: string) => Promise<{ items: Message[]; nextCursor: number | null }>, keep: 'top' | 'bottom', use: (cursor: number | null) => void): Promise<boolean> {
     if (room === null || loading) return false
     const current = generation
     loading = true
@@ -148,7 +148,7 @@ export function createRoomPane(deps: {
     },
 
     /** Shows a room: its newest page of history, or the pages around `around`, then whatever arrives. */
-    async open(next: Room & { topic?: string | null }, label: string, options: OpenOptions) {
+    async open(next: Room, label: string, options: OpenOptions) {
       const current = ++generation
       room = next
       loading = false
@@ -193,7 +193,7 @@ export function createRoomPane(deps: {
     },
 
     /** A live message of the open room. */
-    receive(message: TimelineMessage) {
+    receive(message: Message) {
       // Jumped back in history, the newest messages are not shown yet: newer pages bring this one in order.
       if (newerCursor !== null) return
       const pinned = isNearBottom() || message.senderId === me.id

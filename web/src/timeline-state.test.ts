@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test'
-import type { RoomEvent, TimelineMessage } from '@chat/client/room-events'
+import type { RoomEvent, Message } from '@chat/common/chat-protocol'
 import { applyEvent, seenBy } from './timeline-state'
 
 const ME = 'me'
-const message: TimelineMessage = { id: 'm1', room: 'r', seq: 3, senderId: 'ada', body: 'helo', clientId: 'c', createdAt: '2026-11-30T07:00:00.000Z' }
+const message: Message = { id: 'm1', room: 'r', seq: 3, senderId: 'ada', body: 'helo', clientId: 'c', createdAt: '2026-11-30T07:00:00.000Z' }
 const base = { room: 'r', seq: 9, actorId: 'ada', createdAt: '2026-11-30T07:01:00.000Z' }
 const reaction = (emoji: string, added: boolean, actorId = 'bob'): RoomEvent => ({ ...base, actorId, kind: 'reaction', target: 'm1', data: { emoji, added } })
 
@@ -20,7 +20,7 @@ describe('applyEvent', () => {
   })
 
   test('an edit of a deleted message changes nothing', () => {
-    const deleted = { ...message, body: '', deleted: true }
+    const deleted = { ...message, body: '', deleted: true as const }
     expect(applyEvent(deleted, { ...base, kind: 'edit', target: 'm1', data: { body: 'back' } }, ME)).toBe(deleted)
   })
 

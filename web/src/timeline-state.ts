@@ -1,17 +1,17 @@
-import type { RoomEvent, TimelineMessage } from '@chat/client/room-events'
+import type { RoomEvent, Message } from '@chat/common/chat-protocol'
 
 /**
  * A message after one edit, deletion or reaction of the room's stream; the message as it
  * was for any other event. Pure, so every rule is unit-tested (timeline-state.test.ts).
  */
-export function applyEvent(message: TimelineMessage, event: RoomEvent, myId: string): TimelineMessage {
-  if (event.target !== message.id) return message
+export function applyEvent(message: Message, event: RoomEvent, myId: string): Message {
+  if (targetOf(event) !== message.id) return message
   switch (event.kind) {
     case 'edit':
       return message.deleted === true ? message : { ...message, body: event.data.body, editedAt: event.createdAt }
     case 'delete':
       // As history shows a tombstone: no body, no reactions; `replyTo` stays.
-      return { ...message, body: '', deleted: true, reactions: [] }
+      return { ...message, body: '', deleted: true as const, reactions: [] }
     case 'reaction':
       return message.deleted === true ? message : { ...message, reactions: withReaction(message.reactions ?? [], event.data.emoji, event.data.added, event.actorId === myId) }
     default:
@@ -19,7 +19,12 @@ export function applyEvent(message: TimelineMessage, event: RoomEvent, myId: str
   }
 }
 
-function withReaction(reactions: NonNullable<TimelineMessage['reactions']>, emoji: string, added: boolean, mine: boolean) {
+/** The message an edit, deletion or reaction is about; null for membership and room changes. */
+export function targetOf(event: RoomEvent): string | null {
+  return 'target' in event ? event.target : null
+}
+
+function withReaction(reactions: NonNullable<Message['reactions']>, emoji: string, added: boolean, mine: boolean) {
   const existing = reactions.find((r) => r.emoji === emoji)
   // The stream tells each change once, but the caller's own state is known exactly: a repeat never counts twice.
   if (mine && existing !== undefined && existing.me === added) return reactions
