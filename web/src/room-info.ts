@@ -68,26 +68,28 @@ export function createRoomInfo(deps: {
   /** Who may do what to whom, as the contract says: the owner to anyone else, an admin to members only. */
   function actionsFor(member: Member): HTMLElement[] {
     if (member.userId === myId || !canModerate() || member.role === 'owner') return []
-    const label = names.nameOf(member.userId)
     const buttons: HTMLElement[] = []
     if (myRole === 'owner') {
       const next = member.role === 'admin' ? 'member' : 'admin'
-      buttons.push(memberAction(next === 'admin' ? 'Make admin' : 'Make member', `${next === 'admin' ? 'Make' : 'Demote'} ${label} ${next}`, () => api.setMemberRole(room!.id, member.userId, next)))
+      buttons.push(memberAction(member.userId, next === 'admin' ? 'Make admin' : 'Make member', () => api.setMemberRole(room!.id, member.userId, next)))
     }
     if (myRole === 'owner' || member.role === 'member') {
-      buttons.push(memberAction('Remove', `Remove ${label}`, () => api.removeMember(room!.id, member.userId), `Remove ${label} from the room?`))
-      buttons.push(memberAction('Ban', `Ban ${label}`, () => api.banUser(room!.id, member.userId), `Ban ${label}? They cannot come back until unbanned.`))
+      buttons.push(memberAction(member.userId, 'Remove', () => api.removeMember(room!.id, member.userId), 'from the room?'))
+      buttons.push(memberAction(member.userId, 'Ban', () => api.banUser(room!.id, member.userId), '? They cannot come back until unbanned.'))
     }
     return buttons
   }
 
-  /** A button for a change to a member; `question` asks for a second click first. */
-  function memberAction(text: string, label: string, call: () => Promise<unknown>, question?: string): HTMLElement {
-    const button = el('button', { text, attrs: { type: 'button', 'aria-label': label } })
+  /**
+   * A button for a change to a member, named with the member's name (a hidden part, which
+   * the name book fills in when the profile arrives); `question` asks for a second click first.
+   */
+  function memberAction(userId: string, verb: string, call: () => Promise<unknown>, question?: string): HTMLElement {
+    const button = el('button', { text: verb, attrs: { type: 'button' } }, [' ', names.nameSpan(userId, 'visually-hidden')])
     const run = async () => {
       try {
         await call()
-        announce(`${label}: done`)
+        announce(`${verb} ${names.nameOf(userId)}: done`)
         await loadMembers()
       } catch (error) {
         button.after(el('span', { className: 'form-error', text: ` ${describeError(error)}`, attrs: { role: 'alert' } }))
@@ -95,9 +97,10 @@ export function createRoomInfo(deps: {
     }
     button.addEventListener('click', () => {
       if (question === undefined) return void run()
-      const yes = el('button', { className: 'danger', text, attrs: { type: 'button', 'aria-label': `Yes, ${label.toLowerCase()}` } })
+      const yes = el('button', { className: 'danger', text: `Yes, ${verb.toLowerCase()} ${names.nameOf(userId)}`, attrs: { type: 'button' } })
       const no = el('button', { text: 'Cancel', attrs: { type: 'button' } })
-      const box = el('span', { className: 'confirm', attrs: { role: 'group', 'aria-label': question } }, [el('span', { text: question }), yes, no])
+      const text = `${verb} ${names.nameOf(userId)} ${question}`
+      const box = el('span', { className: 'confirm', attrs: { role: 'group', 'aria-label': text } }, [el('span', { text }), yes, no])
       yes.addEventListener('click', () => void run())
       no.addEventListener('click', () => {
         box.replaceWith(button)
