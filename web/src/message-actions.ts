@@ -122,13 +122,20 @@ export function wireMessageActions(deps: {
     no.focus()
   }
 
+  function showActionsOf(item: HTMLElement | null) {
+    for (const other of listElement.querySelectorAll('.show-actions')) if (other !== item) other.classList.remove('show-actions')
+    item?.classList.toggle('show-actions')
+  }
+
   listElement.addEventListener(
     'click',
     (event) => {
       const button = (event.target as HTMLElement).closest<HTMLElement>('[data-action]')
-      const item = button?.closest<HTMLElement>('.message')
+      // A tap on the message itself shows its actions (touch screens have no hover).
+      if (button === null) return showActionsOf((event.target as HTMLElement).closest<HTMLElement>('.message'))
+      const item = button.closest<HTMLElement>('.message')
       const roomId = deps.roomId()
-      if (button === null || button === undefined || item === null || item === undefined || roomId === null) return
+      if (item === null || roomId === null) return
       if (button.dataset.action === 'jump') return deps.jumpTo(button.dataset.target!)
       const message = item.dataset.id === undefined ? undefined : list.get(item.dataset.id)
       if (message === undefined) return

@@ -50,8 +50,8 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
 
   function renderSeenBy() {
     for (const line of list.querySelectorAll('.seen-by')) line.remove()
-    const seqs = [...list.querySelectorAll<HTMLElement>('.message[data-seq]')].map((item) => Number(item.dataset.seq))
-    const seen = seenBy(seqs, markers, myId)
+    const shown = [...list.querySelectorAll<HTMLElement>('.message[data-id]')].flatMap((item) => messages.get(item.dataset.id!) ?? [])
+    const seen = seenBy(shown, markers, myId)
     if (seen === null) return
     const item = list.querySelector(`.message[data-seq="${seen.seq}"]`)
     const people = seen.userIds.flatMap((id, i) => [...(i === 0 ? [] : [', ']), names.nameSpan(id)])
@@ -65,8 +65,6 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
       const last = [...list.querySelectorAll<HTMLElement>('.message[data-id]')].at(-1)
       return last?.dataset.id === undefined ? null : (messages.get(last.dataset.id) ?? null)
     },
-    /** The stored messages shown, in seq order. */
-    seqs: () => [...list.querySelectorAll<HTMLElement>('.message[data-seq]')].map((item) => Number(item.dataset.seq)),
 
     /** Puts a stored message where its seq belongs, replacing its own "Sending…" copy; a seq already shown is skipped. */
     insert(message: Message) {

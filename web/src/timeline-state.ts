@@ -36,24 +36,15 @@ function withReaction(reactions: NonNullable<Message['reactions']>, emoji: strin
 }
 
 /**
- * The one line of read receipts to show: under the newest message that someone else has
- * read, naming everyone else whose marker reaches it. `seqs` are the shown messages' seqs.
+ * The one line of read receipts to show: under the newest shown message that someone
+ * other than me and its sender has read, naming everyone of them whose marker reaches it
+ * (a sender has read their own message; saying so tells nothing).
  */
-export function seenBy(seqs: readonly number[], markers: ReadonlyMap<string, number>, myId: string): { seq: number; userIds: string[] } | null {
-  let newest: number | null = null
-  for (const [userId, marker] of markers) {
-    if (userId === myId) continue
-    const read = lastAtOrBefore(seqs, marker)
-    if (read !== null && (newest === null || read > newest)) newest = read
+export function seenBy(shown: readonly { seq: number; senderId: string }[], markers: ReadonlyMap<string, number>, myId: string): { seq: number; userIds: string[] } | null {
+  for (let i = shown.length - 1; i >= 0; i--) {
+    const { seq, senderId } = shown[i]
+    const readers = [...markers].filter(([userId, marker]) => userId !== myId && userId !== senderId && marker >= seq).map(([userId]) => userId)
+    if (readers.length > 0) return { seq, userIds: readers }
   }
-  if (newest === null) return null
-  const at = newest
-  const userIds = [...markers].filter(([userId, marker]) => userId !== myId && marker >= at).map(([userId]) => userId)
-  return { seq: at, userIds }
-}
-
-function lastAtOrBefore(seqs: readonly number[], marker: number): number | null {
-  let found: number | null = null
-  for (const seq of seqs) if (seq <= marker && (found === null || seq > found)) found = seq
-  return found
+  return null
 }

@@ -140,6 +140,17 @@ describe('room events in the web client', () => {
     await say(ada.page, 'and this one?')
     await waitForTexts(messageItem(ada.page, 'and this one?').locator('.seen-by'), [`Seen by ${bob.account.displayName}`])
     expect(await ada.page.locator('.seen-by').count()).toBe(1)
+
+    // A short conversation for the README's pictures: a reply, a reaction, the receipt.
+    await messageItem(bob.page, 'did you read this?').getByRole('button', { name: 'Reply' }).click()
+    await say(bob.page, 'Yes, all of it. Shipping on Tuesday.')
+    await messageItem(ada.page, 'Shipping on Tuesday').getByRole('button', { name: 'Add a reaction' }).click()
+    await ada.page.getByRole('button', { name: 'React with 🎉' }).click()
+    await waitForTexts(messageItem(bob.page, 'Shipping on Tuesday').locator('.reaction'), ['🎉 1'])
+    await waitForTexts(messageItem(ada.page, 'Shipping on Tuesday').locator('.seen-by'), [`Seen by ${bob.account.displayName}`])
+    await ada.page.locator('#composer-input').focus()
+    await screenshot(ada.page, 'conversation-desktop')
+    await screenshot(bob.page, 'conversation-phone')
   })
 
   test('the owner sees members with roles, promotes one, and removes and bans another, who is told and cannot rejoin', async () => {
