@@ -22,8 +22,13 @@
  * flight per sender, for the -max rows: fewer leave the chat waiting on its commit latency
  * rather than on the machine), BENCH_ROOMS (4, for the -rooms rows),
  * BENCH_BODY_CHARS (100), BENCH_SIO_RUNTIME (bun | node: what runs the Socket.IO servers),
- * BENCH_ROWS (comma-separated row ids; default all): chat, sio, sio-pg, chat-rooms,
- * sio-rooms, chat-max, sio-max, sio-pg-max.
+ * BENCH_ROWS (comma-separated row ids; default all): chat, chat-changes, sio, sio-pg,
+ * chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max.
+ *
+ * `chat-changes` is the `chat` row with one send in ten replaced by a change to one of the
+ * sender's acknowledged messages, alternately an edit and a reaction over REST: receivers
+ * must then get every seq of the room (messages and events) once and in order, and the
+ * message throughput and latency compare with the `chat` row.
  */
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -75,7 +80,7 @@ const PROCESS_READY_TIMEOUT_MS = 15_000
 
 type System = 'chat' | 'sio' | 'sio-pg'
 type Mode = { kind: 'rate'; perSender: number } | { kind: 'window'; size: number }
-type Row = { id: string; name: string; system: System; rooms: number; mode: Mode }
+type Row = { id: string; name: string; system: System; rooms: number; mode: Mode; changes: boolean }
 
 const SYSTEM_NAMES: Record<System, string> = {
   chat: 'chat ×2 (stored, seq)',
@@ -83,17 +88,22 @@ const SYSTEM_NAMES: Record<System, string> = {
   'sio-pg': `Socket.IO ×2 + INSERT per message (${SIO_RUNTIME})`,
 }
 const modeName = (mode: Mode) => (mode.kind === 'rate' ? `${mode.perSender}/s per sender` : `window ${mode.size}`)
-const rowOf = (id: string, system: System, rooms: number, mode: Mode): Row => ({
+const rowOf = (id: string, system: System, rooms: number, mode: Mode, changes = false): Row => ({
   id,
   system,
   rooms,
   mode,
-  name: `${SYSTEM_NAMES[system]}, ${rooms === 1 ? '1 room' : `${rooms} rooms`}, ${modeName(mode)}`,
+  changes,
+  name: `${SYSTEM_NAMES[system]}, ${rooms === 1 ? '1 room' : `${rooms} rooms`}, ${modeName(mode)}${changes ? ', 1 in 10 an edit or reaction' : ''}`,
 })
+/** In the -changes row, every CHANGE_EVERY-th send is an edit or a reaction instead of a message. */
+const CHANGE_EVERY = 10
+const REACTION_EMOJI = ['👍', '🎉', '😀', '❤️', '🚀']
 const rate: Mode = { kind: 'rate', perSender: RATE }
 const windowed: Mode = { kind: 'window', size: WINDOW }
 const ROWS: Row[] = [
   rowOf('chat', 'chat', 1, rate),
+  rowOf('chat-changes', 'chat', 1, rate, true),
   rowOf('sio', 'sio', 1, rate),
   rowOf('sio-pg', 'sio-pg', 1, rate),
   rowOf('chat-rooms', 'chat', ROOMS, rate),
@@ -215,7 +225,7 @@ type Driver = {
   createRooms(row: Row): Promise<string[]>
   openReceiver(index: number, room: string, check: StreamCheck, tally: Tally): Promise<Receiver>
   /** `onAck(n, ok)` once the server answered send number `n`. */
-  openSender(index: number, room: string, tally: Tally, onAck: (n: number, ok: boolean) => void): Promise<Sender>
+  openSender(index: number, room: string, tally: Tally, onAck: (n: number, ok: boolean) => void, row: Row): Promise<Sender>
   /** After the sends: the streams each room's receivers must have got in full, with their lengths. */
   expectedStreams(rooms: string[], senders: SenderState[]): Promise<Map<string, { stream: string; count: number; excused: number }[]>>
   /** Messages per Postgres commit over the row, or null when nothing is stored. */
@@ -254,24 +264,44 @@ function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccount
         if (frame.type === 'message') {
           check.see(frame.room, frame.seq)
           tally.delivered(sentAtOf(frame.body))
-        } else if (frame.type === 'error') tally.problem(`receiver error ${frame.code}`)
+        } else if (frame.type === 'event') check.see(frame.room, frame.seq)
+        else if (frame.type === 'error') tally.problem(`receiver error ${frame.code}`)
       }
       return closerOf(client.ws, client.closed, tally, 'receiver')
     },
-    async openSender(index, room, tally, onAck) {
-      const client = await connect(instances[index % INSTANCES].url, senderAccounts[index].accessToken)
+    async openSender(index, room, tally, onAck, row) {
+      const instance = instances[index % INSTANCES]
+      const account = senderAccounts[index]
+      const client = await connect(instance.url, account.accessToken)
       client.frames.length = 0
+      /** The sender's acknowledged messages, which the -changes row edits and reacts to. */
+      const acked: string[] = []
       client.ws.onmessage = (event) => {
         const frame: Frame = JSON.parse(String(event.data))
-        if (frame.type === 'ack') onAck(frame.ref, true)
-        else if (frame.type === 'error') {
+        if (frame.type === 'ack') {
+          acked.push(frame.id)
+          onAck(frame.ref, true)
+        } else if (frame.type === 'error') {
           tally.problem(`sender error ${frame.code}`)
           if (typeof frame.ref === 'number') onAck(frame.ref, false)
         }
       }
+      const change = (n: number, target: string) => {
+        const edit = (n / CHANGE_EVERY) % 2 === 0
+        const path = `/chat/rooms/${room}/messages/${target}${edit ? '' : `/reactions/${encodeURIComponent(REACTION_EMOJI[n % REACTION_EMOJI.length])}`}`
+        call(instance.url, edit ? 'PATCH' : 'PUT', path, { token: account.accessToken, ...(edit ? { body: { body: `edited ${n}` } } : {}) })
+          .then((answer) => {
+            if (answer.status >= 300) tally.problem(`change answered ${answer.status} ${answer.body.error ?? ''}`)
+            onAck(n, answer.status < 300)
+          })
+          .catch(() => onAck(n, false))
+      }
       const { ws } = client
       return {
-        send: (n, sentAt) => ws.send(JSON.stringify({ type: 'send', room, body: bodyAt(sentAt), clientId: `s${index}-${n}`, ref: n })),
+        send(n, sentAt) {
+          if (row.changes && n % CHANGE_EVERY === 0 && acked.length > 0) return change(n, acked[(n * 7) % acked.length])
+          ws.send(JSON.stringify({ type: 'send', room, body: bodyAt(sentAt), clientId: `s${index}-${n}`, ref: n }))
+        },
         ...closerOf(ws, client.closed, tally, 'sender'),
       }
     },
@@ -336,6 +366,7 @@ function socketIoDriver(urls: string[], pids: () => number[], persists: boolean)
       return { close }
     },
     async openSender(index, room, tally, onAck) {
+      // Socket.IO rows have no -changes variant: nothing is stored to change.
       const { socket, close } = await open(index, tally, 'sender')
       return {
         send(n, sentAt) {
@@ -411,7 +442,7 @@ async function runRow(row: Row, driver: Driver, components: Component[]): Promis
       if (ok) tally.acked(sentAt)
       else state.failed++
       if (row.mode.kind === 'window' && performance.now() < sendUntil) sendNext(state)
-    })
+    }, row)
     senders.push(state)
   }
   await Bun.sleep(SETTLE_MS)
@@ -497,7 +528,7 @@ async function socketIoEntry(): Promise<string[]> {
 }
 
 async function main() {
-  if (ROWS.length === 0) throw new Error(`BENCH_ROWS matched no row (ids: chat, sio, sio-pg, chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max)`)
+  if (ROWS.length === 0) throw new Error(`BENCH_ROWS matched no row (ids: chat, chat-changes, sio, sio-pg, chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max)`)
   const systems = new Set(ROWS.map((row) => row.system))
 
   // Only a sender above the default bucket needs it raised: the -max rows, or a high BENCH_RATE.

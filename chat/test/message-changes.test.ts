@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { createRoom, person, range, type Person } from '../../test/chat-helpers'
 import { call, expectError } from '../../test/client'
+import { waitUntil } from '../../test/wait'
 import { connect, joinRoom, type Frame, type SocketClient } from '../../test/ws-client'
 
 const CHANGES_MAX = 40
@@ -98,6 +99,34 @@ describe('editing a message', () => {
   })
 })
 
+describe('authorization under the room lock', () => {
+  test('an edit waiting behind a removal that commits is refused: membership is read after the room lock is granted', async () => {
+    const { room, bob, onA, onB } = await roomWithTwo()
+    const { id } = await send(onB, room, 'typo')
+    let commitRemoval = () => {}
+    const removed = Promise.withResolvers<void>()
+    // A removal as the membership routes make it: room row locked, membership deleted, not yet committed.
+    const removal = stack.sql.begin(async (tx) => {
+      await tx`select id from chat.rooms where id = ${room} for update`
+      await tx`delete from chat.members where room_id = ${room} and user_id = ${bob.userId}`
+      removed.resolve()
+      await new Promise<void>((resolve) => (commitRemoval = resolve))
+    })
+    await removed.promise
+    const edit = call(stack.url, 'PATCH', path(room, id), { token: bob.accessToken, body: { body: 'slipped in' } })
+    await waitUntil(
+      async () => (await stack.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0].n > 0,
+      'the edit waits for the room lock',
+    )
+    commitRemoval()
+    await removal
+    expectError(await edit, 403, 'FORBIDDEN')
+    expect((await stack.sql`select body from chat.messages where id = ${id}`)[0].body).toBe('typo')
+    onA.close()
+    onB.close()
+  })
+})
+
 describe('deleting a message', () => {
   test('the sender deletes: 204, event{delete} on both instances, the body and its edits are erased from storage, the tombstone keeps its seq and replies', async () => {
     const { room, alice, bob, onA, onB } = await roomWithTwo()
@@ -143,6 +172,20 @@ describe('deleting a message', () => {
     expect((await call(stack.url, 'DELETE', path(room, fromAlice.id), { token: carol.accessToken })).status).toBe(204)
     const items = await history(room, alice)
     expect(items.map((m) => m.deleted)).toEqual([true, true])
+    onA.close()
+    onB.close()
+  })
+})
+
+describe('unread after a deletion', () => {
+  test('a deleted message no longer counts as unread; events never do', async () => {
+    const { room, alice, bob, onA, onB } = await roomWithTwo()
+    const kept = await send(onA, room, 'kept')
+    const gone = await send(onA, room, 'gone')
+    await call(stack.url, 'PUT', reaction(room, kept.id, '👍'), { token: alice.accessToken })
+    expect((await call(stack.url, 'DELETE', path(room, gone.id), { token: alice.accessToken })).status).toBe(204)
+    const mine = await call(stack.url, 'GET', '/chat/rooms?mine=true', { token: bob.accessToken })
+    expect(mine.body.items.find((r: Frame) => r.id === room).unread).toBe(1)
     onA.close()
     onB.close()
   })

@@ -317,6 +317,7 @@ describe('message history', () => {
       body: 'message 71',
       clientId: expect.any(String),
       createdAt: expect.any(String),
+      reactions: [],
     })
   })
 

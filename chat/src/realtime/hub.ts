@@ -133,14 +133,20 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
     }
     answer(room.feed.deliveredSeq)
     if (since !== undefined) {
-      let cursor = since
-      while (cursor < room.feed.deliveredSeq && member.isOpen()) {
-        const page = await readTimelineAfter(deps.sql, roomId, cursor, room.feed.deliveredSeq, CATCH_UP_PAGE)
+      // The next page is read while this one is sent. The loop ends when a page is read up
+      // to the feed's position with no await between that check and the subscription below.
+      const readFrom = (cursor: number) =>
+        cursor < room.feed.deliveredSeq ? readTimelineAfter(deps.sql, roomId, cursor, room.feed.deliveredSeq, CATCH_UP_PAGE) : null
+      let next = readFrom(since)
+      while (next !== null && member.isOpen()) {
+        const page = await next
+        if (page.length === 0) break
+        next = readFrom(page.at(-1)!.seq)
         for (const item of page) member.send(toStreamFrame(item))
         messagesDelivered.inc({ path: 'replay' }, page.length)
-        if (page.length === 0) break
-        cursor = page.at(-1)!.seq
       }
+      // A closed socket may leave a read in flight: its failure is of no interest.
+      next?.catch(() => {})
     }
     // Closed, or left (by the client or because the membership ended) during the replay.
     if (!member.isOpen() || !room.members.has(member)) return void room.members.delete(member)

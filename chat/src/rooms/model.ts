@@ -15,7 +15,7 @@ export const Room = t.Object(
     private: t.Boolean(),
     ownerId: t.Nullable(Uuid, { description: 'null for direct-message rooms and for rooms their owner left as the last member' }),
     createdAt: Timestamp,
-    lastSeq: t.Integer({ minimum: 0, description: '`seq` of the newest message, 0 before the first' }),
+    lastSeq: t.Integer({ minimum: 0, description: '`seq` of the newest message or event, 0 before the first' }),
   },
   { title: 'Room' },
 )

@@ -108,7 +108,7 @@ export async function listRooms(
       ? await sql<(RoomRow & { sort_name: string; unread: number })[]>`
           select r.*, lower(r.name) as sort_name,
             (select count(*) from chat.messages msg
-              where msg.room_id = r.id and msg.seq > m.read_seq and msg.sender_id <> ${userId})::int as unread
+              where msg.room_id = r.id and msg.seq > m.read_seq and msg.sender_id <> ${userId} and msg.deleted_at is null)::int as unread
           from chat.members m
           join chat.rooms r on r.id = m.room_id
           where m.user_id = ${userId} and lower(r.name) like ${prefix} ${position}
