@@ -77,6 +77,8 @@ describe('roles', () => {
     const [owner, bob] = await people(2)
     const room = await createRoom(stack.url, owner, [bob])
     expectError(await api(owner, 'PATCH', `/chat/rooms/${room}/members/${owner.userId}`, { role: 'admin' }), 409, 'LAST_OWNER')
+    // Already the owner: nothing to do.
+    expect((await api(owner, 'PATCH', `/chat/rooms/${room}/members/${owner.userId}`, { role: 'owner' })).body.role).toBe('owner')
     expectError(await api(owner, 'POST', `/chat/rooms/${room}/leave`), 409, 'LAST_OWNER')
 
     expect((await api(owner, 'PATCH', `/chat/rooms/${room}/members/${bob.userId}`, { role: 'owner' })).body.role).toBe('owner')
@@ -106,6 +108,10 @@ describe('roles', () => {
     expectError(await remove(member, admin), 403, 'NOT_ALLOWED')
     expectError(await remove(admin, outsider), 404, 'NOT_FOUND')
     expectError(await remove(outsider, member), 403, 'FORBIDDEN')
+    const secret = await privateRoom(owner)
+    expectError(await api(outsider, 'DELETE', `/chat/rooms/${secret}/members/${owner.userId}`), 404, 'NOT_FOUND')
+    expectError(await api(outsider, 'POST', `/chat/rooms/${secret}/bans`, { userId: owner.userId }), 404, 'NOT_FOUND')
+    expectError(await api(outsider, 'DELETE', `/chat/rooms/${secret}`), 404, 'NOT_FOUND')
     expect((await remove(admin, member)).status).toBe(204)
     expect((await remove(owner, otherAdmin)).status).toBe(204)
     expect((await api(owner, 'GET', `/chat/rooms/${room}`)).body.members).toBe(2)
@@ -199,6 +205,37 @@ describe('removal and bans reach open sockets on every instance', () => {
     const changes = (await streamOf(owner, room)).filter((item) => item.kind === 'member').map((item) => item.data.change)
     expect(changes).toEqual(['joined', 'joined', 'role', 'banned', 'unbanned', 'joined'])
     closeAll(sockets)
+  })
+
+  test('a ban landing while the member sends continuously: nothing of theirs is stored after the ban’s event, and the stream has no gap', async () => {
+    const [owner, bob] = await people(2)
+    const room = await createRoom(stack.url, owner, [bob])
+    const b = await connect(stack.instancesOf('chat')[0].url, bob.accessToken)
+    const answered = (f: Frame) => typeof f.ref === 'string' && f.ref.startsWith('race-')
+    let sent = 0
+    let banning: Promise<{ status: number }> | null = null
+    // Below the send bucket's burst, so no send is refused for its rate.
+    while (sent < 400) {
+      b.send({ type: 'send', room, body: `n${sent}`, clientId: `race-${sent}`, ref: `race-${sent}` })
+      sent++
+      if (banning === null && sent >= 30 && b.frames.some((f) => answered(f) && f.type === 'ack')) {
+        banning = api(owner, 'POST', `/chat/rooms/${room}/bans`, { userId: bob.userId })
+      }
+      if (b.frames.some((f) => answered(f) && f.code === 'NOT_A_MEMBER') && sent % 20 === 0) break
+      if (sent % 5 === 0) await Bun.sleep(1)
+    }
+    expect((await banning!).status).toBe(204)
+    const answers = await b.collect(answered, sent, 20_000)
+    const firstRefused = answers.findIndex((f) => f.code === 'NOT_A_MEMBER')
+    expect(firstRefused).toBeGreaterThan(0)
+    expect(answers.slice(firstRefused).every((f) => f.type === 'error' && f.code === 'NOT_A_MEMBER')).toBe(true)
+    const [ban] = await stack.sql`select seq::int from chat.events where room_id = ${room} and kind = 'member' and data->>'change' = 'banned'`
+    const [{ latest }] = await stack.sql`select max(seq)::int as latest from chat.messages where room_id = ${room} and sender_id = ${bob.userId}`
+    expect(latest).toBeLessThan(ban.seq)
+    const [{ seqs }] = await stack.sql`
+      select array_agg(seq::int order by seq) as seqs from (select seq from chat.messages where room_id = ${room} union all select seq from chat.events where room_id = ${room}) s`
+    expect(seqs).toEqual(range(1, seqs.length))
+    b.close()
   })
 
   test('a user can be banned before they ever join, and a plain member cannot ban', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { CLOSE } from '@chat/common/chat-protocol'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { createRoom, expectAllMessages, expectResumed, person, range } from '../../test/chat-helpers'
+import { createRoom, expectAllMessages, expectResumed, person, range, messageSeqs } from '../../test/chat-helpers'
 import { sleep } from '../../test/client'
 import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
 
@@ -52,7 +52,7 @@ describe('graceful shutdown of a chat instance', () => {
     expect(acked.length).toBeGreaterThan(0)
     const stored = await stack.sql`select id, seq, client_id from chat.messages where room_id = ${room} order by seq`
     expect(stored.map((r) => r.id).sort()).toEqual(acked.map((f) => f.id).sort())
-    expect(stored.map((r) => Number(r.seq))).toEqual(range(1, stored.length))
+    expect(stored.map((r) => Number(r.seq))).toEqual(messageSeqs(room, stored.length))
 
     // The reader reconnects through Caddy (the stopped instance no longer listens) and resumes.
     const resumed = await expectResumed(stack.url, bob.accessToken, reader, room, stored.length)

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { createRoom, person, range } from '../../test/chat-helpers'
+import { createRoom, person, range, baseSeqOf } from '../../test/chat-helpers'
 import { call, expectError } from '../../test/client'
 import { connect, joinRoom, type Frame } from '../../test/ws-client'
 import { appendEvents } from '../src/timeline/service'
@@ -68,8 +68,10 @@ describe('the room timeline: messages and events share one seq stream', () => {
     await appendDirectly(room, alice.userId)
     for (const socket of [onA, onB]) {
       await socket.collect(inRoom(room), 2, 10_000)
-      expect(seqsOf(socket.frames, room)).toEqual([1, 2])
-      expect(socket.frames.find((f) => f.type === 'event')).toMatchObject({ type: 'event', room, seq: 2, kind: 'room', actorId: alice.userId })
+      // After the `member` event of Bob's join.
+      const base = baseSeqOf(room)
+      expect(seqsOf(socket.frames, room)).toEqual([base + 1, base + 2])
+      expect(socket.frames.find((f) => f.type === 'event' && f.kind === 'room')).toMatchObject({ type: 'event', room, seq: base + 2, kind: 'room', actorId: alice.userId })
     }
     onA.close()
     onB.close()

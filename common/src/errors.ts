@@ -44,9 +44,11 @@ export const ERROR_STATUS = {
   USERNAME_TAKEN: 409,
   EMAIL_TAKEN: 409,
   CONFLICT: 409,
+  /** The owner tried to leave or demote themselves without handing the room over. */
+  LAST_OWNER: 409,
   /** A message already carries as many distinct reaction emoji as allowed. */
   TOO_MANY_REACTIONS: 409,
-  LAST_OWNER: 409,
+  /** An invite code that expired or was used up. */
   INVITE_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -59,11 +59,12 @@ export async function setRole(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, 
   const outcome = await deps.sql.begin(async (tx): Promise<SetRoleResult & { events?: RoomEvent[] }> => {
     const failure = ownerFailure(await lockRoom(tx, roomId, callerId))
     if (failure !== null) return { ok: false, reason: failure }
-    if (userId.toLowerCase() === callerId.toLowerCase()) return { ok: false, reason: 'LAST_OWNER' }
     const [target] = await tx<MemberRow[]>`select user_id, role, joined_at from chat.members where room_id = ${roomId} and user_id = ${userId}`
     if (target === undefined) return { ok: false, reason: 'NO_SUCH_MEMBER' }
     const member = (r: Role): Member => ({ userId: target.user_id, role: r, joinedAt: target.joined_at.toISOString() })
     if (target.role === role) return { ok: true, member: member(role) }
+    // The target is the owner, so the caller themselves: stepping down needs a successor.
+    if (target.role === 'owner') return { ok: false, reason: 'LAST_OWNER' }
     if (role !== 'owner') {
       await tx`update chat.members set role = ${role} where room_id = ${roomId} and user_id = ${userId}`
       return { ok: true, member: member(role), events: await appendEvents(tx, roomId, [memberEvent(callerId, target.user_id, 'role', role)]) }
