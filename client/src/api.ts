@@ -4,7 +4,8 @@ import type { createAuthApp } from '../../auth/src/app'
 import type { createChatApp } from '../../chat/src/app'
 import type { createUserApp } from '../../user/src/app'
 import { ApiError, NETWORK_ERROR, NOT_LOGGED_IN, isSessionEnded, type ErrorDetail } from './errors'
-import type { MemberRole } from '@chat/common/chat-protocol'
+import type { ApiClient } from './generated-types'
+import type { Role } from './room-events'
 import { toAccessToken, toStoredTokens, type AccessToken, type StoredTokens, type TokenStore } from './tokens'
 
 type AuthApp = ReturnType<typeof createAuthApp>
@@ -72,7 +73,7 @@ const digits = (value: number | undefined) => (value === undefined ? undefined :
  * call is answered 401 TOKEN_EXPIRED (a laptop woken from sleep), after which the call is
  * retried once.
  */
-export function createApiClient(options: ApiClientOptions) {
+function createEdenApiClient(options: ApiClientOptions) {
   const { baseUrl, tokens } = options
   // ISO timestamps stay strings, as the contract (and the types) say; Eden would make Dates of them.
   const config = { parseDate: false }
@@ -229,7 +230,7 @@ export function createApiClient(options: ApiClientOptions) {
     listMembers: (roomId: string, page: { cursor?: string; limit?: number } = {}) =>
       unwrap(authed.chat.rooms({ id: roomId }).members.get({ query: { cursor: page.cursor, limit: digits(page.limit) } })),
     /** Owner only. */
-    setMemberRole: (roomId: string, userId: string, role: MemberRole) => unwrap(authed.chat.rooms({ id: roomId }).members({ userId }).patch({ role })),
+    setMemberRole: (roomId: string, userId: string, role: Role) => unwrap(authed.chat.rooms({ id: roomId }).members({ userId }).patch({ role })),
     /** Owner, or an admin removing a member. */
     removeMember: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: roomId }).members({ userId }).delete()),
     banUser: (roomId: string, userId: string, reason?: string) => unwrap(authed.chat.rooms({ id: roomId }).bans.post({ userId, reason })),
@@ -249,4 +250,14 @@ export function createApiClient(options: ApiClientOptions) {
   }
 }
 
-export type ApiClient = ReturnType<typeof createApiClient>
+/**
+ * The typed REST client (see createEdenApiClient for what it does). Its type is Eden's,
+ * which names the services' apps, printed in full by scripts/build-client.ts (so the
+ * package names nothing of the services); the return type makes `tsc` check they agree.
+ */
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  return createEdenApiClient(options)
+}
+export type { ApiClient }
+/** A room as `GET /chat/rooms/:id` answers it, with the topic issue 9 adds. */
+export type RoomWithTopic = Awaited<ReturnType<ApiClient['getRoom']>> & { topic?: string | null }

@@ -1,4 +1,5 @@
-import type { ClientFrame, LeftReason, Message, RoomEvent, ServerFrame } from '@chat/common/chat-protocol'
+import type { ClientFrame, LeftReason, Message, ServerFrame } from './generated-types'
+import type { RoomEvent } from './room-events'
 import { createEmitter } from './emitter'
 import { ChatSocketError, isSessionEnded } from './errors'
 import { backoffDelay, CLOSE, planReconnect } from './reconnect'
