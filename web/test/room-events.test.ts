@@ -147,7 +147,12 @@ describe('room events in the web client', () => {
     await messageItem(ada.page, 'Shipping on Tuesday').getByRole('button', { name: 'Add a reaction' }).click()
     await ada.page.getByRole('button', { name: 'React with 🎉' }).click()
     await waitForTexts(messageItem(bob.page, 'Shipping on Tuesday').locator('.reaction'), ['🎉 1'])
-    await waitForTexts(messageItem(ada.page, 'Shipping on Tuesday').locator('.seen-by'), [`Seen by ${bob.account.displayName}`])
+    // A sender is not named under their own message: Ada sees the receipt stay where it was, Bob sees hers.
+    await waitForTexts(messageItem(bob.page, 'Shipping on Tuesday').locator('.seen-by'), [`Seen by ${ada.account.displayName}`])
+    await waitForTexts(ada.page.locator('.seen-by'), [`Seen by ${bob.account.displayName}`])
+    expect(await messageItem(ada.page, 'and this one?').locator('.seen-by').count()).toBe(1)
+    // Nothing pointed at or focused in the list, so the message actions stay out of the picture.
+    await ada.page.mouse.move(0, 0)
     await ada.page.locator('#composer-input').focus()
     await screenshot(ada.page, 'conversation-desktop')
     await screenshot(bob.page, 'conversation-phone')
