@@ -171,7 +171,7 @@ async function keepValidReplies(tx: Tx, members: Map<string, NewMessage>): Promi
   if (replyIds.length === 0) return members
   const rows = await tx<{ id: string; room_id: string }[]>`select id, room_id from chat.messages where id = any(${replyIds}::uuid[])`
   const roomOf = new Map(rows.map((row) => [row.id, row.room_id]))
-  return new Map([...members].filter(([, m]) => m.replyTo === undefined || roomOf.get(m.replyTo.toLowerCase()) === m.roomId))
+  return new Map([...members].filter(([, m]) => m.replyTo === undefined || roomOf.get(m.replyTo.toLowerCase()) === m.roomId.toLowerCase()))
 }
 
 /** Reserves a seq range per (already locked) room and inserts the messages with them. */
