@@ -9,6 +9,7 @@ import { createMessageStore } from './messages/store'
 import { startRealtime } from './realtime'
 import type { TopicPublish } from './realtime/hub'
 import { findEndedMemberships, isMember } from './rooms/service'
+import { ensureSearchLanguage } from './search/language'
 import { createUserDirectory } from './users-client'
 import { wsController } from './ws'
 
@@ -19,6 +20,7 @@ const config = loadChatConfig()
 const internalToken = resolveInternalToken(config)
 // Messages are written constantly into tables that start empty: see DbOptions.customPlans.
 const runtime = await bootService('chat', config, 'chat', join(import.meta.dir, '..', 'migrations'), { customPlans: true })
+await ensureSearchLanguage(runtime.sql, config.SEARCH_LANGUAGE, runtime.log)
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,

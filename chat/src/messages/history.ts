@@ -4,7 +4,7 @@ import type { Sql } from '@chat/common/db'
 import { clampLimit, PageLimit } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
 import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
-import { toMessage, type MessageRow } from './model'
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './model'
 
 /**
  * Cursors are digit strings, like `limit` (see PageLimit), so a bad one is reported under
@@ -48,13 +48,13 @@ export async function readHistory(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId
 
   if (query.after !== undefined) {
     const rows = await sql<MessageRow[]>`
-      select * from chat.messages where room_id = ${roomId} and seq > ${Number(query.after)}
+      select ${sql(MESSAGE_COLUMNS)} from chat.messages where room_id = ${roomId} and seq > ${Number(query.after)}
       order by seq limit ${limit + 1}`
     const items = await withReactions(sql, rows.slice(0, limit).map(toMessage), userId)
     return { ok: true, page: { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null } }
   }
   const rows = await sql<MessageRow[]>`
-    select * from chat.messages
+    select ${sql(MESSAGE_COLUMNS)} from chat.messages
     where room_id = ${roomId} ${query.before === undefined ? sql`` : sql`and seq < ${Number(query.before)}`}
     order by seq desc limit ${limit + 1}`
   const items = await withReactions(sql, rows.slice(0, limit).reverse().map(toMessage), userId)

@@ -14,8 +14,8 @@ export function SearchQuery(limits: SearchLimits) {
         minLength: 1,
         maxLength: maxChars,
         pattern: PLAIN_TEXT_PATTERN,
+        // No `examples` here: on a query parameter OpenAPI wants an object of named examples.
         description: `Words to find, in web-search syntax: \`"a phrase"\`, \`or\`, \`-word\` to exclude; at most ${maxChars} characters`,
-        examples: ['release notes'],
       }),
       room: t.Optional(Uuid),
       cursor: t.Optional(t.String({ maxLength: 256, description: 'The previous page’s `nextCursor`' })),

@@ -1,7 +1,7 @@
 import { clampLimit } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
 import { withReactions } from '../messages/history'
-import { toMessage, type MessageRow } from '../messages/model'
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../messages/model'
 import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
 import { decodeSearchCursor, encodeSearchCursor } from './cursor'
 import type { SearchPage, SearchQuery } from './model'
@@ -34,7 +34,7 @@ export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'config'>, use
   const limit = clampLimit(query.limit, config.SEARCH_PAGE_DEFAULT, config.SEARCH_PAGE_MAX)
   const tsquery = sql`(websearch_to_tsquery('simple', ${query.q}) || websearch_to_tsquery(${config.SEARCH_LANGUAGE}::regconfig, ${query.q}))`
   const rows = await sql<FoundRow[]>`
-    select m.*, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position_time
+    select ${sql(MESSAGE_COLUMNS)}, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position_time
     from chat.messages m
     where ${
       query.room === undefined
@@ -54,7 +54,7 @@ export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'config'>, use
   return { ok: true, page: { items: await withReactions(sql, page.map(toMessage), userId), nextCursor } }
 }
 
-/** Only operators, punctuation or stop words: nothing to look for. Asked only when nothing was found, so a search costs one statement. */
+/** Only operators or punctuation: nothing to look for (`simple` keeps stop words). Asked only when nothing was found, so a search that finds something never asks. */
 async function hasNoWords(deps: Pick<ChatDeps, 'sql' | 'config'>, q: string): Promise<boolean> {
   const [row] = await deps.sql<{ nodes: number }[]>`
     select numnode(websearch_to_tsquery('simple', ${q}) || websearch_to_tsquery(${deps.config.SEARCH_LANGUAGE}::regconfig, ${q})) as nodes`
