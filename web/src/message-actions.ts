@@ -65,6 +65,7 @@ export function wireMessageActions(deps: {
     const button = item.querySelector<HTMLElement>('[data-action="react"]')
     button?.setAttribute('aria-expanded', 'false')
     button?.focus()
+    if (item.dataset.id !== undefined) list.refresh(item.dataset.id)
   }
 
   function startEdit(item: HTMLElement, message: Message, roomId: string) {
@@ -81,6 +82,7 @@ export function wireMessageActions(deps: {
       form.remove()
       body.hidden = false
       item.querySelector<HTMLElement>('[data-action="edit"]')?.focus()
+      list.refresh(message.id)
     }
     const save = () => {
       const text = input.value.trim()
@@ -116,8 +118,15 @@ export function wireMessageActions(deps: {
     no.addEventListener('click', () => {
       box.remove()
       item.querySelector<HTMLElement>('[data-action="delete"]')?.focus()
+      list.refresh(message.id)
     })
-    yes.addEventListener('click', () => void attempt(item, () => api.deleteMessage(roomId, message.id)))
+    yes.addEventListener('click', () =>
+      void attempt(item, async () => {
+        await api.deleteMessage(roomId, message.id)
+        box.remove()
+        list.refresh(message.id)
+      }),
+    )
     item.append(box)
     no.focus()
   }

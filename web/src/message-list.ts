@@ -22,10 +22,18 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
   const context = () => ({ myId, names, canModerate, original: (id: string) => messages.get(id) })
   const itemOf = (id: string) => list.querySelector<HTMLLIElement>(`.message[data-id="${CSS.escape(id)}"]`)
 
-  /** Swaps an item for a new drawing, keeping keyboard focus on the same control. */
+  /**
+   * Swaps an item for a new drawing, keeping keyboard focus on the same control. An item
+   * the user is working in (editing, confirming a deletion, picking a reaction) is only
+   * marked stale, and drawn again by `refresh` when that is over.
+   */
   function redraw(message: Message) {
     const old = itemOf(message.id)
     if (old === null) return
+    if (old.querySelector('.edit-form, .confirm, .picker') !== null) {
+      old.dataset.stale = 'true'
+      return
+    }
     const focused = document.activeElement instanceof HTMLElement && old.contains(document.activeElement) ? document.activeElement : null
     const fresh = renderMessage(message, context())
     if (old.classList.contains('highlight')) fresh.classList.add('highlight')
@@ -103,6 +111,12 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
       if (next === message) return
       messages.set(next.id, next)
       redraw(next)
+    },
+
+    /** Draws a message again if it changed while the user was working in it. */
+    refresh(messageId: string) {
+      const message = messages.get(messageId)
+      if (message !== undefined && itemOf(messageId)?.dataset.stale === 'true') redraw(message)
     },
 
     /** Read markers of the room's members; the "seen by" line follows them. */

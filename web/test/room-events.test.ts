@@ -52,11 +52,16 @@ describe('room events in the web client', () => {
     await waitForTexts(messageItem(bob.page, 'hello world').locator('.edited'), ['(edited)'])
     await waitForTexts(bodies(ada.page), ['hello world'])
 
-    // Escape leaves an edit without changing anything.
+    // Escape leaves an edit without changing anything; a reaction arriving meanwhile does not close the editor.
     await messageItem(ada.page, 'hello world').getByRole('button', { name: 'Edit message' }).click()
     await editor.fill('never saved')
+    await messageItem(bob.page, 'hello world').getByRole('button', { name: 'Add a reaction' }).click()
+    await bob.page.getByRole('button', { name: 'React with 👍' }).click()
+    await waitForTexts(messageItem(bob.page, 'hello world').locator('.reaction'), ['👍 1'])
+    expect(await editor.inputValue()).toBe('never saved')
     await editor.press('Escape')
     await waitForTexts(bodies(ada.page), ['hello world'])
+    await waitForTexts(messageItem(ada.page, 'hello world').locator('.reaction'), ['👍 1'])
 
     await messageItem(ada.page, 'hello world').getByRole('button', { name: 'Delete message' }).click()
     await ada.page.getByRole('group', { name: 'Delete this message?' }).getByRole('button', { name: 'Delete', exact: true }).click()
