@@ -68,12 +68,6 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
 
   return {
     get: (messageId: string) => messages.get(messageId),
-    /** The newest stored message shown, or null. */
-    newest(): Message | null {
-      const last = [...list.querySelectorAll<HTMLElement>('.message[data-id]')].at(-1)
-      return last?.dataset.id === undefined ? null : (messages.get(last.dataset.id) ?? null)
-    },
-
     /** Puts a stored message where its seq belongs, replacing its own "Sending…" copy; a seq already shown is skipped. */
     insert(message: Message) {
       if (messages.has(message.id) || list.querySelector(`[data-seq="${message.seq}"]`) !== null) return

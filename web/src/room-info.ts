@@ -189,10 +189,6 @@ export function createRoomInfo(deps: {
   )
 
   return {
-    get role(): MemberRole | null {
-      return myRole
-    },
-
     /** A room was opened: its members and the user's role are read afresh. */
     open(next: Room) {
       generation++
@@ -208,7 +204,7 @@ export function createRoomInfo(deps: {
       byId('invite-link-label').hidden = true
       settingsError.textContent = inviteError.textContent = ''
       settings.hidden = inviteSection.hidden = true
-      // Direct rooms have no roles: nobody moderates them, and there is nothing to set.
+      // Only rooms with roles are opened here: direct rooms have no owner, nobody moderates them (room-pane.ts).
       toggle.hidden = false
       void loadMembers().catch(() => {})
     },
