@@ -31,7 +31,7 @@ const DIST = join(CLIENT, 'dist')
 const ENTRY = join(CLIENT, 'src', 'index.ts')
 
 /** The wire types printed from common/src/chat-protocol.ts, under the same names. */
-const PROTOCOL_TYPES = ['Message', 'ClientFrame', 'ServerFrame', 'LeftReason'] as const
+const PROTOCOL_TYPES = ['Message', 'RoomEvent', 'ClientFrame', 'ServerFrame', 'LeftReason'] as const
 
 /** Client modules whose own types the printed ones may name. */
 const CLIENT_MODULES = ['api', 'tokens', 'room-events']

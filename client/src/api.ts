@@ -5,7 +5,7 @@ import type { createChatApp } from '../../chat/src/app'
 import type { createUserApp } from '../../user/src/app'
 import { ApiError, NETWORK_ERROR, NOT_LOGGED_IN, isSessionEnded, type ErrorDetail } from './errors'
 import type { ApiClient } from './generated-types'
-import type { Invite, Member, Receipt, Role, SearchPage, TimelineMessage } from './room-events'
+import type { Role } from './room-events'
 import { toAccessToken, toStoredTokens, type AccessToken, type StoredTokens, type TokenStore } from './tokens'
 
 type AuthApp = ReturnType<typeof createAuthApp>
@@ -153,36 +153,6 @@ function createEdenApiClient(options: ApiClientOptions) {
     return response
   }
 
-  /**
-   * A call to a route of issue 9 by its path: these routes are typed by the contract's
-   * shapes (room-events.ts) rather than through Eden. Errors are ApiErrors like every call's.
-   */
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response
-    try {
-      response = await fetchWithToken(
-        baseUrl + path,
-        body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
-      )
-    } catch (error) {
-      if (error instanceof ApiError) throw error
-      throw new ApiError(0, NETWORK_ERROR, `The server could not be reached: ${String(error)}`)
-    }
-    if (response.status === 204) return undefined as T
-    const value: unknown = await response.json().catch(() => response.statusText)
-    if (response.ok) return value as T
-    throw toApiError({ data: null, error: { status: response.status, value }, response })
-  }
-
-  const roomPath = (roomId: string) => `/chat/rooms/${encodeURIComponent(roomId)}`
-  const messagePath = (roomId: string, messageId: string) => `${roomPath(roomId)}/messages/${encodeURIComponent(messageId)}`
-  const query = (params: Record<string, string | number | undefined>) => {
-    const search = new URLSearchParams()
-    for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, String(value))
-    const text = search.toString()
-    return text === '' ? '' : `?${text}`
-  }
-
   async function logout(scope: LogoutScope = 'local'): Promise<void> {
     try {
       await unwrap(authed.auth.logout.post({ scope }))
@@ -248,31 +218,35 @@ function createEdenApiClient(options: ApiClientOptions) {
 
     // Room events (issue 9)
     /** The sender only; the answer carries `editedAt`. */
-    editMessage: (roomId: string, messageId: string, body: string) => request<TimelineMessage>('PATCH', messagePath(roomId, messageId), { body }),
+    editMessage: (roomId: string, messageId: string, body: string) => unwrap(authed.chat.rooms({ id: roomId }).messages({ messageId }).patch({ body })),
     /** The sender, or an owner/admin of the room; the body is erased for good. */
-    deleteMessage: (roomId: string, messageId: string) => request<void>('DELETE', messagePath(roomId, messageId)),
+    deleteMessage: (roomId: string, messageId: string) => unwrap(authed.chat.rooms({ id: roomId }).messages({ messageId }).delete()),
     /** Adds (`on`) or takes back the caller's reaction; both are idempotent. */
-    react: (roomId: string, messageId: string, emoji: string, on: boolean) =>
-      request<void>(on ? 'PUT' : 'DELETE', `${messagePath(roomId, messageId)}/reactions/${encodeURIComponent(emoji)}`),
-    listMembers: (roomId: string, cursor?: string) =>
-      request<{ items: Member[]; nextCursor: string | null }>('GET', `${roomPath(roomId)}/members${query({ cursor })}`),
+    react(roomId: string, messageId: string, emoji: string, on: boolean) {
+      // Eden puts path parameters in the URL as they are.
+      const reaction = authed.chat.rooms({ id: roomId }).messages({ messageId }).reactions({ emoji: encodeURIComponent(emoji) })
+      return unwrap(on ? reaction.put() : reaction.delete())
+    },
+    listMembers: (roomId: string, page: { cursor?: string; limit?: number } = {}) =>
+      unwrap(authed.chat.rooms({ id: roomId }).members.get({ query: { cursor: page.cursor, limit: digits(page.limit) } })),
     /** Owner only. */
-    setMemberRole: (roomId: string, userId: string, role: Exclude<Role, 'owner'>) =>
-      request<unknown>('PATCH', `${roomPath(roomId)}/members/${encodeURIComponent(userId)}`, { role }),
-    removeMember: (roomId: string, userId: string) => request<void>('DELETE', `${roomPath(roomId)}/members/${encodeURIComponent(userId)}`),
-    banUser: (roomId: string, userId: string, reason?: string) =>
-      request<void>('POST', `${roomPath(roomId)}/bans`, reason === undefined ? { userId } : { userId, reason }),
-    unbanUser: (roomId: string, userId: string) => request<void>('DELETE', `${roomPath(roomId)}/bans/${encodeURIComponent(userId)}`),
+    setMemberRole: (roomId: string, userId: string, role: Role) => unwrap(authed.chat.rooms({ id: roomId }).members({ userId }).patch({ role })),
+    /** Owner, or an admin removing a member. */
+    removeMember: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: roomId }).members({ userId }).delete()),
+    banUser: (roomId: string, userId: string, reason?: string) => unwrap(authed.chat.rooms({ id: roomId }).bans.post({ userId, reason })),
+    unbanUser: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: roomId }).bans({ userId }).delete()),
     /** Owner/admin: renames the room or sets its topic. */
-    updateRoom: (roomId: string, changes: { name?: string; topic?: string }) => request<RoomWithTopic>('PATCH', roomPath(roomId), changes),
-    createInvite: (roomId: string, options: { maxUses?: number; expiresInSeconds?: number } = {}) =>
-      request<Invite>('POST', `${roomPath(roomId)}/invites`, options),
+    updateRoom: (roomId: string, changes: { name?: string; topic?: string }) => unwrap(authed.chat.rooms({ id: roomId }).patch(changes)),
+    /** Owner only: the room, its messages and events are gone. */
+    deleteRoom: (roomId: string) => unwrap(authed.chat.rooms({ id: roomId }).delete()),
+    createInvite: (roomId: string, options: { maxUses?: number; expiresInSeconds?: number } = {}) => unwrap(authed.chat.rooms({ id: roomId }).invites.post(options)),
     /** Makes the caller a member of the invite's room and answers that room. */
-    acceptInvite: (code: string) => request<RoomWithTopic>('POST', `/chat/invites/${encodeURIComponent(code)}/accept`),
+    acceptInvite: (code: string) => unwrap(authed.chat.invites({ code }).accept.post()),
     /** Each member's read marker. */
-    listReceipts: (roomId: string) => request<Receipt[]>('GET', `${roomPath(roomId)}/receipts`),
+    listReceipts: (roomId: string) => unwrap(authed.chat.rooms({ id: roomId }).receipts.get()),
     /** Full-text search over the caller's rooms (or one), newest first. */
-    searchMessages: (search: { q: string; room?: string; cursor?: string; limit?: number }) => request<SearchPage>('GET', `/chat/search${query(search)}`),
+    searchMessages: (search: { q: string; room?: string; cursor?: string; limit?: number }) =>
+      unwrap(authed.chat.search.get({ query: { ...search, limit: digits(search.limit) } })),
   }
 }
 

@@ -1,8 +1,8 @@
-import type { ClientFrame, LeftReason, ServerFrame } from './generated-types'
+import type { ClientFrame, LeftReason, Message, ServerFrame } from './generated-types'
+import type { RoomEvent } from './room-events'
 import { createEmitter } from './emitter'
 import { ChatSocketError, isSessionEnded } from './errors'
 import { backoffDelay, CLOSE, planReconnect } from './reconnect'
-import type { Receipt, RoomEvent, TimelineMessage } from './room-events'
 import { createSeqTracker } from './seq-tracker'
 import type { AccessToken } from './tokens'
 
@@ -29,11 +29,11 @@ export type ChatSocketEvents = {
   ready: { userId: string; sessionId: string }
   joined: { room: string; lastSeq: number }
   /** Each message once, in `seq` order per room (with the room's events), across reconnects. */
-  message: TimelineMessage
+  message: Message
   /** Each edit, deletion, reaction, membership or room change once, in `seq` order with the messages. */
   event: RoomEvent
   /** A member's read marker moved. */
-  receipt: Receipt & { room: string }
+  receipt: { room: string; userId: string; seq: number }
   /** The user became a member of a room (on any device, or added by someone else). */
   room_added: { room: string }
   presence: { room: string; userId: string; online: boolean }
@@ -66,12 +66,6 @@ export type ChatSocketOptions = {
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void }
 type WantedRoom = { waiters: Waiter<{ room: string; lastSeq: number }>[] }
 type PendingSend = Waiter<Ack> & { room: string; body: string; clientId: string; replyTo?: string; promise: Promise<Ack> }
-/** Frames of issue 9 beside the ones `ServerFrame` lists (room-events.ts). */
-type TimelineFrame =
-  | ({ type: 'message' } & TimelineMessage)
-  | ({ type: 'event' } & RoomEvent)
-  | ({ type: 'receipt'; room: string } & Receipt)
-  | { type: 'room_added'; room: string | { id: string } }
 /** What an answer (or `error` frame) with a given `ref` is about. */
 type RefTarget = { kind: 'auth' } | { kind: 'join'; room: string } | { kind: 'leave'; room: string } | { kind: 'send'; clientId: string }
 
@@ -136,7 +130,7 @@ export function createChatSocket(options: ChatSocketOptions) {
 
   const sendMessage = (pending: PendingSend) => {
     const replyTo = pending.replyTo === undefined ? {} : { replyTo: pending.replyTo }
-    transmit({ type: 'send', room: pending.room, body: pending.body, clientId: pending.clientId, ...replyTo, ref: withRef({ kind: 'send', clientId: pending.clientId }) } as ClientFrame)
+    transmit({ type: 'send', room: pending.room, body: pending.body, clientId: pending.clientId, ...replyTo, ref: withRef({ kind: 'send', clientId: pending.clientId }) })
   }
 
   /** Unacknowledged sends go again after a pause; their clientIds make the repeats harmless. */
@@ -271,7 +265,7 @@ export function createChatSocket(options: ChatSocketOptions) {
     if (token !== null && Date.now() < token.expiresAt) renewTimer = setTimeout(renew, RENEW_RETRY_MS)
   }
 
-  function receive(frame: ServerFrame | TimelineFrame) {
+  function receive(frame: ServerFrame) {
     // An answer settles its ref; an `error` frame's ref is read (then settled) by onError.
     const ref = 'ref' in frame ? frame.ref : undefined
     if (typeof ref === 'number' && frame.type !== 'error') refs.delete(ref)
@@ -300,14 +294,14 @@ export function createChatSocket(options: ChatSocketOptions) {
         // Events take the room's seqs like messages, so one tracker keeps both gapless and unrepeated.
         if (!wanted.has(frame.room)) return
         const { type: _, ...event } = frame
-        if (seqs.accept(event.room, event.seq)) events.emit('event', event as RoomEvent)
+        if (seqs.accept(event.room, event.seq)) events.emit('event', event)
         return
       }
       case 'receipt':
         if (!wanted.has(frame.room)) return
         return events.emit('receipt', { room: frame.room, userId: frame.userId, seq: frame.seq })
       case 'room_added':
-        return events.emit('room_added', { room: typeof frame.room === 'string' ? frame.room : frame.room.id })
+        return events.emit('room_added', { room: frame.room })
       case 'ack': {
         const pending = sends.get(frame.clientId)
         if (pending === undefined) return

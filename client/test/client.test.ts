@@ -116,23 +116,23 @@ describe('typed REST client', () => {
     await guest.api.joinRoom(room.id)
     const joined = await guest.api.getRoom(room.id)
     expect(joined.members).toBe(2)
-    // The guest's join is itself an event of the room's stream: messages follow its seq.
-    const at = (n: number) => joined.lastSeq + n
+    // The join is an event of the room's stream: it took a seq before the messages.
+    const base = joined.lastSeq
 
     const { socket } = openSocket(owner)
     for (let i = 1; i <= 7; i++) await socket.send(room.id, `message ${i}`)
     const mine = await guest.api.listRooms({ mine: true })
-    expect(mine.items.find((r) => r.id === room.id)).toMatchObject({ unread: 7, lastSeq: at(7) })
-    await guest.api.markRead(room.id, at(5))
+    expect(mine.items.find((r) => r.id === room.id)).toMatchObject({ unread: 7, lastSeq: base + 7 })
+    await guest.api.markRead(room.id, base + 5)
     expect((await guest.api.listRooms({ mine: true })).items.find((r) => r.id === room.id)?.unread).toBe(2)
 
     const newest = await guest.api.listMessages(room.id, { limit: 3 })
-    expect(newest.items.map((m) => m.seq)).toEqual([5, 6, 7].map(at))
+    expect(newest.items.map((m) => m.seq - base)).toEqual([5, 6, 7])
     const older = await guest.api.listMessages(room.id, { before: newest.nextCursor!, limit: 3 })
-    expect(older.items.map((m) => m.seq)).toEqual([2, 3, 4].map(at))
+    expect(older.items.map((m) => m.seq - base)).toEqual([2, 3, 4])
     const oldest = await guest.api.listMessages(room.id, { before: older.nextCursor!, limit: 3 })
-    expect([oldest.items.map((m) => m.seq), oldest.nextCursor]).toEqual([[at(1)], null])
-    expect((await guest.api.listMessages(room.id, { after: at(5) })).items.map((m) => m.body)).toEqual(['message 6', 'message 7'])
+    expect([oldest.items.map((m) => m.seq - base), oldest.nextCursor]).toEqual([[1], null])
+    expect((await guest.api.listMessages(room.id, { after: base + 5 })).items.map((m) => m.body)).toEqual(['message 6', 'message 7'])
 
     await guest.api.leaveRoom(room.id)
     await expectApiError(guest.api.listMessages(room.id), 403, 'FORBIDDEN')
@@ -156,8 +156,8 @@ describe('chat socket', () => {
     const [ada, bob] = [await signUp('ada'), await signUp('bob')]
     const room = await ada.api.createRoom({ name: `chat ${uniqueName('r')}` })
     await bob.api.joinRoom(room.id)
-    // Bob's join is itself an event of the room's stream: messages follow its seq.
-    const at = (n: number) => n + 1
+    // Bob's join took a seq of the room's stream before any message.
+    const base = (await ada.api.getRoom(room.id)).lastSeq
     const b = openSocket(bob)
     await b.socket.join(room.id)
     const a = openSocket(ada)
@@ -169,10 +169,10 @@ describe('chat socket', () => {
     await waitUntil(() => b.seen.typing.some((t) => t.userId === ada.id && t.room === room.id), 'bob sees ada typing')
 
     const ack = await a.socket.send(room.id, 'hello bob')
-    expect(ack).toMatchObject({ room: room.id, seq: at(1) })
+    expect(ack).toMatchObject({ room: room.id, seq: base + 1 })
     await b.socket.send(room.id, 'hi ada')
     await waitUntil(() => a.seen.message.length === 2 && b.seen.message.length === 2, 'both see both messages')
-    for (const { seen } of [a, b]) expect(seen.message.map((m) => [m.seq, m.body])).toEqual([[at(1), 'hello bob'], [at(2), 'hi ada']])
+    for (const { seen } of [a, b]) expect(seen.message.map((m) => [m.seq, m.body])).toEqual([[base + 1, 'hello bob'], [base + 2, 'hi ada']])
     expect(a.seen.message[0]).toMatchObject({ id: ack.id, senderId: ada.id, clientId: ack.clientId })
 
     // Sending the same clientId again is acknowledged with the original message, not stored twice.
@@ -331,8 +331,8 @@ describe('chat socket', () => {
     const [ada, bob] = [await signUp('ada'), await signUp('bob')]
     const room = await ada.api.createRoom({ name: `outage ${uniqueName('r')}` })
     await bob.api.joinRoom(room.id)
-    // Bob's join is seq 1 of the room's stream; the messages are 2…10.
-    const messageSeqs = range(2, 10)
+    // Bob's join took a seq of the room's stream before any message.
+    const base = (await ada.api.getRoom(room.id)).lastSeq
     // Opened one after another, so Caddy's round robin puts one socket of each user on each instance.
     const clients: ReturnType<typeof openSocket>[] = []
     for (const person of [ada, ada, bob, bob]) {
@@ -352,7 +352,7 @@ describe('chat socket', () => {
     expect(new Set(acks.map((ack) => ack.seq)).size).toBe(6)
     await waitUntil(() => clients.every(({ seen }) => seen.message.length >= 9), 'every socket has all nine messages', 20_000)
     await expectNever(() => clients.some(({ seen }) => seen.message.length > 9), { message: 'a message arriving twice', forMs: QUIET_MS })
-    for (const { seen } of clients) expect(seqsOf(seen, room.id)).toEqual(messageSeqs)
+    for (const { seen } of clients) expect(seqsOf(seen, room.id)).toEqual(range(base + 1, base + 9))
 
     const dropped = clients.filter(({ seen }) => seen.close.length > 0)
     expect(dropped.length).toBeGreaterThan(0)
@@ -362,7 +362,7 @@ describe('chat socket', () => {
       expect(socket.status).toBe('open')
     }
     const stored = await stack.sql`select seq from chat.messages where room_id = ${room.id} order by seq`
-    expect(stored.map((row) => Number(row.seq))).toEqual(messageSeqs)
+    expect(stored.map((row) => Number(row.seq))).toEqual(range(base + 1, base + 9))
     for (const { socket } of clients) socket.close()
   }, 40_000)
 })

@@ -3,6 +3,7 @@ import { isSessionEnded } from '@chat/client/errors'
 import { describeError, setUpAuthView, showAuthView } from './auth-view'
 import { showBanner, startChat } from './chat-view'
 import { byId } from './dom'
+import { captureInviteCode } from './invite-link'
 import { createSessionTokenStore } from './session-store'
 
 const ENDED_NOTICE = 'Your session has ended. Please log in again.'
@@ -52,6 +53,8 @@ async function logOut(scope: Exclude<LogoutScope, 'others'>) {
   }
 }
 
+// Before anything else: a login form shown for `/invite/<code>` must not lose the code.
+captureInviteCode()
 setUpAuthView(api, () => void enterChat())
 byId('logout-button').addEventListener('click', () => void logOut('local'))
 byId('logout-everywhere-button').addEventListener('click', () => void logOut('global'))

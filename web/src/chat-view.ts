@@ -1,25 +1,40 @@
 import type { ApiClient } from '@chat/client/api'
+import { ApiError } from '@chat/client/errors'
 import { CLOSE } from '@chat/client/reconnect'
 import { createChatSocket, type ChatSocketStatus } from '@chat/client/socket'
-import { byId } from './dom'
+import type { LeftReason, Message } from '@chat/common/chat-protocol'
+import { describeError } from './auth-view'
+import { announce, byId } from './dom'
+import { takeInviteCode } from './invite-link'
+import { createMessageSearch } from './message-search'
 import { createNameBook, directPeerOf } from './names'
+import { createPresenceBook } from './presence-book'
+import { createReadMarkers } from './read-markers'
 import { createRoomPane } from './room-pane'
 import { createRoomsList } from './rooms-list'
 import type { Room } from './types'
 
 /**
- * The room list is fetched again this often (and after every reconnect), to pick up rooms
- * joined elsewhere (a new direct message, being added to a private room) and the server's
- * unread counts.
+ * The room list is fetched again this often (and after every reconnect), to correct what
+ * the live `room_added`/`left` frames may have missed and to take the server's unread counts.
  */
 const ROOMS_SYNC_MS = 30_000
 const ROOMS_PAGE_SIZE = 100
-/** Read markers of the open room are sent at most this often while messages stream in. */
-const READ_MARK_INTERVAL_MS = 500
 const APP_TITLE = 'Chat'
 
 const SESSION_REVOKED_NOTICE = 'You were logged out: this session was ended from another tab or device.'
 const SESSION_EXPIRED_NOTICE = 'Your session has expired. Please log in again.'
+/** Said when a membership ends other than by the user's own leaving. */
+const LEFT_NOTICE: Partial<Record<LeftReason, (room: string) => string>> = {
+  removed: (room) => `You were removed from ${room}.`,
+  banned: (room) => `You were banned from ${room}.`,
+  deleted: (room) => `${room} was deleted.`,
+}
+const INVITE_ERRORS: Record<string, string> = {
+  NOT_FOUND: 'This invite link is not valid.',
+  INVITE_EXPIRED: 'This invite link has expired or has been used up.',
+  BANNED: 'You are banned from the room of this invite link.',
+}
 
 function socketUrl(): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/chat/ws`
@@ -31,6 +46,13 @@ export function showBanner(text: string | null) {
   banner.textContent = text ?? ''
 }
 
+/** A notice about the user's rooms (removed, an invite that did not work), until dismissed. */
+function showRoomNotice(text: string | null) {
+  const box = byId('room-notice')
+  box.hidden = text === null
+  byId('room-notice-text').textContent = text ?? ''
+}
+
 function describeStatus(status: ChatSocketStatus): string | null {
   if (status === 'connecting') return 'Connecting…'
   if (status === 'reconnecting') return navigator.onLine ? 'Connection lost. Reconnecting…' : 'You are offline. Reconnecting when the network is back…'
@@ -39,8 +61,10 @@ function describeStatus(status: ChatSocketStatus): string | null {
 
 /**
  * The logged-in screen: one socket for every room of the user (so unread counts, presence
- * and typing are live everywhere), the sidebar and the open room. Answers the function
- * that tears it all down; `onEnded` is called when the server ends the session.
+ * and typing are live everywhere), the sidebar and the open room. This module wires the
+ * socket's frames to the parts that show them and keeps the list of the user's rooms.
+ * Answers the function that tears it all down; `onEnded` is called when the server ends
+ * the session.
  */
 export async function startChat(api: ApiClient, options: { onEnded: (notice: string) => void }): Promise<() => void> {
   const me = await api.getMe()
@@ -56,29 +80,49 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
   const { signal } = teardown
   const socket = createChatSocket({ url: socketUrl(), getToken: api.getAccessToken, refreshToken: api.refresh })
   const rooms = new Map<string, Room>()
-  const online = new Map<string, Set<string>>()
-  /** Rooms whose presence was fetched over this connection; the socket's presence events keep it current from then on. */
-  const presenceFetched = new Set<string>()
-  const readTimers = new Map<string, ReturnType<typeof setTimeout>>()
   let stopped = false
   let syncTimer: ReturnType<typeof setInterval> | undefined
   /** Set by the first disconnect: every `open` from then on is a reconnect, after which the room list is synced. */
   let wasDisconnected = false
 
-  const pane = createRoomPane({ api, socket, names, me, signal })
+  const pane = createRoomPane({
+    api,
+    socket,
+    names,
+    me,
+    signal,
+    onRoomChanged: (roomId, changes) => {
+      const room = rooms.get(roomId)
+      if (room !== undefined && changes.name !== undefined) {
+        room.name = changes.name
+        sidebar.rename(roomId, changes.name)
+      }
+    },
+  })
   const sidebar = createRoomsList({
     api,
     names,
     me,
     signal,
-    onOpen: (roomId) => void openRoom(roomId, true),
+    onOpen: (roomId) => void openRoom(roomId, { focus: true }),
     onAdded: (room) => {
       addRoom(room)
-      void openRoom(room.id, true)
+      void openRoom(room.id, { focus: true })
     },
   })
+  const search = createMessageSearch({
+    api,
+    names,
+    signal,
+    roomLabel: (roomId) => {
+      const room = rooms.get(roomId)
+      return room === undefined ? null : sidebar.labelOf(room)
+    },
+    onPick: (message: Message) => void openRoom(message.room, { focus: false, around: { seq: message.seq, id: message.id } }),
+  })
+  const presence = createPresenceBook(api, (roomId) => showPresence(roomId))
+  const readMarkers = createReadMarkers(api, (roomId) => rooms.get(roomId)?.lastSeq ?? 0)
 
-  const onlineIn = (roomId: string) => online.get(roomId) ?? online.set(roomId, new Set()).get(roomId)!
   const isReading = (roomId: string) => pane.roomId === roomId && document.visibilityState === 'visible'
 
   function setUnread(roomId: string, unread: number) {
@@ -90,36 +134,13 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     document.title = total === 0 ? APP_TITLE : `(${total}) ${APP_TITLE}`
   }
 
-  /** A throttle, not a debounce: a marker already due is left to run, so a busy room is still marked every interval. */
   function markRead(roomId: string) {
     setUnread(roomId, 0)
-    if (readTimers.has(roomId)) return
-    readTimers.set(
-      roomId,
-      setTimeout(() => {
-        readTimers.delete(roomId)
-        // The newest seq when the timer fires, so what arrived while it waited is covered too.
-        const room = rooms.get(roomId)
-        if (room !== undefined && room.lastSeq > 0) api.markRead(roomId, room.lastSeq).catch(() => {})
-      }, READ_MARK_INTERVAL_MS),
-    )
-  }
-
-  async function fetchPresence(roomId: string) {
-    if (presenceFetched.has(roomId)) return
-    presenceFetched.add(roomId)
-    try {
-      const members = await api.getPresence(roomId)
-      online.set(roomId, new Set(members.map((m) => m.userId)))
-      showPresence(roomId)
-    } catch {
-      // Presence is a nicety: the next presence event corrects it, the next opening of the room asks again.
-      presenceFetched.delete(roomId)
-    }
+    readMarkers.mark(roomId)
   }
 
   function showPresence(roomId: string) {
-    const set = onlineIn(roomId)
+    const set = presence.onlineIn(roomId)
     if (pane.roomId === roomId) pane.showPresence(set)
     const room = rooms.get(roomId)
     const peer = room === undefined ? null : directPeerOf(room, me.id)
@@ -133,15 +154,13 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     setUnread(room.id, room.unread ?? 0)
     // From the seq the listing saw, so nothing said since is missed (it counts as unread).
     socket.join(room.id, { since: room.lastSeq }).catch(() => {})
-    if (directPeerOf(room, me.id) !== null) void fetchPresence(room.id)
+    if (directPeerOf(room, me.id) !== null) void presence.fetch(room.id)
   }
 
   function removeRoom(roomId: string) {
     if (!rooms.delete(roomId)) return
     sidebar.remove(roomId)
-    // No presence events come for it any more; joined again, it is fetched afresh.
-    online.delete(roomId)
-    presenceFetched.delete(roomId)
+    presence.forget(roomId)
     void socket.leave(roomId)
     if (pane.roomId === roomId) {
       pane.close()
@@ -149,15 +168,15 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     }
   }
 
-  async function openRoom(roomId: string, focus: boolean) {
+  async function openRoom(roomId: string, openOptions: { focus: boolean; around?: { seq: number; id: string } }) {
     const room = rooms.get(roomId)
     if (room === undefined) return
     sidebar.setActive(roomId)
     view.dataset.pane = 'room'
     markRead(roomId)
-    const opening = pane.open(room, sidebar.labelOf(room), { focus })
+    const opening = pane.open(room, sidebar.labelOf(room), openOptions)
     showPresence(roomId)
-    void fetchPresence(roomId)
+    void presence.fetch(roomId)
     await opening
   }
 
@@ -183,6 +202,20 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     for (const roomId of known) if (!listed.has(roomId)) removeRoom(roomId)
   }
 
+  /** An invite link this tab was opened with: accepted now that the user is logged in, and its room opened. */
+  async function acceptPendingInvite() {
+    const code = takeInviteCode()
+    if (code === null) return
+    try {
+      const room = await api.acceptInvite(code)
+      addRoom({ ...room, unread: 0 })
+      await openRoom(room.id, { focus: true })
+      announce(`You joined ${room.name}`)
+    } catch (error) {
+      showRoomNotice(error instanceof ApiError ? (INVITE_ERRORS[error.code] ?? describeError(error)) : describeError(error))
+    }
+  }
+
   function end(notice: string) {
     if (stopped) return
     stop()
@@ -194,10 +227,12 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     teardown.abort()
     socket.close()
     clearInterval(syncTimer)
-    for (const timer of readTimers.values()) clearTimeout(timer)
+    readMarkers.stop()
     pane.close()
     sidebar.clear()
+    search.clear()
     showBanner(null)
+    showRoomNotice(null)
     document.title = APP_TITLE
   }
 
@@ -211,15 +246,31 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     if (isReading(message.room)) markRead(message.room)
     else if (!counted && message.senderId !== me.id) setUnread(message.room, (room.unread ?? 0) + 1)
   })
-  socket.on('presence', ({ room, userId, online: isOnline }) => {
-    if (isOnline) onlineIn(room).add(userId)
-    else onlineIn(room).delete(userId)
-    showPresence(room)
+  socket.on('event', (event) => {
+    const room = rooms.get(event.room)
+    if (room === undefined) return
+    // Events take seqs too: the read marker covers them, so they never count as unread.
+    room.lastSeq = Math.max(room.lastSeq, event.seq)
+    if (event.kind === 'room' && event.data.name !== undefined && pane.roomId !== event.room) {
+      room.name = event.data.name
+      sidebar.rename(event.room, event.data.name)
+    }
+    if (pane.roomId === event.room) pane.receiveEvent(event)
   })
+  socket.on('receipt', ({ room, userId, seq }) => {
+    if (pane.roomId === room) pane.receipt(userId, seq)
+  })
+  socket.on('room_added', () => void syncRooms().catch(() => {}))
+  socket.on('presence', ({ room, userId, online }) => presence.update(room, userId, online))
   socket.on('typing', ({ room, userId }) => {
     if (pane.roomId === room) pane.showTyping(userId)
   })
-  socket.on('left', ({ room }) => removeRoom(room))
+  socket.on('left', ({ room, reason }) => {
+    const known = rooms.get(room)
+    const notice = reason === undefined || known === undefined ? undefined : LEFT_NOTICE[reason]
+    if (notice !== undefined && known !== undefined) showRoomNotice(notice(sidebar.labelOf(known)))
+    removeRoom(room)
+  })
   socket.on('status', (status) => {
     showBanner(describeStatus(status))
     if (status === 'reconnecting') wasDisconnected = true
@@ -227,8 +278,8 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     // Back after a gap: the socket replays every joined room, but the list may have changed
     // meanwhile, and presence events of the gap are lost.
     void syncRooms().catch(() => {})
-    presenceFetched.clear()
-    if (pane.roomId !== null) void fetchPresence(pane.roomId)
+    presence.reset()
+    if (pane.roomId !== null) void presence.fetch(pane.roomId)
   })
   socket.on('close', ({ code, willReconnect }) => {
     if (willReconnect || stopped) return
@@ -261,6 +312,7 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     },
     { signal },
   )
+  byId('room-notice-dismiss').addEventListener('click', () => showRoomNotice(null), { signal })
 
   showBanner(describeStatus(socket.status))
   try {
@@ -269,6 +321,8 @@ export async function startChat(api: ApiClient, options: { onEnded: (notice: str
     stop()
     throw error
   }
-  if (!stopped) syncTimer = setInterval(() => void syncRooms().catch(() => {}), ROOMS_SYNC_MS)
+  if (stopped) return stop
+  syncTimer = setInterval(() => void syncRooms().catch(() => {}), ROOMS_SYNC_MS)
+  void acceptPendingInvite()
   return stop
 }

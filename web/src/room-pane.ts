@@ -1,213 +1,233 @@
-import type { Message } from '@chat/common/chat-protocol'
 import type { ApiClient } from '@chat/client/api'
-import { createClientId, type ChatSocket } from '@chat/client/socket'
+import type { MemberRole, RoomEvent, Message } from '@chat/common/chat-protocol'
+import type { ChatSocket } from '@chat/client/socket'
 import { describeError } from './auth-view'
+import { createComposer } from './composer'
 import { announce, byId, el } from './dom'
+import { wireMessageActions } from './message-actions'
+import { DELETED_TEXT } from './message-item'
+import { createMessageList } from './message-list'
 import { directPeerOf, type NameBook } from './names'
+import { createRoomInfo } from './room-info'
+import { createTypingLine } from './typing-line'
 import type { Me, Room } from './types'
 
 /** Messages per history request; one screenful or two. */
 const HISTORY_PAGE_SIZE = 50
-/** Scrolled this close to the top, the next older page is fetched. */
-const LOAD_OLDER_THRESHOLD_PX = 80
+/** Messages loaded on each side of one jumped to (from search). */
+const AROUND_PAGE_SIZE = 25
+/** Older pages read to find the original of a reply before giving up. */
+const JUMP_PAGES_MAX = 20
+/** Scrolled this close to the top (or bottom), the next older (or newer) page is fetched. */
+const LOAD_MORE_THRESHOLD_PX = 80
 /** Within this distance of the bottom, new messages keep the view pinned to the bottom. */
 const NEAR_BOTTOM_PX = 120
-/** The server forwards typing at most once a second; a name stays shown this long after the last one. */
-const TYPING_SHOWN_MS = 3_000
 
-const TIME_FORMAT = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
-const DATE_TIME_FORMAT = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+type OpenOptions = { focus: boolean; around?: { seq: number; id: string } }
 
 /**
- * The open room: its history (newest page first, older pages on scrolling up or with the
- * button), live messages merged in by `seq`, the composer (Enter sends, Shift+Enter is a
- * new line), who is typing and who is online.
+ * The open room: its header (name, topic, presence, the room panel), its history (newest
+ * page first and older pages on scrolling up; or the pages around a message jumped to,
+ * with newer pages on scrolling down), live messages and events, read receipts, and the
+ * composer. What each part draws lives in its own module; this one decides what is loaded.
  */
-export function createRoomPane(deps: { api: ApiClient; socket: ChatSocket; names: NameBook; me: Me; signal: AbortSignal }) {
+export function createRoomPane(deps: {
+  api: ApiClient
+  socket: ChatSocket
+  names: NameBook
+  me: Me
+  signal: AbortSignal
+  /** The room was renamed or got a topic while open. */
+  onRoomChanged: (roomId: string, changes: { name?: string; topic?: string }) => void
+}) {
   const { api, socket, names, me, signal } = deps
   const title = byId('room-title')
+  const topicLine = byId('room-topic')
   const presenceLine = byId('room-presence')
   const scroller = byId('message-scroller')
-  const list = byId<HTMLOListElement>('message-list')
   const olderButton = byId<HTMLButtonElement>('load-older')
-  const typingLine = byId('typing-indicator')
-  const composer = byId<HTMLFormElement>('composer')
-  const input = byId<HTMLTextAreaElement>('composer-input')
+  const newerButton = byId<HTMLButtonElement>('load-newer')
   let room: Room | null = null
   /** Bumped on every room switch, so answers for the previous room are dropped. */
   let generation = 0
-  let nextCursor: number | null = null
-  let loadingOlder = false
-  const typers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** `before` of the next older page, null at the first message. */
+  let olderCursor: number | null = null
+  /** `after` of the next newer page, null when the newest message is shown (live messages follow). */
+  let newerCursor: number | null = null
+  let loading = false
+  let markers = new Map<string, number>()
+
+  const list = createMessageList({ names, myId: me.id })
+  const typing = createTypingLine(names)
+  const composer = createComposer({ socket, list, names, myId: me.id, signal, onSent: () => scrollToBottom() })
+  const info = createRoomInfo({ api, names, myId: me.id, signal, onRole: (role: MemberRole | null) => list.setCanModerate(role === 'owner' || role === 'admin') })
+  wireMessageActions({ api, list, signal, roomId: () => room?.id ?? null, startReply: composer.startReply, jumpTo: (id) => void jumpTo(id) })
 
   const isNearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX
   const scrollToBottom = () => {
     scroller.scrollTop = scroller.scrollHeight
   }
-
-  function messageItem(message: Pick<Message, 'senderId' | 'body' | 'clientId'> & { seq?: number; createdAt?: string }): HTMLLIElement {
-    const own = message.senderId === me.id
-    const item = el('li', { className: own ? 'message own' : 'message', attrs: { 'data-client-id': message.clientId } })
-    if (message.seq !== undefined) item.dataset.seq = String(message.seq)
-    const when =
-      message.createdAt === undefined
-        ? el('span', { className: 'state', text: 'Sending…' })
-        : el('time', { text: TIME_FORMAT.format(new Date(message.createdAt)), attrs: { datetime: message.createdAt, title: DATE_TIME_FORMAT.format(new Date(message.createdAt)) } })
-    item.append(el('p', { className: 'meta' }, [names.nameSpan(message.senderId, 'author'), ' ', when]), el('p', { className: 'body', text: message.body }))
-    return item
+  const showCursors = () => {
+    olderButton.hidden = olderCursor === null
+    newerButton.hidden = newerCursor === null
   }
 
-  /** Puts a message where its seq belongs, replacing its own "Sending…" copy; a seq already shown is skipped. */
-  function insertMessage(message: Message) {
-    if (list.querySelector(`[data-seq="${message.seq}"]`) !== null) return
-    const item = messageItem(message)
-    const pending = list.querySelector(`.pending[data-client-id="${CSS.escape(message.clientId)}"]`)
-    if (pending !== null && message.senderId === me.id) pending.remove()
-    // Pending messages (no seq yet) stay last; otherwise find the last message with a smaller seq.
-    let before: Element | null = null
-    for (let child = list.lastElementChild; child !== null; child = child.previousElementSibling) {
-      const seq = (child as HTMLElement).dataset.seq
-      if (seq !== undefined && Number(seq) < message.seq) break
-      before = child
-    }
-    list.insertBefore(item, before)
-  }
-
-  function renderTyping() {
-    const who = [...typers.keys()].map((id) => names.nameOf(id))
-    typingLine.textContent = who.length === 0 ? '' : `${who.join(', ')} ${who.length === 1 ? 'is' : 'are'} typing…`
-  }
-
-  function stopTyping(userId: string) {
-    clearTimeout(typers.get(userId))
-    typers.delete(userId)
-  }
-
-  async function loadOlder() {
-    if (room === null || nextCursor === null || loadingOlder) return
+  /** Runs one history request at a time for the current room; false if it was dropped or failed. */
+  async function loadPage(read: (roomId: string) => Promise<{ items: Message[]; nextCursor: number | null }>, keep: 'top' | 'bottom', use: (cursor: number | null) => void): Promise<boolean> {
+    if (room === null || loading) return false
     const current = generation
-    loadingOlder = true
-    olderButton.disabled = true
+    loading = true
     try {
-      const page = await api.listMessages(room.id, { before: nextCursor, limit: HISTORY_PAGE_SIZE })
-      if (current !== generation) return
-      // Keep what the reader is looking at in place while older messages go in above it.
+      const page = await read(room.id)
+      if (current !== generation) return false
+      // Keep what the reader is looking at in place while messages go in above it.
       const fromBottom = scroller.scrollHeight - scroller.scrollTop
-      for (const message of page.items) insertMessage(message)
-      scroller.scrollTop = scroller.scrollHeight - fromBottom
-      nextCursor = page.nextCursor
-      olderButton.hidden = nextCursor === null
+      for (const message of page.items) list.insert(message)
+      if (keep === 'bottom') scroller.scrollTop = scroller.scrollHeight - fromBottom
+      use(page.nextCursor)
+      showCursors()
+      return true
     } catch (error) {
-      if (current === generation) announce(`Older messages could not be loaded: ${describeError(error)}`)
+      if (current === generation) announce(`Messages could not be loaded: ${describeError(error)}`)
+      return false
     } finally {
-      loadingOlder = false
-      olderButton.disabled = false
+      if (current === generation) loading = false
     }
   }
 
-  function send() {
-    const body = input.value.trim()
-    if (room === null || body === '') return
-    const roomId = room.id
-    const clientId = createClientId()
-    const pending = messageItem({ senderId: me.id, body, clientId })
-    pending.classList.add('pending')
-    list.append(pending)
-    scrollToBottom()
-    input.value = ''
-    socket.send(roomId, body, clientId).catch((error: Error) => {
-      pending.classList.replace('pending', 'failed')
-      pending.querySelector('.state')!.textContent = `Not sent: ${error.message}`
-    })
+  const loadOlder = () =>
+    olderCursor === null
+      ? Promise.resolve(false)
+      : loadPage((id) => api.listMessages(id, { before: olderCursor!, limit: HISTORY_PAGE_SIZE }), 'bottom', (cursor) => (olderCursor = cursor))
+  const loadNewer = () =>
+    newerCursor === null
+      ? Promise.resolve(false)
+      : loadPage((id) => api.listMessages(id, { after: newerCursor!, limit: HISTORY_PAGE_SIZE }), 'top', (cursor) => (newerCursor = cursor))
+
+  /** Shows the original of a reply: older pages are read until it is found (a bounded number). */
+  async function jumpTo(messageId: string) {
+    const current = generation
+    for (let page = 0; !list.highlight(messageId); page++) {
+      if (page === JUMP_PAGES_MAX || olderCursor === null || !(await loadOlder()) || current !== generation) {
+        if (current === generation) announce('The original message could not be found: it may have been deleted.')
+        return
+      }
+    }
+  }
+
+  async function loadReceipts(roomId: string, current: number) {
+    try {
+      const receipts = await api.listReceipts(roomId)
+      if (current !== generation) return
+      markers = new Map(receipts.map((r) => [r.userId, r.seq]))
+      list.setMarkers(markers)
+    } catch {
+      // Receipts are a nicety: live `receipt` frames fill them in as markers move.
+    }
+  }
+
+  function showTopic(topic: string | null | undefined) {
+    topicLine.textContent = topic ?? ''
   }
 
   // Listeners go with the session (`signal`): the page's elements outlive it.
   scroller.addEventListener(
     'scroll',
     () => {
-      if (scroller.scrollTop < LOAD_OLDER_THRESHOLD_PX) void loadOlder()
+      if (scroller.scrollTop < LOAD_MORE_THRESHOLD_PX) void loadOlder()
+      else if (newerCursor !== null && isNearBottom()) void loadNewer()
     },
     { signal },
   )
   olderButton.addEventListener('click', () => void loadOlder(), { signal })
-  composer.addEventListener(
-    'submit',
-    (event) => {
-      event.preventDefault()
-      send()
-    },
-    { signal },
-  )
-  input.addEventListener(
-    'keydown',
-    (event) => {
-      // Enter sends, Shift+Enter is a new line; Enter that confirms an IME composition is neither.
-      if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return
-      event.preventDefault()
-      send()
-    },
-    { signal },
-  )
-  input.addEventListener(
-    'input',
-    () => {
-      if (room !== null && input.value !== '') socket.typing(room.id)
-    },
-    { signal },
-  )
+  newerButton.addEventListener('click', () => void loadNewer(), { signal })
 
   return {
     get roomId(): string | null {
       return room?.id ?? null
     },
 
-    /** Shows a room: its newest page of history, then whatever arrives. */
-    async open(next: Room, label: string, options: { focus: boolean }) {
+    /** Shows a room: its newest page of history, or the pages around `around`, then whatever arrives. */
+    async open(next: Room, label: string, options: OpenOptions) {
       const current = ++generation
       room = next
-      for (const userId of [...typers.keys()]) stopTyping(userId)
-      renderTyping()
+      loading = false
+      olderCursor = newerCursor = null
+      markers = new Map()
+      typing.clear()
+      list.clear()
       title.textContent = label
-      list.replaceChildren()
+      showTopic(next.topic)
       presenceLine.textContent = ''
-      composer.hidden = false
-      input.setAttribute('aria-label', `Message ${label}`)
-      nextCursor = null
-      olderButton.hidden = true
-      if (options.focus) input.focus()
+      showCursors()
+      composer.setRoom(next.id, label)
+      if (directPeerOf(next, me.id) === null) info.open(next)
+      else info.close()
+      if (options.focus && options.around === undefined) composer.focus()
+      void loadReceipts(next.id, current)
+      const around = options.around
       try {
-        const page = await api.listMessages(next.id, { limit: HISTORY_PAGE_SIZE })
+        if (around === undefined) {
+          const page = await api.listMessages(next.id, { limit: HISTORY_PAGE_SIZE })
+          if (current !== generation) return
+          for (const message of page.items) list.insert(message)
+          olderCursor = page.nextCursor
+          showCursors()
+          scrollToBottom()
+          return
+        }
+        // The message and what was said before it, then what came after.
+        const [before, after] = await Promise.all([
+          api.listMessages(next.id, { before: around.seq + 1, limit: AROUND_PAGE_SIZE }),
+          api.listMessages(next.id, { after: around.seq, limit: AROUND_PAGE_SIZE }),
+        ])
         if (current !== generation) return
-        for (const message of page.items) insertMessage(message)
-        nextCursor = page.nextCursor
-        olderButton.hidden = nextCursor === null
-        scrollToBottom()
+        for (const message of [...before.items, ...after.items]) list.insert(message)
+        olderCursor = before.nextCursor
+        newerCursor = after.nextCursor
+        showCursors()
+        if (!list.highlight(around.id)) announce('That message is no longer there.')
       } catch (error) {
-        if (current === generation) list.append(el('li', { className: 'notice', text: `History could not be loaded: ${describeError(error)}` }))
+        if (current === generation) list.notice(`History could not be loaded: ${describeError(error)}`)
       }
     },
 
     /** A live message of the open room. */
     receive(message: Message) {
+      // Jumped back in history, the newest messages are not shown yet: newer pages bring this one in order.
+      if (newerCursor !== null) return
       const pinned = isNearBottom() || message.senderId === me.id
-      insertMessage(message)
-      stopTyping(message.senderId)
-      renderTyping()
+      list.insert(message)
+      typing.stop(message.senderId)
       if (pinned) scrollToBottom()
-      if (message.senderId !== me.id) announce(`${names.nameOf(message.senderId)}: ${message.body}`)
+      if (message.senderId !== me.id) announce(`${names.nameOf(message.senderId)}: ${message.deleted === true ? DELETED_TEXT : message.body}`)
+    },
+
+    /** A live event of the open room. */
+    receiveEvent(event: RoomEvent) {
+      if (event.kind === 'member') return info.membersChanged()
+      if (event.kind === 'room') {
+        if (room === null) return
+        if (event.data.name !== undefined) {
+          room.name = event.data.name
+          title.textContent = event.data.name
+        }
+        if (event.data.topic !== undefined) showTopic(event.data.topic)
+        info.roomChanged(event.data)
+        return deps.onRoomChanged(room.id, event.data)
+      }
+      list.apply(event)
+    },
+
+    /** A member's read marker moved. */
+    receipt(userId: string, seq: number) {
+      if ((markers.get(userId) ?? 0) >= seq) return
+      markers = new Map(markers).set(userId, seq)
+      list.setMarkers(markers)
     },
 
     showTyping(userId: string) {
-      if (userId === me.id) return
-      stopTyping(userId)
-      typers.set(
-        userId,
-        setTimeout(() => {
-          typers.delete(userId)
-          renderTyping()
-        }, TYPING_SHOWN_MS),
-      )
-      renderTyping()
+      if (userId !== me.id) typing.show(userId)
     },
 
     /** Who else is online in the open room. */
@@ -227,12 +247,15 @@ export function createRoomPane(deps: { api: ApiClient; socket: ChatSocket; names
     close() {
       generation++
       room = null
+      olderCursor = newerCursor = null
       title.textContent = 'Pick a room'
-      list.replaceChildren()
+      showTopic(null)
+      list.clear()
       presenceLine.textContent = ''
-      typingLine.textContent = ''
-      composer.hidden = true
-      olderButton.hidden = true
+      typing.clear()
+      composer.setRoom(null)
+      info.close()
+      showCursors()
     },
   }
 }

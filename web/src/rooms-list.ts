@@ -167,6 +167,17 @@ export function createRoomsList(deps: {
       empty.hidden = items.size > 0
     },
 
+    /** The room was renamed: its entry shows the new name, in name order. */
+    rename(roomId: string, name: string) {
+      const item = items.get(roomId)
+      const label = item?.querySelector('.name[data-user]') === null ? item?.querySelector('.name') : null
+      if (label === null || label === undefined || item === undefined) return
+      label.textContent = name
+      item.remove()
+      const after = [...list.children].find((other) => (other.querySelector('.name')?.textContent ?? '').toLocaleLowerCase() > name.toLocaleLowerCase())
+      list.insertBefore(item, after ?? null)
+    },
+
     setUnread(roomId: string, unread: number) {
       const badge = items.get(roomId)?.querySelector('.badge')
       if (badge === undefined || badge === null) return

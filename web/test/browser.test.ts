@@ -1,145 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Locator, type Page, type WebSocket as PageSocket } from 'playwright-core'
+import { describe, expect, test } from 'bun:test'
+import { type WebSocket as PageSocket } from 'playwright-core'
 import { createApiClient } from '@chat/client/api'
 import { createChatSocket } from '@chat/client/socket'
 import { createMemoryTokenStore } from '@chat/client/tokens'
 import { range } from '../../test/chat-helpers'
-import { startTestStack, type TestStack } from '../../test/harness'
 import { uniqueName } from '../../test/client'
 import { expectNever, waitUntil } from '../../test/wait'
 import { wsUrl } from '../../test/ws-client'
+import { bodies, createRoom, DESKTOP, findAndJoinRoom, logIn, PASSWORD, PHONE, register, roomButton, say, screenshot, STEP_TIMEOUT_MS, useBrowser, waitForTexts } from './browser-kit'
 
-/** Debian's Chromium; `npm test` installs it. */
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-/** Headless in a container, with nothing reaching out to the internet (this machine has none). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-const SCREENSHOT_DIR = resolve(import.meta.dir, '../../test-artifacts/screenshots')
-const DESKTOP = { width: 1280, height: 800 }
-/** An iPhone SE/mini-sized phone: the narrowest screen the layout is made for. */
-const PHONE = { width: 375, height: 740 }
-/** Longest wait for anything on a page; every step normally takes milliseconds. */
-const STEP_TIMEOUT_MS = 10_000
-const PASSWORD = 'correct horse battery staple'
 /** The web client's history page size (room-pane.ts). */
 const HISTORY_PAGE_SIZE = 50
 /** Messages an offline page must not show would have arrived well within this. */
 const QUIET_MS = 500
 
-let stack: TestStack
-let browser: Browser
-const contexts: BrowserContext[] = []
-/** Uncaught errors of any page; a test that ends with some has failed, whatever it checked. */
-let pageErrors: string[] = []
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`The browser tests need Chromium at ${CHROMIUM_PATH}: install it with \`apt-get install chromium\` (npm test does), or set CHROMIUM_PATH.`)
-  }
-  await mkdir(SCREENSHOT_DIR, { recursive: true })
-  // The stack builds the web client (scripts/build-web.ts) into a WEB_ROOT of its own.
-  stack = await startTestStack({ chat: 2 })
-  const page = await fetch(stack.url + '/', { headers: { accept: 'text/html' } })
-  const html = await page.text()
-  if (!html.includes('id="chat-view"')) {
-    throw new Error(`Caddy does not serve the web client at / (status ${page.status}): did the test stack build it into its WEB_ROOT?`)
-  }
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS })
-})
-
-afterEach(() => {
-  const errors = pageErrors
-  pageErrors = []
-  expect(errors).toEqual([])
-})
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {})
-  await browser?.close()
-  await stack?.stop()
-})
-
-async function openApp(viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport })
-  context.setDefaultTimeout(STEP_TIMEOUT_MS)
-  context.on('weberror', (error) => pageErrors.push(String(error.error())))
-  contexts.push(context)
-  const page = await context.newPage()
-  await page.goto(stack.url + '/')
-  await page.locator('#auth-view').waitFor()
-  return { context, page }
-}
-
-const screenshot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) })
-
-async function waitForTexts(locator: Locator, expected: string[]) {
-  let last: string[] = []
-  await waitUntil(async () => {
-    last = await locator.allTextContents()
-    return JSON.stringify(last) === JSON.stringify(expected)
-  }, `the texts are ${JSON.stringify(expected)}`, STEP_TIMEOUT_MS).catch((error: Error) => {
-    throw new Error(`${error.message}; last seen ${JSON.stringify(last)}`)
-  })
-}
-
-type Account = { username: string; displayName: string }
-
-/** Fills in the registration form (found by its labels) and waits until the chat shows. */
-async function register(page: Page, prefix: string): Promise<Account> {
-  const username = uniqueName(prefix)
-  const displayName = `${prefix[0].toUpperCase()}${prefix.slice(1)} ${username.slice(-4)}`
-  const form = page.locator('#register-form')
-  await form.getByLabel('Username').fill(username)
-  await form.getByLabel('Email').fill(`${username}@example.com`)
-  await form.getByLabel('Display name').fill(displayName)
-  await form.getByLabel('Password').fill(PASSWORD)
-  await form.getByRole('button', { name: 'Create account' }).click()
-  await page.locator('#chat-view').waitFor()
-  await waitForTexts(page.locator('#me-name'), [displayName])
-  return { username, displayName }
-}
-
-async function logIn(page: Page, account: Account) {
-  const form = page.locator('#login-form')
-  await form.getByLabel('Username or email').fill(account.username)
-  await form.getByLabel('Password').fill(PASSWORD)
-  await form.getByRole('button', { name: 'Log in' }).click()
-  await waitForTexts(page.locator('#me-name'), [account.displayName])
-}
-
-async function createRoom(page: Page, name: string) {
-  await page.getByLabel('Room name', { exact: true }).fill(name)
-  await page.locator('#create-room-form').getByRole('button', { name: 'Create' }).click()
-  await waitForTexts(page.locator('#room-title'), [name])
-}
-
-async function findAndJoinRoom(page: Page, name: string) {
-  await page.getByLabel('Room name starts with').fill(name)
-  await page.locator('#find-rooms-form').getByRole('button', { name: 'Search' }).click()
-  await page.getByRole('button', { name: `Join ${name}` }).click()
-  await waitForTexts(page.locator('#room-title'), [name])
-}
-
-/** Types into the composer and presses Enter, as a person would. */
-async function say(page: Page, text: string) {
-  const composer = page.locator('#composer-input')
-  await composer.click()
-  await composer.pressSequentially(text)
-  await composer.press('Enter')
-}
-
-const bodies = (page: Page) => page.locator('#message-list .message:not(.pending) .body')
-const roomButton = (page: Page, name: string) => page.locator('#my-rooms').getByRole('button', { name })
+const kit = useBrowser()
+const openApp = (viewport: { width: number; height: number }) => kit.openApp(viewport)
 
 describe('web client in Chromium', () => {
   test('two users register, create and join a room, and chat both ways live with typing and presence', async () => {
@@ -239,11 +115,11 @@ describe('web client in Chromium', () => {
   test('history shows the newest page first; older pages load on scrolling up and with the button', async () => {
     // The conversation is written through the typed client, as another program would.
     const username = uniqueName('dee')
-    const api = createApiClient({ baseUrl: stack.url, tokens: createMemoryTokenStore() })
+    const api = createApiClient({ baseUrl: kit.stack.url, tokens: createMemoryTokenStore() })
     await api.register({ username, email: `${username}@example.com`, password: PASSWORD, displayName: 'Dee' })
     await api.login(username, PASSWORD)
     const room = await api.createRoom({ name: `Archive ${uniqueName('r').slice(-8)}` })
-    const socket = createChatSocket({ url: wsUrl(stack.url), getToken: api.getAccessToken })
+    const socket = createChatSocket({ url: wsUrl(kit.stack.url), getToken: api.getAccessToken })
     const total = HISTORY_PAGE_SIZE * 2 + 20
     // One at a time: the server does not keep the order of one socket's unacknowledged sends.
     for (let i = 1; i <= total; i++) await socket.send(room.id, `note ${i}`)
@@ -272,7 +148,7 @@ describe('web client in Chromium', () => {
 
     // Each tab keeps its own session (sessionStorage), so the second tab logs in by itself.
     const second = await first.context.newPage()
-    await second.goto(stack.url + '/')
+    await second.goto(kit.stack.url + '/')
     await logIn(second, account)
     await second.getByRole('button', { name: 'Log out everywhere' }).click()
     await waitForTexts(second.locator('#auth-notice'), ['You are logged out on every device.'])
