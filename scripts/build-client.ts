@@ -26,7 +26,7 @@ import { REPO_ROOT } from './stack'
 // Progress goes to stderr: `npm pack --json` runs this as its prepack and prints its answer on stdout.
 
 const CLIENT = join(REPO_ROOT, 'client')
-const GENERATED = join(CLIENT, 'src', 'generated-types.ts')
+export const GENERATED = join(CLIENT, 'src', 'generated-types.ts')
 const DIST = join(CLIENT, 'dist')
 const ENTRY = join(CLIENT, 'src', 'index.ts')
 
@@ -69,7 +69,8 @@ function format(text: string): string {
   return printed.replace(/\n(export type|\/\*\*)/g, '\n\n$1')
 }
 
-export async function generateTypes(): Promise<void> {
+/** The text of `client/src/generated-types.ts` as the current protocol and routes make it. */
+export function renderTypes(): string {
   const protocolFile = join(REPO_ROOT, 'common', 'src', 'chat-protocol.ts')
   const apiFile = join(CLIENT, 'src', 'api.ts')
   const program = loadProgram([protocolFile, apiFile])
@@ -105,6 +106,11 @@ export async function generateTypes(): Promise<void> {
   }
   const text = format([...lines.slice(0, 3), ...imports, ...lines.slice(3)].join('\n'))
   if (/import\("/.test(text)) throw new Error(`generated types still point into other files:\n${text.match(/import\("[^"]+"\)\.\w+/g)?.join('\n')}`)
+  return text
+}
+
+export async function generateTypes(): Promise<void> {
+  const text = renderTypes()
   await Bun.write(GENERATED, text)
   console.error(`build:client: wrote ${GENERATED} (${text.length} characters)`)
 }
