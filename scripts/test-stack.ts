@@ -38,6 +38,12 @@ export type TestStackOptions = {
   caddy?: boolean
   /** Extra environment for every instance, e.g. shorter token lifetimes. */
   env?: Record<string, string>
+  /**
+   * A Redis Cluster the test started (test/redis-cluster.ts): its seed nodes become
+   * REDIS_CLUSTER_NODES, and no Redis DB is claimed; the stack's own REDIS_PREFIX keeps it
+   * apart from anything else on that cluster.
+   */
+  redisCluster?: { seeds: string }
   /** Where Caddy writes its access log (its CADDY_ACCESS_LOG, e.g. `file /tmp/x.log`); default: nowhere. */
   caddyAccessLog?: string
 }
@@ -55,6 +61,8 @@ export type TestStack = {
   internalToken: string
   dataDir: string
   logDir: string
+  /** REDIS_CLUSTER_NODES when the stack runs on a Redis Cluster, else null. */
+  redisClusterNodes: string | null
   /** Environment every instance got, for starting look-alike processes. */
   env: Record<string, string>
   startInstance: Stack['startInstance']
@@ -74,7 +82,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const instanceCount = counts.auth + counts.user + counts.chat
   const [database, claim, freePorts, work] = await Promise.allSettled([
     createTestDatabase(),
-    claimRedisDb(),
+    options.redisCluster === undefined ? claimRedisDb() : Promise.resolve(clusterInsteadOfDb(options.redisCluster.seeds)),
     findFreePorts(instanceCount + 1),
     mkdtemp(join(tmpdir(), WORK_DIR_PREFIX)),
     removeStaleWorkDirs(),
@@ -106,6 +114,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis.url,
+    ...(options.redisCluster === undefined ? {} : { REDIS_CLUSTER_NODES: options.redisCluster.seeds }),
     // Pub/sub channels ignore DB numbers: without a prefix of its own a stack would hear another's events.
     REDIS_PREFIX: `t${crypto.randomUUID().slice(0, 8)}:`,
     INTERNAL_TOKEN: internalToken,
@@ -155,6 +164,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     instancesOf: (service) => stack.instances.filter((instance) => instance.service === service),
     databaseUrl,
     redisUrl: redis.url,
+    redisClusterNodes: options.redisCluster?.seeds ?? null,
     sql,
     internalToken,
     dataDir,
@@ -240,6 +250,14 @@ export async function claimRedisDb(): Promise<{ url: string; release(): Promise<
     return { url, release: () => releaseRedisDb(url) }
   }
   throw new Error(`Every Redis DB ${REDIS_TEST_DBS[0]}–${REDIS_TEST_DBS.at(-1)} on ${BASE_REDIS_URL} is claimed by another test run`)
+}
+
+/**
+ * A stack on a cluster claims no DB (a cluster has only DB 0) and leaves the cluster to
+ * whoever started it; `url` names its first node, for tests that look at one node.
+ */
+function clusterInsteadOfDb(seeds: string): { url: string; release(): Promise<void> } {
+  return { url: `redis://${seeds.split(',')[0].trim().replace(/^rediss?:\/\//, '')}`, release: async () => {} }
 }
 
 /** Empties a claimed Redis DB, its claim included, so the next run can have it. */

@@ -5,6 +5,9 @@ import { localServiceUrl, SERVICE_DEFAULTS } from './ports'
 /** One http(s) URL per instance of a peer service, comma-separated (common/src/internal.ts spreads calls over them). */
 export const PEER_URLS_PATTERN = '^https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*$'
 
+/** One seed node of a Redis Cluster: `host:port`, or a redis:// or rediss:// URL with a port. */
+const REDIS_SEED = '(rediss?://)?[^,\\s/]+:\\d+/?'
+
 /**
  * Settings every service reads. Each service extends this with its own fields and
  * calls `loadConfig` once at start-up: a wrong setting stops the process with one line.
@@ -19,6 +22,17 @@ export const BaseConfig = t.Object({
   }),
   DATABASE_URL: t.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
   REDIS_URL: t.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /**
+   * A Redis Cluster instead of REDIS_URL: some of its nodes (`host:port` or
+   * `redis[s]://[user:password@]host:port`), comma-separated, from which the client reads
+   * the slot map. Empty: one Redis at REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: t.String({ pattern: `^$|^${REDIS_SEED}(\\s*,\\s*${REDIS_SEED})*$`, default: '' }),
+  /**
+   * On a cluster, while a node cannot be reached the slot map is read again this often, so
+   * the replica promoted after a master's crash is found soon after the promotion.
+   */
+  REDIS_CLUSTER_TOPOLOGY_REFRESH_MS: t.Integer({ minimum: 100, maximum: 60_000, default: 1000 }),
   /**
    * Put before every Redis key and pub/sub channel name, so stacks sharing one Redis never
    * see each other's data or events (pub/sub ignores DB numbers). Empty by default.
@@ -89,6 +103,8 @@ export function loadConfig<T extends TObject>(schema: T, env: Record<string, str
  * user name and password. Anything that is not a URL comes back as it is.
  */
 export function withoutCredentials(value: string): string {
+  // A list of URLs (REDIS_CLUSTER_NODES) is cleaned entry by entry.
+  if (typeof value === 'string' && value.includes(',')) return value.split(',').map(withoutCredentials).join(',')
   if (!URL.canParse(value)) return value
   const url = new URL(value)
   if (url.username === '' && url.password === '') return value
