@@ -120,7 +120,8 @@ async function main() {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal))
   watchParent()
 
-  redis = await ensureRedis(env.REDIS_URL, join(env.DATA_DIR, 'redis'), say)
+  // A Redis Cluster (REDIS_CLUSTER_NODES) is the operator's to run; only a single Redis is started here.
+  if ((env.REDIS_CLUSTER_NODES ?? '').trim() === '') redis = await ensureRedis(env.REDIS_URL, join(env.DATA_DIR, 'redis'), say)
   database = await ensurePostgres(env.DATABASE_URL, join(env.DATA_DIR, 'postgres'), say)
   if (stopping) return
 

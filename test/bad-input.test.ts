@@ -484,7 +484,7 @@ async function snapshotState() {
   ])
   const redis = new Bun.RedisClient(stack.redisUrl)
   try {
-    const revoked = ((await redis.send('KEYS', ['auth:revoked:*'])) as string[]).sort()
+    const revoked = ((await redis.send('KEYS', [`${stack.env.REDIS_PREFIX}{auth:revoked}:*`])) as string[]).sort()
     return { users: [...users], credentials: [...credentials], sessions: [...sessions], refreshTokens: [...refreshTokens], revoked }
   } finally {
     redis.close()

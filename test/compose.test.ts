@@ -51,7 +51,7 @@ const SERVICE_DOCKERFILE = 'Dockerfile'
 const CADDY_DOCKERFILE = 'caddy/Dockerfile'
 const CADDY_IMAGE = 'caddy:2'
 /** Settings whose values must be the same in every service, or tokens, revocations or proxies stop matching. */
-const SHARED_SETTINGS = ['JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_TOKEN', 'REDIS_URL', 'TRUSTED_PROXIES', 'PUBLIC_ORIGIN']
+const SHARED_SETTINGS = ['JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_TOKEN', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'TRUSTED_PROXIES', 'PUBLIC_ORIGIN']
 /** The auth service verifies with its own key and never calls itself, so these stay unset there. */
 const SELF_URLS: Partial<Record<ServiceName, string[]>> = { auth: ['AUTH_JWKS_URL', 'AUTH_INTERNAL_URL'] }
 
