@@ -21,6 +21,8 @@ export type RedisCluster = {
   nodes: ClusterNode[]
   /** Runs `redis-cli` against one node and returns its output (trimmed). */
   cli(port: number, ...args: string[]): Promise<string>
+  /** One command to one node over a connection kept open (no process per call, for polling); rejects when the node is down. */
+  send(port: number, command: string, args: string[]): Promise<unknown>
   /** The port of the master serving `key`'s slot (channels count like keys for SPUBLISH). */
   masterOf(key: string): Promise<number>
   /** SIGKILL one node, as a crash would. */
@@ -48,7 +50,23 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
     if (code !== 0) throw new Error(`redis-cli ${args.join(' ')} on ${port} exited ${code}: ${err || out}`)
     return out.trim()
   }
+  const connections = new Map<number, Bun.RedisClient>()
+  const send = async (port: number, command: string, args: string[]) => {
+    let client = connections.get(port)
+    if (client === undefined) {
+      client = new Bun.RedisClient(`redis://${HOST}:${port}`, { autoReconnect: false, connectionTimeout: 1000 })
+      connections.set(port, client)
+    }
+    try {
+      return await client.send(command, args)
+    } catch (error) {
+      connections.delete(port)
+      client.close()
+      throw error
+    }
+  }
   const stop = async () => {
+    for (const client of connections.values()) client.close()
     await Promise.all(nodes.map((node) => node.child.stop('SIGKILL')))
     await rm(dir, { recursive: true, force: true })
   }
@@ -92,6 +110,7 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
     seeds: ports.map((port) => `${HOST}:${port}`).join(','),
     nodes,
     cli,
+    send,
     async masterOf(key) {
       const live = nodes.find((node) => isAlive(node.child))!
       const slot = Number(await cli(live.port, 'cluster', 'keyslot', key))
