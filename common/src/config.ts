@@ -4,6 +4,8 @@ import { localServiceUrl, SERVICE_DEFAULTS } from './ports'
 
 /** One http(s) URL per instance of a peer service, comma-separated (common/src/internal.ts spreads calls over them). */
 export const PEER_URLS_PATTERN = '^https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*$'
+/** IPv4/IPv6 addresses, each with an optional /prefix, comma-separated; the exact check is parseTrustedProxies'. */
+const TRUSTED_PROXIES_PATTERN = '^\\s*([0-9A-Fa-f:.]+(/\\d{1,3})?(\\s*,\\s*[0-9A-Fa-f:.]+(/\\d{1,3})?)*)?\\s*$'
 
 /**
  * Settings every service reads. Each service extends this with its own fields and
@@ -46,8 +48,12 @@ export const BaseConfig = t.Object({
   REVOCATION_RESYNC_INTERVAL_MS: t.Number({ minimum: 1000, default: 60_000 }),
   /** Shared secret of the internal service-to-service routes; generated into .data/ in development. */
   INTERNAL_TOKEN: t.Optional(t.String({ minLength: 32 })),
-  /** Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs. */
-  TRUSTED_PROXIES: t.String({ default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
+  /**
+   * Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs or CIDR ranges: a
+   * range where the proxy has no fixed address (Kubernetes' pod network; see
+   * common/src/trusted-proxies.ts), exact addresses everywhere else.
+   */
+  TRUSTED_PROXIES: t.String({ pattern: TRUSTED_PROXIES_PATTERN, default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
   /** HTTP request bodies above this get 413 (the contract's 1 MiB). */
   MAX_BODY_BYTES: t.Number({ minimum: 1024, default: 1_048_576 }),
   /**
