@@ -504,7 +504,12 @@ describe('pods', () => {
     }
   })
 
-  test("each service runs its own image, and the overlay pins a tag for each", () => {
+  test('the service image turns off the Bun cache that would write to its read-only home folder', () => {
+    const env = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').split(/^FROM /m).at(-1)!.match(/^ENV .*$/gm)?.join(' ') ?? ''
+    expect(env).toContain('BUN_RUNTIME_TRANSPILER_CACHE_PATH=0')
+  })
+
+  test('each service runs its own image, and the overlay pins a tag for each', () => {
     for (const name of [...SERVICE_NAMES, 'caddy'] as const) {
       expect(containerOf('base', name).image).toBe(IMAGE_OF[name])
       expect(containerOf('dev', name).image).toBe(`${IMAGE_OF[name]}:dev`)
