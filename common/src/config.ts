@@ -1,11 +1,12 @@
-import { Type as t, type TObject, type Static } from '@sinclair/typebox'
+import { FormatRegistry, Type as t, type TObject, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { localServiceUrl, SERVICE_DEFAULTS } from './ports'
+import { parseTrustedProxies } from './trusted-proxies'
 
 /** One http(s) URL per instance of a peer service, comma-separated (common/src/internal.ts spreads calls over them). */
 export const PEER_URLS_PATTERN = '^https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*$'
-/** IPv4/IPv6 addresses, each with an optional /prefix, comma-separated; the exact check is parseTrustedProxies'. */
-const TRUSTED_PROXIES_PATTERN = '^\\s*([0-9A-Fa-f:.]+(/\\d{1,3})?(\\s*,\\s*[0-9A-Fa-f:.]+(/\\d{1,3})?)*)?\\s*$'
+/** Checked by the parser the HTTP layer uses, so a value that passes here works there. */
+FormatRegistry.Set('trusted-proxies', (value) => parseTrustedProxies(value).ok)
 
 /**
  * Settings every service reads. Each service extends this with its own fields and
@@ -53,7 +54,7 @@ export const BaseConfig = t.Object({
    * range where the proxy has no fixed address (Kubernetes' pod network; see
    * common/src/trusted-proxies.ts), exact addresses everywhere else.
    */
-  TRUSTED_PROXIES: t.String({ pattern: TRUSTED_PROXIES_PATTERN, default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
+  TRUSTED_PROXIES: t.String({ format: 'trusted-proxies', default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
   /** HTTP request bodies above this get 413 (the contract's 1 MiB). */
   MAX_BODY_BYTES: t.Number({ minimum: 1024, default: 1_048_576 }),
   /**
