@@ -235,6 +235,14 @@ describe('rendering deploy/kubernetes', () => {
     for (const [message, files] of Object.entries(cases)) expect(() => renderKustomization(writeKustomization(files))).toThrow(message)
   })
 
+  test('render.ts on the command line prints a YAML stream that reads back as the same objects', () => {
+    for (const render of RENDER_NAMES) {
+      const result = Bun.spawnSync({ cmd: [process.execPath, join(REPO_ROOT, 'deploy/kubernetes/render.ts'), RENDERS[render].dir], stdout: 'pipe', stderr: 'pipe' })
+      expect({ render, exitCode: result.exitCode, stderr: result.stderr.toString() }).toEqual({ render, exitCode: 0, stderr: '' })
+      expect(Bun.YAML.parse(result.stdout.toString())).toEqual(RENDERS[render].objects)
+    }
+  })
+
   test('the dev overlay replaces the base secrets whole: no placeholder is left beside a generated value', () => {
     for (const name of ['chat-backend-secrets', 'auth-signing-key']) {
       const secret = find('dev', 'Secret', name)

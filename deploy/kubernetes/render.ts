@@ -228,6 +228,11 @@ function sortLikeKustomize(objects: KubeObject[]): KubeObject[] {
   )
 }
 
+/** One YAML document per object, as `kubectl apply -f -` reads them. */
+export function toYamlStream(objects: KubeObject[]): string {
+  return objects.map((object) => `---\n${Bun.YAML.stringify(object, null, 2).replace(/\n?$/, '\n')}`).join('')
+}
+
 if (import.meta.main) {
   const dir = process.argv[2]
   if (dir === undefined) {
@@ -235,7 +240,7 @@ if (import.meta.main) {
     process.exit(2)
   }
   try {
-    console.log(renderKustomization(dir).map((object) => Bun.YAML.stringify(object, null, 2)).join('---\n'))
+    process.stdout.write(toYamlStream(renderKustomization(dir)))
   } catch (error) {
     console.error(`render: ${(error as Error).message}`)
     process.exit(1)
