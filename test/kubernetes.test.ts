@@ -24,6 +24,13 @@ const SECRET_NAME = /TOKEN|KEY|SECRET|PASSWORD/
 const SHARED_SETTINGS = ['JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'TRUSTED_PROXIES', 'PUBLIC_ORIGIN']
 /** The auth service verifies with its own key and never calls itself. */
 const SELF_URLS: Partial<Record<ServiceName, string[]>> = { auth: ['AUTH_JWKS_URL', 'AUTH_INTERNAL_URL'] }
+/**
+ * A *_URL setting left unset on purpose (an optional feature the manifests do not turn on),
+ * each with its reason. Every other one must be set: a default points at loopback.
+ */
+const UNSET_ON_PURPOSE: Partial<Record<ServiceName, string[]>> = {}
+/** Settings whose defaults name the development origin (http://localhost:8080): a cluster must set its own. */
+const PUBLIC_ADDRESS = /^PUBLIC_|^JWT_ISSUER$/
 const IMAGE_OF: Record<ServiceName | 'caddy', string> = { auth: 'chat-auth', user: 'chat-user', chat: 'chat-chat', caddy: 'chat-caddy' }
 const NAME_LABEL = 'app.kubernetes.io/name'
 const CADDYFILE = readFileSync(join(REPO_ROOT, 'Caddyfile'), 'utf8')
@@ -321,7 +328,8 @@ describe('the environment of each service', () => {
     })
 
     test(`${name}: every *_URL it reads is set, and an in-cluster one names a Service, its port and the pods behind it`, () => {
-      const urls = Object.keys(schema.properties).filter((key) => key.endsWith('_URL') && !key.startsWith('PUBLIC_') && !(SELF_URLS[name] ?? []).includes(key))
+      const skipped = [...(SELF_URLS[name] ?? []), ...(UNSET_ON_PURPOSE[name] ?? [])]
+      const urls = Object.keys(schema.properties).filter((key) => key.endsWith('_URL') && !PUBLIC_ADDRESS.test(key) && !skipped.includes(key))
       for (const render of RENDER_NAMES) {
         const env = serviceEnvironment(render, name)
         for (const key of urls) {
@@ -346,6 +354,18 @@ describe('the environment of each service', () => {
       }
       const jwks = serviceEnvironment('base', name).AUTH_JWKS_URL
       if (jwks !== undefined) expect(new URL(jwks).pathname).toBe(`${SERVICES.auth.prefix}/.well-known/jwks.json`)
+    })
+
+    test(`${name}: every public address it reads (PUBLIC_*, JWT_ISSUER) is set, and the base's is not the development origin`, () => {
+      const keys = Object.keys(schema.properties).filter((key) => PUBLIC_ADDRESS.test(key))
+      expect(keys).toContain('PUBLIC_ORIGIN')
+      for (const render of RENDER_NAMES) {
+        const env = serviceEnvironment(render, name)
+        for (const key of keys) {
+          expect({ render, key, set: key in env }).toEqual({ render, key, set: true })
+          if (render === 'base') expect({ key, host: new URL(env[key]).hostname }).not.toEqual({ key, host: expect.stringMatching(/^(localhost|127\.)/) })
+        }
+      }
     })
 
     test(`${name}: listens on its default port from common/src/ports.ts, which its container, Service and probes name`, () => {
