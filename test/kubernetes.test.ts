@@ -633,6 +633,7 @@ describe('network policies', () => {
   }
 
   function peerMatches(peer: PolicyPeer, pod: Peer): boolean {
+    // An ipBlock stands for addresses outside the cluster (pod addresses change).
     if (peer.ipBlock !== undefined) return pod === outside
     const namespaceMatches = peer.namespaceSelector === undefined ? pod.namespace === APP_NAMESPACE : selects(peer.namespaceSelector, { 'kubernetes.io/metadata.name': pod.namespace })
     return namespaceMatches && (peer.podSelector === undefined || selects(peer.podSelector, pod.labels))

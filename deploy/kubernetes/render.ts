@@ -19,7 +19,7 @@
  * - images: newName / newTag / digest of containers and initContainers by image name.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 
 export type KubeObject = {
   apiVersion: string
@@ -247,4 +247,3 @@ if (import.meta.main) {
   }
 }
 
-export const KUBERNETES_DIR = dirname(import.meta.path)
