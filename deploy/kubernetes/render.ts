@@ -246,4 +246,3 @@ if (import.meta.main) {
     process.exit(1)
   }
 }
-
