@@ -250,6 +250,13 @@ describe('rendering deploy/kubernetes', () => {
     }
   })
 
+  test("the dev overlay's generated secrets stay out of git and out of every image's build context", () => {
+    expect(Bun.spawnSync({ cmd: ['git', 'check-ignore', '-q', 'deploy/kubernetes/overlays/dev/secrets/internal-token'], cwd: REPO_ROOT }).exitCode).toBe(0)
+    for (const file of ['.dockerignore', 'caddy/Dockerfile.dockerignore']) {
+      expect({ file, ignored: readFileSync(join(REPO_ROOT, file), 'utf8').split('\n').map((line) => line.trim()) }).toEqual({ file, ignored: expect.arrayContaining(['deploy']) })
+    }
+  })
+
   test('the dev overlay replaces the base secrets whole: no placeholder is left beside a generated value', () => {
     for (const name of ['chat-backend-secrets', 'auth-signing-key']) {
       const secret = find('dev', 'Secret', name)
