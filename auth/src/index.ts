@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { createTokenVerifier } from '@chat/common/tokens'
 import { createAuthApp } from './app'
@@ -13,7 +14,7 @@ const config = loadAuthConfig()
 const internalToken = resolveInternalToken(config)
 const key = await loadSigningKey(config)
 // Auth is the revocations' source of truth: it reads its own table, not its own route.
-const runtime = await bootService('auth', config, 'auth', join(import.meta.dir, '..', 'migrations'), { loadRevocations: listRevocationsInForce })
+const runtime = await bootService('auth', config, SERVICE_DEFAULTS.auth.schema, join(import.meta.dir, '..', 'migrations'), { loadRevocations: listRevocationsInForce })
 // The auth service verifies with its own public key: no JWKS round trip to itself.
 const verifier = createTokenVerifier({
   keys: key.publicKey,

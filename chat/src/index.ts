@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { withTimeout } from '@chat/common/async'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
@@ -20,7 +21,7 @@ const STOP_LINGER_MS = 1000
 const config = loadChatConfig()
 const internalToken = resolveInternalToken(config)
 // Messages are written constantly into tables that start empty: see DbOptions.customPlans.
-const runtime = await bootService('chat', config, 'chat', join(import.meta.dir, '..', 'migrations'), { customPlans: true })
+const runtime = await bootService('chat', config, SERVICE_DEFAULTS.chat.schema, join(import.meta.dir, '..', 'migrations'), { customPlans: true })
 await ensureSearchLanguage(runtime.sql, config.SEARCH_LANGUAGE, runtime.log)
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),

@@ -132,6 +132,21 @@ describe('loadConfig with a bad setting', () => {
     expect(result.lines[0]).toContain('MAX_BODY_BYTES')
   })
 
+  test('TRUSTED_PROXIES with an entry that is no IP address or CIDR range names the variable and the value', async () => {
+    for (const value of ['caddy', '10.0.0.0/33']) {
+      const result = await loadInChild({ TRUSTED_PROXIES: `127.0.0.1,${value}` })
+      expect(result.exitCode).toBe(1)
+      expect(result.lines).toHaveLength(1)
+      expect(result.lines[0]).toContain(`TRUSTED_PROXIES is invalid`)
+      expect(result.lines[0]).toContain(value)
+    }
+  })
+
+  test('TRUSTED_PROXIES takes CIDR ranges beside addresses', async () => {
+    const result = await loadInChild({ TRUSTED_PROXIES: '10.244.0.0/16, 127.0.0.1, fd00::/8' })
+    expect(result).toMatchObject({ exitCode: 0, lines: [] })
+  })
+
   test('a value outside its allowed list names the variable', async () => {
     const result = await loadInChild({ LOG_LEVEL: 'verbose' })
     expect(result.exitCode).toBe(1)

@@ -1,9 +1,12 @@
-import { Type as t, type TObject, type Static } from '@sinclair/typebox'
+import { FormatRegistry, Type as t, type TObject, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { localServiceUrl, SERVICE_DEFAULTS } from './ports'
+import { parseTrustedProxies } from './trusted-proxies'
 
 /** One http(s) URL per instance of a peer service, comma-separated (common/src/internal.ts spreads calls over them). */
 export const PEER_URLS_PATTERN = '^https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*$'
+/** Checked by the parser the HTTP layer uses, so a value that passes here works there. */
+FormatRegistry.Set('trusted-proxies', (value) => parseTrustedProxies(value).ok)
 
 /** One seed node of a Redis Cluster: `host:port`, or a redis:// or rediss:// URL with a port. */
 const REDIS_SEED = '(rediss?://)?[^,\\s/]+:\\d+/?'
@@ -60,8 +63,12 @@ export const BaseConfig = t.Object({
   REVOCATION_RESYNC_INTERVAL_MS: t.Number({ minimum: 1000, default: 60_000 }),
   /** Shared secret of the internal service-to-service routes; generated into .data/ in development. */
   INTERNAL_TOKEN: t.Optional(t.String({ minLength: 32 })),
-  /** Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs. */
-  TRUSTED_PROXIES: t.String({ default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
+  /**
+   * Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs or CIDR ranges: a
+   * range where the proxy has no fixed address (Kubernetes' pod network; see
+   * common/src/trusted-proxies.ts), exact addresses everywhere else.
+   */
+  TRUSTED_PROXIES: t.String({ format: 'trusted-proxies', default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
   /** HTTP request bodies above this get 413 (the contract's 1 MiB). */
   MAX_BODY_BYTES: t.Number({ minimum: 1024, default: 1_048_576 }),
   /**

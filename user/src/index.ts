@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
 import { createUserApp } from './app'
@@ -8,7 +9,7 @@ import { loadUserConfig } from './config'
 
 const config = loadUserConfig()
 const internalToken = resolveInternalToken(config)
-const runtime = await bootService('user', config, 'users', join(import.meta.dir, '..', 'migrations'))
+const runtime = await bootService('user', config, SERVICE_DEFAULTS.user.schema, join(import.meta.dir, '..', 'migrations'))
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,
