@@ -62,8 +62,13 @@ const history = async () => (await call(stack.url, 'GET', `/chat/rooms/${room}/m
 const events = async (after: number) => (await call(stack.url, 'GET', `/chat/rooms/${room}/events?after=${after}`, { token: alice.accessToken })).body
 const seqs = (items: { seq: number }[]) => items.map((item) => item.seq)
 
-/** Joins with `since` on a fresh socket and returns the seqs replayed up to `upto`. */
+/**
+ * Joins with `since` on a fresh socket and returns the seqs replayed up to `upto`. First the
+ * sender (joined on the same instance) must have had `upto` live: the room's feed has then
+ * delivered it, so the replay is one read up to it, whatever the timing.
+ */
 async function replay(since: number, upto: number): Promise<number[]> {
+  await sender.next((f) => f.type === 'message' && f.seq === upto)
   const reader = await connect(stack.url, alice.accessToken)
   try {
     await joinRoom(reader, room, since)
