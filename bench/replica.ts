@@ -35,6 +35,7 @@ async function main() {
   atCleanUp(() => servers.stop())
   const stack = await startTestStack({ chat: 1, postgres: { url: servers.primaryUrl, replicaUrl: servers.replicaUrl }, env: { LOG_LEVEL: 'warn' } })
   atCleanUp(() => stack.stop())
+  await servers.replicaStarted
   const withReplica = stack.instancesOf('chat')[0]
   // An empty value is no value: this instance reads the primary only.
   const primaryOnly = await stack.startInstance('chat', { env: { DATABASE_REPLICA_URL: '' } })

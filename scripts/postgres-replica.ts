@@ -44,11 +44,25 @@ const SERVER_SETTINGS = [
 export type PostgresReplica = {
   /** The primary's `postgres` database, e.g. postgres://postgres@127.0.0.1:41234/postgres. */
   primaryUrl: string
+  /** Known at once; the replica answers there once `replicaStarted` has resolved. */
   replicaUrl: string
+  /**
+   * The base backup and the replica's start, under way when `startPostgresReplica` returns
+   * (so a caller can set up the primary meanwhile: what it writes streams over). Rejects
+   * when they fail; await it before relying on the replica.
+   */
+  replicaStarted: Promise<void>
   /** Stops the replica alone (fast shutdown), as if it had gone down. */
   stopReplica(): Promise<void>
   /** Starts it again on the same port; it catches up by streaming. Resolves when it accepts reads. */
   startReplica(): Promise<void>
+  /**
+   * SIGSTOPs the replica's processes (the postmaster and every backend): it keeps its
+   * connections open and answers nothing, as a frozen host or a cut network does.
+   */
+  freezeReplica(): void
+  /** SIGCONTs them: it answers again (stopping the servers thaws it too). */
+  thawReplica(): void
   /** Stops both servers and removes their folder. */
   stop(): Promise<void>
 }
@@ -103,11 +117,30 @@ export async function startPostgresReplica(options: { settings?: string[] } = {}
     const ready = await waitFor(() => answers(urlOf(port)), { timeoutMs: STEP_TIMEOUT_MS, stop: child.proc.exited })
     if (!ready) throw new Error(`postgres ${name} did not answer on port ${port}: ${child.tail().join('\n')}`)
   }
+  /** A server's postmaster and its children (backends, WAL receiver, …), to signal them all. */
+  const processesOf = (name: string): number[] => {
+    const pid = servers.get(name)?.proc.pid
+    if (pid === undefined) return []
+    const children = Bun.spawnSync(['pgrep', '-P', String(pid)]).stdout.toString().split('\n').filter(Boolean).map(Number)
+    return [pid, ...children]
+  }
+  const signalAll = (name: string, signal: 'SIGSTOP' | 'SIGCONT') => {
+    for (const pid of processesOf(name)) {
+      try {
+        process.kill(pid, signal)
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
   const stopServer = async (name: string) => {
+    signalAll(name, 'SIGCONT')
     await servers.get(name)?.stop('SIGINT', STOP_GRACE_MS)
     servers.delete(name)
   }
+  let replicaStarted: Promise<void> = Promise.resolve()
   const stopAll = async () => {
+    await replicaStarted.catch(() => {})
     // The replica first, so the primary's shutdown does not wait for its WAL sender.
     await stopServer('replica')
     await stopServer('primary')
@@ -117,19 +150,24 @@ export async function startPostgresReplica(options: { settings?: string[] } = {}
   try {
     await run('initdb', ['-D', primaryDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C.UTF-8'])
     await startServer('primary', primaryDir, primaryPort)
-    // -R writes standby.signal and primary_conninfo; initdb's pg_hba.conf trusts replication from 127.0.0.1.
-    await run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', replicaDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'])
-    await startServer('replica', replicaDir, replicaPort)
   } catch (error) {
     await stopAll()
     throw error
   }
+  replicaStarted = (async () => {
+    // -R writes standby.signal and primary_conninfo; initdb's pg_hba.conf trusts replication from 127.0.0.1.
+    await run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', replicaDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'])
+    await startServer('replica', replicaDir, replicaPort)
+  })()
 
   return {
     primaryUrl: urlOf(primaryPort),
     replicaUrl: urlOf(replicaPort),
+    replicaStarted,
     stopReplica: () => stopServer('replica'),
     startReplica: () => startServer('replica', replicaDir, replicaPort),
+    freezeReplica: () => signalAll('replica', 'SIGSTOP'),
+    thawReplica: () => signalAll('replica', 'SIGCONT'),
     stop: stopAll,
   }
 }

@@ -26,7 +26,8 @@ export const ChatConfig = t.Composite([
     DATABASE_REPLICA_RETRY_MS: t.Number({ minimum: 100, default: 5000 }),
     /**
      * Postgres' statement_timeout on the replica: a read stuck there (behind a lock that WAL
-     * replay holds, an overloaded standby) is cancelled and answered from the primary.
+     * replay holds, an overloaded standby) is cancelled and answered from the primary. Twice
+     * it is the backstop for a replica that answers nothing at all (see replica.ts).
      */
     DATABASE_REPLICA_STATEMENT_TIMEOUT_MS: t.Number({ minimum: 100, default: 2000 }),
     /** The user service's internal base URL (to check that a user exists before adding them); one per instance, comma-separated. */

@@ -23,7 +23,11 @@ const internalToken = resolveInternalToken(config)
 // Messages are written constantly into tables that start empty: see DbOptions.customPlans.
 const runtime = await bootService('chat', config, 'chat', join(import.meta.dir, '..', 'migrations'), { customPlans: true })
 await ensureSearchLanguage(runtime.sql, config.SEARCH_LANGUAGE, runtime.log)
-const reads = createReplicaReads(runtime.sql, connectReplica(config), { retryMs: config.DATABASE_REPLICA_RETRY_MS, log: runtime.log })
+const reads = createReplicaReads(runtime.sql, connectReplica(config), {
+  retryMs: config.DATABASE_REPLICA_RETRY_MS,
+  statementTimeoutMs: config.DATABASE_REPLICA_STATEMENT_TIMEOUT_MS,
+  log: runtime.log,
+})
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,

@@ -1,4 +1,5 @@
 import type { ReservedSql } from 'postgres'
+import { withTimeout } from '@chat/common/async'
 import { createDb, type Sql } from '@chat/common/db'
 import type { Logger } from '@chat/common/logger'
 import type { ChatConfig } from './config'
@@ -6,6 +7,13 @@ import { replicaReads } from './metrics'
 
 /** Connecting to the replica gives up after this long: the primary can answer meanwhile, so there is no point in waiting as long as for it. */
 const REPLICA_CONNECT_TIMEOUT_SECONDS = 2
+/**
+ * The backstop behind the replica's statement_timeout, as a multiple of it (as the store
+ * has, messages/store.ts): a replica that went silent (a cut network, a frozen host) answers
+ * nothing, not even the cancellation. Its read is then answered from the primary; being a
+ * read, nothing is lost by leaving it behind.
+ */
+const BACKSTOP_FACTOR = 2
 
 /**
  * The reads a streaming replica may take off the primary. Writes, authorization checks and
@@ -91,8 +99,9 @@ async function readIfCaughtUp<T>(replica: Sql, roomId: string, minSeq: number, r
 }
 
 /** With no replica configured every read goes to the primary, so callers never ask whether there is one. */
-export function createReplicaReads(primary: Sql, replica: Sql | null, options: { retryMs: number; log: Logger }): ReplicaReads {
+export function createReplicaReads(primary: Sql, replica: Sql | null, options: { retryMs: number; statementTimeoutMs: number; log: Logger }): ReplicaReads {
   const health = createReplicaHealth(options.retryMs)
+  const backstopMs = options.statementTimeoutMs * BACKSTOP_FACTOR
   const onPrimary = <T>(reason: 'behind' | 'unavailable' | 'no_replica', read: (sql: Sql) => Promise<T>) => {
     replicaReads.inc({ source: 'primary', reason })
     return read(primary)
@@ -108,7 +117,7 @@ export function createReplicaReads(primary: Sql, replica: Sql | null, options: {
     async forRoom(roomId, minSeq, read) {
       if (replica === null) return onPrimary('no_replica', read)
       if (!health.tryUse()) return onPrimary('unavailable', read)
-      const outcome = await readIfCaughtUp(replica, roomId, minSeq, read)
+      const outcome = await withTimeout(readIfCaughtUp(replica, roomId, minSeq, read), backstopMs).catch((error): ForRoomOutcome<never> => ({ state: 'failed', error }))
       if (outcome.state === 'failed') {
         replicaFailed(outcome.error)
         return onPrimary('unavailable', read)
@@ -122,7 +131,7 @@ export function createReplicaReads(primary: Sql, replica: Sql | null, options: {
       if (replica === null) return { value: await onPrimary('no_replica', read), fromReplica: false }
       if (!health.tryUse()) return { value: await onPrimary('unavailable', read), fromReplica: false }
       try {
-        const value = await read(replica)
+        const value = await withTimeout(read(replica), backstopMs)
         replicaAnswered()
         replicaReads.inc({ source: 'replica', reason: 'any_lag' })
         return { value, fromReplica: true }

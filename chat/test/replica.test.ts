@@ -9,6 +9,8 @@ import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
 
 /** Short, so the test sees reads return to a restarted replica quickly. */
 const REPLICA_RETRY_MS = 300
+/** Short, so a replica that answers nothing is given up on quickly: after twice this (the backstop). */
+const REPLICA_STATEMENT_TIMEOUT_MS = 500
 
 let servers: PostgresReplica
 let stack: TestStack
@@ -20,11 +22,17 @@ let sender: SocketClient
 
 beforeAll(async () => {
   servers = await startPostgresReplica()
-  stack = await startTestStack({
-    chat: 1,
-    postgres: { url: servers.primaryUrl, replicaUrl: servers.replicaUrl },
-    env: { DATABASE_REPLICA_RETRY_MS: String(REPLICA_RETRY_MS) },
-  })
+  // The chat connects to the replica at its first read, so the stack starts while the replica is being made.
+  const [started, replica] = await Promise.allSettled([
+    startTestStack({
+      chat: 1,
+      postgres: { url: servers.primaryUrl, replicaUrl: servers.replicaUrl },
+      env: { DATABASE_REPLICA_RETRY_MS: String(REPLICA_RETRY_MS), DATABASE_REPLICA_STATEMENT_TIMEOUT_MS: String(REPLICA_STATEMENT_TIMEOUT_MS) },
+    }),
+    servers.replicaStarted,
+  ])
+  if (started.status === 'fulfilled') stack = started.value
+  for (const result of [started, replica]) if (result.status === 'rejected') throw result.reason
   const replicaDatabase = new URL(servers.replicaUrl)
   replicaDatabase.pathname = new URL(stack.databaseUrl).pathname
   onReplica = postgres(replicaDatabase.toString(), { max: 2, onnotice: () => {} })
@@ -156,6 +164,31 @@ describe('reads from a streaming replica', () => {
     expect((await readsOf('primary', 'unavailable')) - unavailableBefore).toBe(4)
 
     await servers.startReplica()
+    const currentBefore = await readsOf('replica', 'current')
+    await waitUntil(async () => {
+      expect((await call(stack.url, 'GET', `/chat/rooms/${room}/messages`, { token: alice.accessToken })).status).toBe(200)
+      return (await readsOf('replica', 'current')) > currentBefore
+    }, 'history is read from the replica again')
+  })
+
+  test('a replica that answers nothing holds a read up for its backstop at most, then reads go to the primary until it answers again', async () => {
+    const seq = await send('frozen')
+    await waitUntil(async () => (await replicaLastSeq()) >= seq, 'the replica has replayed the message')
+    const unavailableBefore = await readsOf('primary', 'unavailable')
+    servers.freezeReplica()
+    try {
+      const started = performance.now()
+      const page = await call(stack.url, 'GET', `/chat/rooms/${room}/messages?after=${seq - 1}`, { token: alice.accessToken })
+      expect(page.status).toBe(200)
+      expect(seqs(page.body.items)).toEqual([seq])
+      // The backstop is twice the replica's statement timeout; generous margin for a loaded machine.
+      expect(performance.now() - started).toBeLessThan(REPLICA_STATEMENT_TIMEOUT_MS * 2 * 4)
+      const found = await call(stack.url, 'GET', `/chat/search?q=frozen`, { token: alice.accessToken })
+      expect(seqs(found.body.items)).toEqual([seq])
+      expect((await readsOf('primary', 'unavailable')) - unavailableBefore).toBe(2)
+    } finally {
+      servers.thawReplica()
+    }
     const currentBefore = await readsOf('replica', 'current')
     await waitUntil(async () => {
       expect((await call(stack.url, 'GET', `/chat/rooms/${room}/messages`, { token: alice.accessToken })).status).toBe(200)
