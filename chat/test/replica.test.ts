@@ -100,9 +100,13 @@ describe('reads from a streaming replica', () => {
     // History, the events page and one replay page: three reads, each answered by the replica.
     expect((await readsOf('replica', 'current')) - before).toBe(3)
 
+    const firstId = (await history()).items[0].id
+    expect((await call(stack.url, 'PUT', `/chat/rooms/${room}/messages/${firstId}/reactions/${encodeURIComponent('👍')}`, { token: alice.accessToken })).status).toBe(204)
     const searchesBefore = await readsOf('replica', 'any_lag')
     const found = await call(stack.url, 'GET', `/chat/search?q=replica`, { token: alice.accessToken })
     expect(seqs(found.body.items)).toEqual([first])
+    // The reaction of a moment ago is there whatever the replica's lag: what is shown comes from the primary.
+    expect(found.body.items[0].reactions).toEqual([{ emoji: '👍', count: 1, me: true }])
     expect((await readsOf('replica', 'any_lag')) - searchesBefore).toBe(1)
 
     // The replica's own view: the chat instance has connections there that read chat.messages.
