@@ -22,6 +22,12 @@ export const ChatConfig = t.Composite([
      * replica's state only moving forward.
      */
     DATABASE_REPLICA_URL: t.Optional(t.String({ pattern: '^postgres(ql)?://' })),
+    /**
+     * Search reads the replica only while it lags by at most this (it cannot check a room's
+     * seq as the room reads do): a message stored more recently than this may be missing
+     * from results, never one stored earlier.
+     */
+    DATABASE_REPLICA_SEARCH_MAX_LAG_MS: t.Number({ minimum: 0, default: 1000 }),
     /** After a replica read failed (down, unreachable, cancelled), reads go to the primary this long before the replica is tried again. */
     DATABASE_REPLICA_RETRY_MS: t.Number({ minimum: 100, default: 5000 }),
     /**

@@ -93,8 +93,8 @@ export function countSocketClose(code: number) {
  * Reads that may go to the replica (history, events, replay, search), by where they went and
  * why: `replica`/`current` (it had caught up), `primary`/`behind` (it had not reached the
  * seq the caller may have seen), `primary`/`unavailable` (it failed, or failed recently),
- * `primary`/`no_replica` (DATABASE_REPLICA_URL unset); search reads the replica whatever its
- * lag: `replica`/`any_lag`.
+ * `primary`/`no_replica` (DATABASE_REPLICA_URL unset). For search, `current` and `behind`
+ * mean within or beyond DATABASE_REPLICA_SEARCH_MAX_LAG_MS.
  */
 export const replicaReads = new Counter({
   name: 'chat_replica_reads_total',

@@ -34,11 +34,12 @@ export type ReplicaReads = {
    */
   forRoom<T>(roomId: string, minSeq: number, read: (sql: Sql) => Promise<T>): Promise<T>
   /**
-   * Runs `read` on the replica whatever its lag (the primary when it fails or none is set),
-   * for reads whose answer may be a little stale (search: which messages match). The caller
-   * knows which database answered, to check against the primary what must be current.
+   * Runs `read` on the replica when it lags by at most `maxLagMs` (else, or when it fails or
+   * none is set, on the primary), for reads whose answer may be a little stale (search:
+   * which messages match). Checked the same way as `forRoom`, in the same round trip. The
+   * caller learns which database answered, to check against the primary what must be current.
    */
-  anyLag<T>(read: (sql: Sql) => Promise<T>): Promise<{ value: T; fromReplica: boolean }>
+  withinLag<T>(maxLagMs: number, read: (sql: Sql) => Promise<T>): Promise<{ value: T; fromReplica: boolean }>
   end(): Promise<void>
 }
 
@@ -71,31 +72,52 @@ export function createReplicaHealth(retryMs: number, now: () => number = Date.no
   }
 }
 
-type ForRoomOutcome<T> = { state: 'current'; value: T } | { state: 'behind' } | { state: 'failed'; error: unknown }
+type Outcome<T> = { state: 'current'; value: T } | { state: 'behind' } | { state: 'failed'; error: unknown }
 
 /**
- * On one reserved replica connection: the room's `last_seq`, and `read` sent right behind
- * it (pipelined). The standby runs them in that order and its state only moves forward, so
- * when the check has reached `minSeq`, so has everything `read` saw.
+ * On one reserved replica connection: `isCurrent`'s statement, and `read` sent right behind
+ * it (pipelined, so in one round trip). The standby runs them in that order and its state
+ * only moves forward, so whatever `isCurrent` found, `read` saw at least as much.
  */
-async function readIfCaughtUp<T>(replica: Sql, roomId: string, minSeq: number, read: (sql: Sql) => Promise<T>): Promise<ForRoomOutcome<T>> {
+async function readIfCurrent<T>(replica: Sql, isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>): Promise<Outcome<T>> {
   let connection: ReservedSql
   try {
     connection = await replica.reserve()
   } catch (error) {
     return { state: 'failed', error }
   }
-  const check = connection<{ last_seq: string }[]>`select last_seq from chat.rooms where id = ${roomId}`.execute()
+  const checking = isCurrent(connection)
   const reading = read(connection)
   // Released once both are done, also when the answer is not waited for (replica behind).
-  void Promise.allSettled([check, reading]).then(() => connection.release())
+  void Promise.allSettled([checking, reading]).then(() => connection.release())
   try {
-    const [row] = await check
-    if (row === undefined || Number(row.last_seq) < minSeq) return { state: 'behind' }
+    if (!(await checking)) return { state: 'behind' }
     return { state: 'current', value: await reading }
   } catch (error) {
     return { state: 'failed', error }
   }
+}
+
+/** The replica's copy of the room has reached `minSeq` (an unknown room has not). */
+const roomReached = (roomId: string, minSeq: number) => async (sql: Sql) => {
+  const [row] = await sql<{ last_seq: string }[]>`select last_seq from chat.rooms where id = ${roomId}`
+  return row !== undefined && Number(row.last_seq) >= minSeq
+}
+
+/**
+ * The replica lags by at most `maxLagMs`: it has applied all the WAL it received, or the
+ * last commit it applied is that recent (by the primary's clock: with replay paused or far
+ * behind, that commit gets older and older). And it is receiving at all: a standby cut off
+ * from its primary has applied everything it received, but receives nothing (its WAL
+ * receiver is gone; its row in pg_stat_wal_receiver is visible to every role).
+ */
+const lagWithin = (maxLagMs: number) => async (sql: Sql) => {
+  const [row] = await sql<{ current: boolean }[]>`
+    select exists (select 1 from pg_stat_wal_receiver) and (
+      pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+      or pg_last_xact_replay_timestamp() >= now() - make_interval(secs => ${maxLagMs / 1000})
+    ) is true as current`
+  return row.current
 }
 
 /** With no replica configured every read goes to the primary, so callers never ask whether there is one. */
@@ -112,33 +134,28 @@ export function createReplicaReads(primary: Sql, replica: Sql | null, options: {
   const replicaAnswered = () => {
     if (health.succeeded()) options.log.info('replica answers again')
   }
+  const onReplicaIfCurrent = async <T>(isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>) => {
+    const outcome = await withTimeout(readIfCurrent(replica!, isCurrent, read), backstopMs).catch((error): Outcome<never> => ({ state: 'failed', error }))
+    if (outcome.state === 'failed') {
+      replicaFailed(outcome.error)
+      return { value: await onPrimary('unavailable', read), fromReplica: false }
+    }
+    replicaAnswered()
+    if (outcome.state === 'behind') return { value: await onPrimary('behind', read), fromReplica: false }
+    replicaReads.inc({ source: 'replica', reason: 'current' })
+    return { value: outcome.value, fromReplica: true }
+  }
 
   return {
     async forRoom(roomId, minSeq, read) {
       if (replica === null) return onPrimary('no_replica', read)
       if (!health.tryUse()) return onPrimary('unavailable', read)
-      const outcome = await withTimeout(readIfCaughtUp(replica, roomId, minSeq, read), backstopMs).catch((error): ForRoomOutcome<never> => ({ state: 'failed', error }))
-      if (outcome.state === 'failed') {
-        replicaFailed(outcome.error)
-        return onPrimary('unavailable', read)
-      }
-      replicaAnswered()
-      if (outcome.state === 'behind') return onPrimary('behind', read)
-      replicaReads.inc({ source: 'replica', reason: 'current' })
-      return outcome.value
+      return (await onReplicaIfCurrent(roomReached(roomId, minSeq), read)).value
     },
-    async anyLag(read) {
+    async withinLag(maxLagMs, read) {
       if (replica === null) return { value: await onPrimary('no_replica', read), fromReplica: false }
       if (!health.tryUse()) return { value: await onPrimary('unavailable', read), fromReplica: false }
-      try {
-        const value = await withTimeout(read(replica), backstopMs)
-        replicaAnswered()
-        replicaReads.inc({ source: 'replica', reason: 'any_lag' })
-        return { value, fromReplica: true }
-      } catch (error) {
-        replicaFailed(error)
-        return { value: await onPrimary('unavailable', read), fromReplica: false }
-      }
+      return onReplicaIfCurrent(lagWithin(maxLagMs), read)
     },
     async end() {
       await replica?.end({ timeout: 5 })

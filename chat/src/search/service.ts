@@ -23,9 +23,9 @@ type FoundRow = MessageRow & { position_time: string }
  * migration 004) by the word's frequency. One room is named as such, so Postgres knows
  * how small a share of the table it is and does not walk every room's messages for it.
  *
- * The search itself may run on the replica whatever its lag (ReplicaReads.anyLag): which
- * messages match may then be a few milliseconds stale (one stored a moment ago is not found
- * yet). What must be current is checked on the primary (currentOnPrimary): membership, and
+ * The search itself may run on the replica while it lags by at most
+ * DATABASE_REPLICA_SEARCH_MAX_LAG_MS (ReplicaReads.withinLag): which messages match may then
+ * be that stale (one stored a moment ago is not found yet). What must be current is checked on the primary (currentOnPrimary): membership, and
  * the state shown, so an erased or edited message never shows its old text and a member
  * removed a moment ago finds nothing.
  */
@@ -38,7 +38,7 @@ export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'reads' | 'con
     if (failure !== null) return { ok: false, reason: failure }
   }
   const limit = clampLimit(query.limit, config.SEARCH_PAGE_DEFAULT, config.SEARCH_PAGE_MAX)
-  const { value: rows, fromReplica } = await deps.reads.anyLag((sql) => sql<FoundRow[]>`
+  const { value: rows, fromReplica } = await deps.reads.withinLag(config.DATABASE_REPLICA_SEARCH_MAX_LAG_MS, (sql) => sql<FoundRow[]>`
     select ${sql(MESSAGE_COLUMNS)}, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position_time
     from chat.messages m
     where ${
