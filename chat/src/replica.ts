@@ -134,8 +134,8 @@ export function createReplicaReads(primary: Sql, replica: Sql | null, options: {
   const replicaAnswered = () => {
     if (health.succeeded()) options.log.info('replica answers again')
   }
-  const onReplicaIfCurrent = async <T>(isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>) => {
-    const outcome = await withTimeout(readIfCurrent(replica!, isCurrent, read), backstopMs).catch((error): Outcome<never> => ({ state: 'failed', error }))
+  const onReplicaIfCurrent = async <T>(standby: Sql, isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>) => {
+    const outcome = await withTimeout(readIfCurrent(standby, isCurrent, read), backstopMs).catch((error): Outcome<never> => ({ state: 'failed', error }))
     if (outcome.state === 'failed') {
       replicaFailed(outcome.error)
       return { value: await onPrimary('unavailable', read), fromReplica: false }
@@ -150,12 +150,12 @@ export function createReplicaReads(primary: Sql, replica: Sql | null, options: {
     async forRoom(roomId, minSeq, read) {
       if (replica === null) return onPrimary('no_replica', read)
       if (!health.tryUse()) return onPrimary('unavailable', read)
-      return (await onReplicaIfCurrent(roomReached(roomId, minSeq), read)).value
+      return (await onReplicaIfCurrent(replica, roomReached(roomId, minSeq), read)).value
     },
     async withinLag(maxLagMs, read) {
       if (replica === null) return { value: await onPrimary('no_replica', read), fromReplica: false }
       if (!health.tryUse()) return { value: await onPrimary('unavailable', read), fromReplica: false }
-      return onReplicaIfCurrent(lagWithin(maxLagMs), read)
+      return onReplicaIfCurrent(replica, lagWithin(maxLagMs), read)
     },
     async end() {
       await replica?.end({ timeout: 5 })
