@@ -44,6 +44,12 @@ export type TestStackOptions = {
    * apart from anything else on that cluster.
    */
   redisCluster?: { seeds: string }
+  /**
+   * The Postgres server the stack's database is created on (a URL of any database there),
+   * default the machine's (TEST_DATABASE_URL); with `replicaUrl`, a streaming replica of it,
+   * which the chat instances get as DATABASE_REPLICA_URL (same database name).
+   */
+  postgres?: { url: string; replicaUrl?: string }
   /** Where Caddy writes its access log (its CADDY_ACCESS_LOG, e.g. `file /tmp/x.log`); default: nowhere. */
   caddyAccessLog?: string
 }
@@ -81,7 +87,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const withCaddy = options.caddy ?? true
   const instanceCount = counts.auth + counts.user + counts.chat
   const [database, claim, freePorts, work] = await Promise.allSettled([
-    createTestDatabase(),
+    createTestDatabase(options.postgres?.url ?? BASE_DATABASE_URL),
     options.redisCluster === undefined ? claimRedisDb() : Promise.resolve(clusterInsteadOfDb(options.redisCluster.seeds)),
     findFreePorts(instanceCount + 1),
     mkdtemp(join(tmpdir(), WORK_DIR_PREFIX)),
@@ -122,6 +128,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     PUBLIC_ORIGIN: url,
     // Every test registers from 127.0.0.1; the limit's own test sets a low one.
     REGISTRATION_MAX_PER_IP: '1000000',
+    ...(options.postgres?.replicaUrl === undefined ? {} : { DATABASE_REPLICA_URL: onServer(options.postgres.replicaUrl, databaseUrl) }),
     ...options.env,
   }
 
@@ -190,17 +197,24 @@ async function removeStaleWorkDirs() {
   }
 }
 
-async function createTestDatabase(): Promise<string> {
-  const admin = postgres(BASE_DATABASE_URL, { max: 1, connect_timeout: 5, onnotice: () => {} })
+/** `databaseUrl`'s database on the server of `serverUrl`. */
+function onServer(serverUrl: string, databaseUrl: string): string {
+  const url = new URL(serverUrl)
+  url.pathname = new URL(databaseUrl).pathname
+  return url.toString()
+}
+
+async function createTestDatabase(serverUrl: string): Promise<string> {
+  const admin = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
   try {
     await dropStaleDatabases(admin)
     const name = `${DATABASE_PREFIX}${Math.floor(Date.now() / 1000)}_${crypto.randomUUID().slice(0, 8)}`
     await admin.unsafe(`create database "${name}"`)
-    const url = new URL(BASE_DATABASE_URL)
+    const url = new URL(serverUrl)
     url.pathname = `/${name}`
     return url.toString()
   } catch (error) {
-    throw new Error(`Tests need Postgres at ${new URL(BASE_DATABASE_URL).host} (TEST_DATABASE_URL): ${(error as Error).message}`)
+    throw new Error(`Tests need Postgres at ${new URL(serverUrl).host} (TEST_DATABASE_URL): ${(error as Error).message}`)
   } finally {
     await admin.end()
   }
@@ -216,10 +230,10 @@ async function dropStaleDatabases(admin: postgres.Sql) {
   }
 }
 
-/** Drops a test database, e.g. one a killed process left behind. */
+/** Drops a test database, e.g. one a killed process left behind (from its own server's `postgres` database). */
 export async function dropTestDatabase(databaseUrl: string) {
   const name = new URL(databaseUrl).pathname.slice(1)
-  const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
+  const admin = postgres(onServer(databaseUrl, 'postgres:///postgres'), { max: 1, onnotice: () => {} })
   try {
     await admin.unsafe(`drop database if exists "${name}" with (force)`)
   } finally {

@@ -254,7 +254,11 @@ describe('compose.yaml environment of each service', () => {
 
     test(`${name}: every *_URL it reads points at a compose service and its port, not at the loopback default`, () => {
       const keys = new Set([...Object.keys(environmentOf(name)), ...Object.keys(schema?.properties ?? {})])
-      const urls = [...keys].filter((key) => key.endsWith('_URL') && !(SELF_URLS[name] ?? []).includes(key))
+      // An optional URL without a default that compose leaves unset turns a feature off
+      // (DATABASE_REPLICA_URL): there is no loopback default to get wrong.
+      const featureOff = (key: string) =>
+        !(key in environmentOf(name)) && schema !== null && !schema.required?.includes(key) && (schema.properties[key] as { default?: unknown })?.default === undefined
+      const urls = [...keys].filter((key) => key.endsWith('_URL') && !(SELF_URLS[name] ?? []).includes(key) && !featureOff(key))
       // Without a schema (chat, for now) the ones every service reads must still be there.
       if (schema === null) urls.push('DATABASE_URL', 'REDIS_URL')
       for (const key of new Set(urls)) {

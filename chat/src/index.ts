@@ -7,6 +7,7 @@ import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
 import { createChatApp } from './app'
 import { loadChatConfig } from './config'
 import { createMessageStore } from './messages/store'
+import { connectReplica, createReplicaReads } from './replica'
 import { startRealtime } from './realtime'
 import type { TopicPublish } from './realtime/hub'
 import { findEndedMemberships, isMember } from './rooms/service'
@@ -23,6 +24,11 @@ const internalToken = resolveInternalToken(config)
 // Messages are written constantly into tables that start empty: see DbOptions.customPlans.
 const runtime = await bootService('chat', config, SERVICE_DEFAULTS.chat.schema, join(import.meta.dir, '..', 'migrations'), { customPlans: true })
 await ensureSearchLanguage(runtime.sql, config.SEARCH_LANGUAGE, runtime.log)
+const reads = createReplicaReads(runtime.sql, connectReplica(config), {
+  retryMs: config.DATABASE_REPLICA_RETRY_MS,
+  statementTimeoutMs: config.DATABASE_REPLICA_STATEMENT_TIMEOUT_MS,
+  log: runtime.log,
+})
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,
@@ -32,10 +38,11 @@ const verifier = createTokenVerifier({
 
 // The server exists only after listen(); delivery looks it up at call time.
 let publish: TopicPublish = () => 0
-const realtime = await startRealtime({ ...runtime, config }, (topic, data) => publish(topic, data))
+const realtime = await startRealtime({ ...runtime, reads, config }, (topic, data) => publish(topic, data))
 const store = createMessageStore(runtime.sql, runtime.log, config, (messages) => void realtime.hub.publishStored(messages))
 const deps = {
   ...runtime,
+  reads,
   config,
   verifier,
   users: createUserDirectory(config.USER_INTERNAL_URL, internalToken),
@@ -76,4 +83,5 @@ stopOnSignals(runtime, async () => {
   await withTimeout(drained, STOP_LINGER_MS).catch(() => server.stop(true))
   await ws.cleanedUp()
   await realtime.stop()
+  await reads.end()
 })

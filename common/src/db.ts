@@ -13,14 +13,21 @@ export type DbOptions = {
    * the planning it saves.
    */
   customPlans?: boolean
+  /** Seconds to wait for a connection; a reader that can go elsewhere (a replica's) wants a short one. */
+  connectTimeoutSeconds?: number
+  /** Postgres' statement_timeout for every statement of the pool (unset: none). */
+  statementTimeoutMs?: number
 }
 
 export function createDb(url: string, options: DbOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
-    ...(options.customPlans ? { connection: { plan_cache_mode: 'force_custom_plan' } } : {}),
+    connection: {
+      ...(options.customPlans ? { plan_cache_mode: 'force_custom_plan' } : {}),
+      ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
+    },
     idle_timeout: 30,
-    connect_timeout: 5,
+    connect_timeout: options.connectTimeoutSeconds ?? 5,
     onnotice: () => {},
     transform: { undefined: null },
   })

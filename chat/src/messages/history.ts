@@ -36,29 +36,35 @@ export type MessagePage = typeof MessagePage.static
 export type HistoryResult = { ok: true; page: MessagePage } | { ok: false; reason: AccessFailure | 'BOTH_CURSORS' }
 
 /**
- * A page of a room's history, always in ascending `seq`. One row more than the page is
- * read to know whether another page follows, so the last page says so without an extra call.
+ * A page of a room's history, always in ascending `seq`. Membership is checked on the
+ * primary; the page (with its reactions) may come from the replica, once it holds the room
+ * up to the `last_seq` that check found (see ReplicaReads.forRoom): never older than what
+ * the caller may have seen.
  */
-export async function readHistory(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId: string, userId: string, query: HistoryQuery): Promise<HistoryResult> {
+export async function readHistory(deps: Pick<ChatDeps, 'sql' | 'reads' | 'config'>, roomId: string, userId: string, query: HistoryQuery): Promise<HistoryResult> {
   if (query.before !== undefined && query.after !== undefined) return { ok: false, reason: 'BOTH_CURSORS' }
-  const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, userId))
+  const access = await findRoomAccess(deps.sql, roomId, userId)
+  const failure = findAccessFailure(access)
   if (failure !== null) return { ok: false, reason: failure }
-  const { sql } = deps
   const limit = clampLimit(query.limit, deps.config.HISTORY_PAGE_DEFAULT, deps.config.HISTORY_PAGE_MAX)
+  return { ok: true, page: await deps.reads.forRoom(roomId, access!.lastSeq, (sql) => readHistoryPage(sql, roomId, userId, query, limit)) }
+}
 
+/** One row more than the page is read to know whether another page follows, so the last page says so without an extra call. */
+async function readHistoryPage(sql: Sql, roomId: string, userId: string, query: HistoryQuery, limit: number): Promise<MessagePage> {
   if (query.after !== undefined) {
     const rows = await sql<MessageRow[]>`
       select ${sql(MESSAGE_COLUMNS)} from chat.messages where room_id = ${roomId} and seq > ${Number(query.after)}
       order by seq limit ${limit + 1}`
     const items = await withReactions(sql, rows.slice(0, limit).map(toMessage), userId)
-    return { ok: true, page: { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null } }
+    return { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null }
   }
   const rows = await sql<MessageRow[]>`
     select ${sql(MESSAGE_COLUMNS)} from chat.messages
     where room_id = ${roomId} ${query.before === undefined ? sql`` : sql`and seq < ${Number(query.before)}`}
     order by seq desc limit ${limit + 1}`
   const items = await withReactions(sql, rows.slice(0, limit).reverse().map(toMessage), userId)
-  return { ok: true, page: { items, nextCursor: rows.length > limit ? items[0].seq : null } }
+  return { items, nextCursor: rows.length > limit ? items[0].seq : null }
 }
 
 /**

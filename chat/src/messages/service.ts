@@ -42,7 +42,7 @@ async function lockTarget(tx: Tx, roomId: string, messageId: string, userId: str
         (select deleted_at is not null from chat.messages where room_id = ${roomId} and id = ${messageId}) as deleted`,
   ])
   if (room === undefined) return { ok: false, reason: 'NOT_FOUND' }
-  const failure = findAccessFailure({ private: room.private, ownerId: null, member: row.role !== null })
+  const failure = findAccessFailure({ private: room.private, member: row.role !== null })
   if (failure !== null) return { ok: false, reason: failure }
   if (row.sender_id === null || row.deleted === true) return { ok: false, reason: 'MESSAGE_NOT_FOUND' }
   return { ok: true, target: { senderId: row.sender_id, role: row.role! } }

@@ -3,6 +3,7 @@ import { isCluster, type Redis } from '@chat/common/redis'
 import type { ChatConfig } from '../config'
 import type { Sql } from '@chat/common/db'
 import type { LeftReason } from '@chat/common/chat-protocol'
+import type { ReplicaReads } from '../replica'
 import { startRedisBroker } from './broker.redis'
 import { startShardedRoomBroker, startShardedUserBroker } from './broker.redis-sharded'
 import { createHub, type TopicPublish } from './hub'
@@ -19,7 +20,7 @@ const MAINTENANCE_INTERVAL_MS = 5000
 const RECONCILE_INTERVAL_MS = 1000
 
 /** Wires the brokers, presence and hub of one chat instance and runs their upkeep. */
-export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; redis: Redis }, publish: TopicPublish) {
+export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; reads: ReplicaReads; redis: Redis }, publish: TopicPublish) {
   const instanceId = crypto.randomUUID()
   const prefix = deps.config.REDIS_PREFIX
   // A cluster gets sharded pub/sub (fan-out grows with its shards); a single Redis keeps
