@@ -28,7 +28,9 @@ const SELF_URLS: Partial<Record<ServiceName, string[]>> = { auth: ['AUTH_JWKS_UR
  * A *_URL setting left unset on purpose (an optional feature the manifests do not turn on),
  * each with its reason. Every other one must be set: a default points at loopback.
  */
-const UNSET_ON_PURPOSE: Partial<Record<ServiceName, string[]>> = {}
+// A read replica is optional (unset: every read goes to the primary); an operator who has
+// one adds DATABASE_REPLICA_URL to the chat's Secret (README, "Deploy on Kubernetes").
+const UNSET_ON_PURPOSE: Partial<Record<ServiceName, string[]>> = { chat: ['DATABASE_REPLICA_URL'] }
 /** Settings whose defaults name the development origin (http://localhost:8080): a cluster must set its own. */
 const PUBLIC_ADDRESS = /^PUBLIC_|^JWT_ISSUER$/
 const IMAGE_OF: Record<ServiceName | 'caddy', string> = { auth: 'chat-auth', user: 'chat-user', chat: 'chat-chat', caddy: 'chat-caddy' }
