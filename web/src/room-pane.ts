@@ -240,7 +240,7 @@ export function createRoomPane(deps: {
       list.receive(event)
       if (event.kind === 'member') {
         if (pinned) scrollToBottom()
-        return info.membersChanged()
+        return info.membersChanged(event.data.change)
       }
       if (event.kind === 'room') {
         if (pinned) scrollToBottom()
