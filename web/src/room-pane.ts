@@ -82,11 +82,17 @@ export function createRoomPane(deps: {
   /**
    * Draws the membership and room changes among the messages of a history page: those of
    * the stream with `after < seq <= upTo`. Best effort: the messages are shown already.
+   * As with pages, `keep: 'bottom'` keeps what the reader sees in place while lines go in above it.
    */
-  async function loadLines(roomId: string, after: number, upTo: number, current: number) {
+  async function loadLines(roomId: string, after: number, upTo: number, current: number, keep: 'top' | 'bottom') {
     try {
       const items = await readPastStream(api, roomId, after, upTo)
-      if (current === generation) list.addPast(items)
+      if (current !== generation) return
+      const pinned = isNearBottom()
+      const fromBottom = scroller.scrollHeight - scroller.scrollTop
+      list.addPast(items)
+      if (pinned) scrollToBottom()
+      else if (keep === 'bottom') scroller.scrollTop = scroller.scrollHeight - fromBottom
     } catch {
       // Lines are context; live ones keep arriving, and the next visit reads them again.
     }
@@ -120,7 +126,7 @@ export function createRoomPane(deps: {
     if (before === null) return Promise.resolve(false)
     return loadPage((id) => api.listMessages(id, { before, limit: HISTORY_PAGE_SIZE }), 'bottom', (page) => {
       olderCursor = page.nextCursor
-      void loadLines(room!.id, startOf(page), before - 1, generation)
+      void loadLines(room!.id, startOf(page), before - 1, generation, 'bottom')
     })
   }
   const loadNewer = () => {
@@ -128,7 +134,7 @@ export function createRoomPane(deps: {
     if (after === null) return Promise.resolve(false)
     return loadPage((id) => api.listMessages(id, { after, limit: HISTORY_PAGE_SIZE }), 'top', (page) => {
       newerCursor = page.nextCursor
-      void loadLines(room!.id, after, endOf(page), generation)
+      void loadLines(room!.id, after, endOf(page), generation, 'top')
     })
   }
 
@@ -200,7 +206,7 @@ export function createRoomPane(deps: {
           if (current !== generation) return
           list.addPage(page.items, page.lastSeq)
           olderCursor = page.nextCursor
-          void loadLines(next.id, startOf(page), page.lastSeq, current)
+          void loadLines(next.id, startOf(page), page.lastSeq, current, 'bottom')
           showCursors()
           scrollToBottom()
           return
@@ -213,7 +219,7 @@ export function createRoomPane(deps: {
         if (current !== generation) return
         list.addPage(before.items, before.lastSeq)
         list.addPage(after.items, after.lastSeq)
-        void loadLines(next.id, startOf(before), endOf(after), current)
+        void loadLines(next.id, startOf(before), endOf(after), current, 'top')
         olderCursor = before.nextCursor
         newerCursor = after.nextCursor
         showCursors()
