@@ -32,7 +32,7 @@ export type ReplicaReads = {
    * is added; when the replica turns out to be behind, its answer is dropped and `read`
    * runs again on the primary. Any replica failure also falls back to the primary.
    */
-  forRoom<T>(roomId: string, minSeq: number, read: (sql: Sql) => Promise<T>): Promise<T>
+  forRoom<T>(roomId: string, minSeq: number, read: (sql: Sql) => Promise<T>, options?: ReadOptions): Promise<T>
   /**
    * Runs `read` on the replica when it lags by at most `maxLagMs` (else, or when it fails or
    * none is set, on the primary), for reads whose answer may be a little stale (search:
@@ -72,6 +72,15 @@ export function createReplicaHealth(retryMs: number, now: () => number = Date.no
   }
 }
 
+/**
+ * `snapshot`: the check and every statement of `read` see one snapshot (a read-only
+ * repeatable-read transaction), for a read that must say exactly which changes it includes
+ * (a history page and the room's `last_seq` it reflects).
+ */
+export type ReadOptions = { snapshot?: boolean }
+
+const SNAPSHOT = 'isolation level repeatable read read only'
+
 type Outcome<T> = { state: 'current'; value: T } | { state: 'behind' } | { state: 'failed'; error: unknown }
 
 /**
@@ -79,17 +88,23 @@ type Outcome<T> = { state: 'current'; value: T } | { state: 'behind' } | { state
  * it (pipelined, so in one round trip). The standby runs them in that order and its state
  * only moves forward, so whatever `isCurrent` found, `read` saw at least as much.
  */
-async function readIfCurrent<T>(replica: Sql, isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>): Promise<Outcome<T>> {
+async function readIfCurrent<T>(replica: Sql, isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>, options: ReadOptions): Promise<Outcome<T>> {
   let connection: ReservedSql
   try {
     connection = await replica.reserve()
   } catch (error) {
     return { state: 'failed', error }
   }
+  // `begin` on a reserved connection would take another pool connection, so the snapshot's
+  // transaction is written out here, pipelined in front of the check on this connection.
+  const began = options.snapshot === true ? connection.unsafe(`begin ${SNAPSHOT}`) : Promise.resolve([])
   const checking = isCurrent(connection)
   const reading = read(connection)
-  // Released once both are done, also when the answer is not waited for (replica behind).
-  void Promise.allSettled([checking, reading]).then(() => connection.release())
+  // Released once all are done, also when the answer is not waited for (replica behind).
+  void Promise.allSettled([began, checking, reading])
+    .then(() => (options.snapshot === true ? connection.unsafe('rollback') : null))
+    .catch(() => null)
+    .finally(() => connection.release())
   try {
     if (!(await checking)) return { state: 'behind' }
     return { state: 'current', value: await reading }
@@ -124,9 +139,10 @@ const lagWithin = (maxLagMs: number) => async (sql: Sql) => {
 export function createReplicaReads(primary: Sql, replica: Sql | null, options: { retryMs: number; statementTimeoutMs: number; log: Logger }): ReplicaReads {
   const health = createReplicaHealth(options.retryMs)
   const backstopMs = options.statementTimeoutMs * BACKSTOP_FACTOR
-  const onPrimary = <T>(reason: 'behind' | 'unavailable' | 'no_replica', read: (sql: Sql) => Promise<T>) => {
+  const onPrimary = <T>(reason: 'behind' | 'unavailable' | 'no_replica', read: (sql: Sql) => Promise<T>, options: ReadOptions = {}): Promise<T> => {
     replicaReads.inc({ source: 'primary', reason })
-    return read(primary)
+    // A transaction's handle has what a read uses (tagged queries, fragments), not the pool's controls.
+    return options.snapshot === true ? (primary.begin(SNAPSHOT, (tx) => read(tx as unknown as Sql)) as Promise<T>) : read(primary)
   }
   const replicaFailed = (error: unknown) => {
     if (health.failed()) options.log.warn('replica read failed; reading from the primary until it answers again', { error, retryMs: options.retryMs })
@@ -134,23 +150,23 @@ export function createReplicaReads(primary: Sql, replica: Sql | null, options: {
   const replicaAnswered = () => {
     if (health.succeeded()) options.log.info('replica answers again')
   }
-  const onReplicaIfCurrent = async <T>(standby: Sql, isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>) => {
-    const outcome = await withTimeout(readIfCurrent(standby, isCurrent, read), backstopMs).catch((error): Outcome<never> => ({ state: 'failed', error }))
+  const onReplicaIfCurrent = async <T>(standby: Sql, isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>, options: ReadOptions = {}) => {
+    const outcome = await withTimeout(readIfCurrent(standby, isCurrent, read, options), backstopMs).catch((error): Outcome<never> => ({ state: 'failed', error }))
     if (outcome.state === 'failed') {
       replicaFailed(outcome.error)
-      return { value: await onPrimary('unavailable', read), fromReplica: false }
+      return { value: await onPrimary('unavailable', read, options), fromReplica: false }
     }
     replicaAnswered()
-    if (outcome.state === 'behind') return { value: await onPrimary('behind', read), fromReplica: false }
+    if (outcome.state === 'behind') return { value: await onPrimary('behind', read, options), fromReplica: false }
     replicaReads.inc({ source: 'replica', reason: 'current' })
     return { value: outcome.value, fromReplica: true }
   }
 
   return {
-    async forRoom(roomId, minSeq, read) {
-      if (replica === null) return onPrimary('no_replica', read)
-      if (!health.tryUse()) return onPrimary('unavailable', read)
-      return (await onReplicaIfCurrent(replica, roomReached(roomId, minSeq), read)).value
+    async forRoom(roomId, minSeq, read, options = {}) {
+      if (replica === null) return onPrimary('no_replica', read, options)
+      if (!health.tryUse()) return onPrimary('unavailable', read, options)
+      return (await onReplicaIfCurrent(replica, roomReached(roomId, minSeq), read, options)).value
     },
     async withinLag(maxLagMs, read) {
       if (replica === null) return { value: await onPrimary('no_replica', read), fromReplica: false }

@@ -235,6 +235,12 @@ function createEdenApiClient(options: ApiClientOptions) {
     removeMember: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: roomId }).members({ userId }).delete()),
     banUser: (roomId: string, userId: string, reason?: string) => unwrap(authed.chat.rooms({ id: roomId }).bans.post({ userId, reason })),
     unbanUser: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: roomId }).bans({ userId }).delete()),
+    /** Owner/admin: who is banned, newest first, with the reason and who banned them. */
+    listBans: (roomId: string, page: { cursor?: string; limit?: number } = {}) =>
+      unwrap(authed.chat.rooms({ id: roomId }).bans.get({ query: { cursor: page.cursor, limit: digits(page.limit) } })),
+    /** The room's stream after `after`: messages (`kind: "message"`) and events, ascending with no gap. */
+    listEvents: (roomId: string, page: { after?: number; limit?: number } = {}) =>
+      unwrap(authed.chat.rooms({ id: roomId }).events.get({ query: { after: digits(page.after), limit: digits(page.limit) } })),
     /** Owner/admin: renames the room or sets its topic. */
     updateRoom: (roomId: string, changes: { name?: string; topic?: string }) => unwrap(authed.chat.rooms({ id: roomId }).patch(changes)),
     /** Owner only: the room, its messages and events are gone. */

@@ -152,3 +152,23 @@ export const bodies = (page: Page) => page.locator('#message-list .message:not(.
 export const roomButton = (page: Page, name: string) => page.locator('#my-rooms').getByRole('button', { name })
 /** A unique room name with a readable prefix. */
 export const roomName = (prefix: string) => `${prefix} ${uniqueName('r').slice(-8)}`
+
+export const messageItem = (page: Page, text: string) => page.locator('#message-list .message:not(.pending)', { hasText: text })
+export const memberRow = (page: Page, name: string) => page.locator('#member-list li', { hasText: name })
+
+export async function openRoomInfo(page: Page) {
+  await page.getByRole('button', { name: 'Room info' }).click()
+  await page.locator('#room-info').waitFor()
+}
+
+/** Two people in one public room, Ada (desktop) its owner and Bob (phone) a member. */
+export async function twoInARoom(kit: BrowserKit, prefix: string) {
+  const ada = await kit.openApp(DESKTOP)
+  const bob = await kit.openApp(PHONE)
+  const adaAccount = await register(ada.page, 'ada')
+  const bobAccount = await register(bob.page, 'bob')
+  const room = roomName(prefix)
+  await createRoom(ada.page, room)
+  await findAndJoinRoom(bob.page, room)
+  return { ada: { ...ada, account: adaAccount }, bob: { ...bob, account: bobAccount }, room }
+}

@@ -333,7 +333,7 @@ export async function deleteRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'
 }
 
 /** The caller's standing without a lock: for answering early, never for deciding a write. */
-async function peekRoom(sql: Sql, roomId: string, callerId: string): Promise<LockedRoom | null> {
+export async function peekRoom(sql: Sql, roomId: string, callerId: string): Promise<LockedRoom | null> {
   const [room] = await sql<{ id: string; private: boolean; dm_key: string | null; owner_id: string | null; last_seq: string; role: Role | null }[]>`
     select r.id, r.private, r.dm_key, r.owner_id, r.last_seq,
       (select role from chat.members m where m.room_id = r.id and m.user_id = ${callerId}) as role
