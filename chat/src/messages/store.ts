@@ -103,8 +103,15 @@ async function storeWithRetry(sql: Sql, batch: NewMessage[], statementTimeoutMs:
   }
 }
 
-/** A row of the storing statement: a message it inserted, one stored earlier, or a member's message refused for its reply. */
-type StoredRow = MessageRow & { outcome: 'new' | 'earlier' | 'bad-reply' }
+/**
+ * A row of the storing statement: a message it inserted (by its place in the batch, with
+ * what Postgres chose; the rest is the batch's own), one stored earlier under the same
+ * clientId (whole), or a member's message refused for its reply (by its place).
+ */
+type StoredRow =
+  | { outcome: 'new'; ord: string; seq: string; id: string; created_at: Date }
+  | { outcome: 'bad-reply'; ord: string }
+  | ({ outcome: 'earlier'; ord: null } & MessageRow)
 
 /**
  * One transaction in one round trip (see runInOneRoundTrip), two statements whatever the
@@ -123,6 +130,7 @@ async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: num
     // From here on Postgres cancels any statement of this transaction that runs longer. The value is a validated number.
     tx.unsafe(`set local statement_timeout = ${Math.round(statementTimeoutMs)}`),
     tx`select id from chat.rooms where id = any(${roomIds}::uuid[]) order by id for update`,
+    // New messages come back as (ord, seq, id, created_at) only: the rest is the batch's, not worth decoding again.
     tx<StoredRow[]>`
       with batch as (
         select * from unnest(
@@ -152,34 +160,51 @@ async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: num
         where r.id = c.room_id
         returning r.id, r.last_seq - c.n as before
       ),
+      numbered as (
+        select a.*, r.before + row_number() over (partition by a.room_id order by a.ord) as seq, gen_random_uuid() as id, now() as created_at
+        from accepted a join reserved r on r.id = a.room_id
+      ),
       inserted as (
         insert into chat.messages (room_id, seq, id, sender_id, body, client_id, reply_to, created_at)
-        select a.room_id, r.before + row_number() over (partition by a.room_id order by a.ord), gen_random_uuid(),
-          a.sender_id, a.body, a.client_id, a.reply_to, now()
-        from accepted a join reserved r on r.id = a.room_id
-        returning ${tx(MESSAGE_COLUMNS)}
+        select room_id, seq, id, sender_id, body, client_id, reply_to, created_at from numbered
       )
-      select 'new' as outcome, * from inserted
+      select 'new' as outcome, n.ord, null::uuid as room_id, n.seq, n.id, null::uuid as sender_id, null as body, null as client_id,
+        n.created_at, null::uuid as reply_to, null::timestamptz as edited_at, null::timestamptz as deleted_at
+      from numbered n
       union all
-      select 'earlier', * from earlier
+      select 'earlier', null, e.* from earlier e
       union all
-      select 'bad-reply', m.room_id, null, null, m.sender_id, null, m.client_id, null, null, null, null
+      select 'bad-reply', m.ord, null, null, null, null, null, null, null, null, null, null
       from members m where not exists (select from accepted a where a.ord = m.ord)`,
   ])
-  const found = new Map<string, StoredRow>()
-  for (const row of rows) found.set(idempotencyKey(row.room_id, row.sender_id, row.client_id), row)
+  /** Per idempotency key: the message stored for it (now or earlier), or that it was refused for its reply. */
+  const found = new Map<string, { message: Message; fresh: boolean } | 'bad-reply'>()
+  for (const row of rows) {
+    if (row.outcome === 'earlier') {
+      found.set(idempotencyKey(row.room_id, row.sender_id, row.client_id), { message: toMessage(row), fresh: false })
+      continue
+    }
+    const m = batch[Number(row.ord) - 1]
+    const key = idempotencyKey(m.roomId, m.senderId, m.clientId)
+    if (row.outcome === 'bad-reply') {
+      found.set(key, 'bad-reply')
+      continue
+    }
+    // The room as the sender named it: the room's topic and channel use that spelling, like every ack.
+    const message: Message = { id: row.id, room: m.roomId, seq: Number(row.seq), senderId: m.senderId, body: m.body, clientId: m.clientId, createdAt: row.created_at.toISOString() }
+    if (m.replyTo !== undefined) message.replyTo = m.replyTo.toLowerCase()
+    found.set(key, { message, fresh: true })
+  }
   const answered = new Set<string>()
   return batch.map((m): StoreResult => {
     const key = idempotencyKey(m.roomId, m.senderId, m.clientId)
-    const row = found.get(key)
-    if (row === undefined) return NOT_A_MEMBER
-    if (row.outcome === 'bad-reply') return BAD_REPLY
-    if (row.outcome === 'earlier') return { ok: true, message: toMessage(row), duplicate: true }
+    const stored = found.get(key)
+    if (stored === undefined) return NOT_A_MEMBER
+    if (stored === 'bad-reply') return BAD_REPLY
     // The first send of a clientId in the batch stored it; the others are its duplicates.
-    const duplicate = answered.has(key)
+    const duplicate = !stored.fresh || answered.has(key)
     answered.add(key)
-    // As the sender named it (the room's topic and channel use that spelling), like every ack.
-    return { ok: true, message: { ...toMessage(row), room: m.roomId }, duplicate }
+    return { ok: true, message: stored.message, duplicate }
   })
 }
 
