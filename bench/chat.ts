@@ -817,10 +817,17 @@ async function main() {
   const background = await backgroundLoad()
 
   const results: RowResult[] = []
+  const failures: { row: Row; error: unknown }[] = []
   for (const row of ROWS) {
     const clients = row.peers === null ? `${SENDERS} senders, ${RECEIVERS} receivers` : `${row.rooms * row.peers.perRoom} clients`
     console.error(`bench: ${row.name}: ${clients}, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s`)
-    results.push(await runRow(row, drivers.get(row.system)!, components))
+    try {
+      results.push(await runRow(row, drivers.get(row.system)!, components))
+    } catch (error) {
+      // One row failing (a baseline server that died, say) does not cost the others' figures.
+      console.error(`bench: ${row.id} failed:`, error instanceof Error ? error.message : error)
+      failures.push({ row, error })
+    }
   }
   const [{ version: postgresVersion }] = await stack.sql`select current_setting('server_version') as version`
   const redisVersion = await redisServerVersion(stack.redisUrl)
@@ -833,6 +840,8 @@ async function main() {
       `-dm rows: ${DM_ROOMS} rooms × 2 clients, bursts of ${DM_BURST}${needsUnlimitedSends ? ` (chat started with SEND_PER_SECOND=SEND_BURST=${UNLIMITED_SENDS} so its bucket does not refuse them)` : ''}`,
     background: `${background} (other work on the machine)`,
   })
+  for (const { row, error } of failures) console.log(`\nRow ${row.id} failed: ${error instanceof Error ? error.message : String(error)}`)
+  if (failures.length > 0) throw new Error(`${failures.map((f) => f.row.id).join(", ")} failed (the other rows are above)`)
 }
 
 const COLUMNS = ['client', 'server', 'postgres', 'redis'] as const
