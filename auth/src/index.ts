@@ -5,8 +5,10 @@ import { createTokenVerifier } from '@chat/common/tokens'
 import { createAuthApp } from './app'
 import { startCleanupJob } from './cleanup/service'
 import { loadAuthConfig } from './config'
+import { createMailTransport, startMailWorker } from './mail/worker'
 import { createAccessTokenSigner, loadSigningKey } from './keys/signing-key'
 import { createPasswordHasher } from './password/hashing'
+import { createUsersClient } from './users-client'
 import { listRevocationsInForce } from './sessions/service'
 
 const config = loadAuthConfig()
@@ -22,6 +24,8 @@ const verifier = createTokenVerifier({
   revocations: runtime.revocations,
 })
 
+const mailWorker = startMailWorker({ ...runtime, config }, createMailTransport({ config, log: runtime.log }))
+
 const app = createAuthApp({
   ...runtime,
   config,
@@ -30,6 +34,8 @@ const app = createAuthApp({
   verifier,
   hasher: createPasswordHasher(config),
   internalToken,
+  mailer: mailWorker,
+  users: createUsersClient(config.USER_INTERNAL_URL, internalToken),
 }).listen({ port: config.PORT, hostname: config.HOST })
 
 const cleanup = startCleanupJob({ ...runtime, config })
@@ -38,4 +44,5 @@ runtime.log.info('listening', { port: config.PORT, host: config.HOST })
 stopOnSignals(runtime, async () => {
   cleanup.stop()
   await app.stop()
+  await mailWorker.stop()
 })

@@ -1,0 +1,33 @@
+import nodemailer, { type SendMailOptions } from 'nodemailer'
+import type { MailTransport, OutgoingMail } from './transport'
+
+export type SmtpOptions = { url: string; from: string; timeoutMs: number }
+
+/**
+ * Delivers over SMTP with nodemailer: STARTTLS when the server offers it, `smtps://` for
+ * TLS from the start, credentials in the URL. One connection per mail (no pool), so a
+ * server that went away costs one failed mail, not a stuck pool; every phase is bounded
+ * by `timeoutMs`, so a silent server fails the send instead of holding it.
+ */
+export function createSmtpTransport(options: SmtpOptions): MailTransport {
+  const transporter = nodemailer.createTransport({
+    url: options.url,
+    connectionTimeout: options.timeoutMs,
+    greetingTimeout: options.timeoutMs,
+    socketTimeout: options.timeoutMs,
+    // Its own logger writes message details (recipients) at info level; failures reach ours.
+    logger: false,
+  })
+  return {
+    async send(mail: OutgoingMail) {
+      await transporter.sendMail(toNodemailer(mail, options.from))
+    },
+    close: () => transporter.close(),
+  }
+}
+
+/** The nodemailer message of a mail; shared with the file transport so both write the same message. */
+export function toNodemailer(mail: OutgoingMail, from: string): SendMailOptions {
+  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'localhost'
+  return { from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: `<${mail.id}@${domain}>` }
+}
