@@ -126,6 +126,22 @@ describe('email verification', () => {
     expectError(await call(stack.url, 'POST', '/auth/email/verify', { body: { token: oldLink } }), 400, 'INVALID_TOKEN')
     expect((await me(accessToken)).emailVerified).toBe(false)
   })
+
+  test('while the user service is unreachable a verification answers 503 and leaves the link unspent', async () => {
+    const account = await register(stack.url)
+    const token = tokenOf(await smtp.waitForMail(account.email), 'verify-email')
+    const [user] = stack.instancesOf('user')
+    await stack.kill(user)
+    try {
+      expectError(await call(stack.url, 'POST', '/auth/email/verify', { body: { token } }), 503, 'DEPENDENCY_DOWN')
+      const [row] = await stack.sql<{ used: boolean }[]>`select used_at is not null as used from auth.email_tokens where user_id = ${account.id}`
+      expect(row.used).toBe(false)
+    } finally {
+      await stack.startInstance('user', { port: user.port })
+    }
+    expect((await call(stack.url, 'POST', '/auth/email/verify', { body: { token } })).status).toBe(204)
+    await waitUntil(async () => (await me((await login(stack.url, account)).accessToken)).emailVerified === true, 'the profile shows the address verified')
+  })
 })
 
 describe('password reset', () => {
