@@ -58,9 +58,9 @@ export const AuthConfig = t.Composite([
     MAIL_CLAIM_SECONDS: t.Number({ minimum: 1, default: 120 }),
     /** First retry after this long, then doubling (with jitter) up to MAIL_RETRY_MAX_MS. */
     MAIL_RETRY_BASE_MS: t.Number({ minimum: 10, default: 2000 }),
-    MAIL_RETRY_MAX_MS: t.Number({ minimum: 10, default: 600_000 }),
-    /** Deliveries tried before a mail is given up (about a day and a half with the defaults). */
-    MAIL_MAX_ATTEMPTS: t.Number({ minimum: 1, default: 20 }),
+    MAIL_RETRY_MAX_MS: t.Number({ minimum: 10, default: 900_000 }),
+    /** Deliveries tried before a mail is given up: about a day with the defaults, the life of a verification link. */
+    MAIL_MAX_ATTEMPTS: t.Number({ minimum: 1, default: 120 }),
     /** Life of an email-verification link. */
     VERIFY_EMAIL_TOKEN_TTL_SECONDS: t.Number({ minimum: 1, default: 86_400 }),
     /** Verification mails a signed-in user may ask again for, per window. */
@@ -78,4 +78,22 @@ export const AuthConfig = t.Composite([
 ])
 export type AuthConfig = typeof AuthConfig.static
 
-export const loadAuthConfig = () => loadConfig(AuthConfig)
+/** Settings that are valid one by one but not together stop the start-up too, with one line. */
+export function loadAuthConfig(env: Record<string, string | undefined> = process.env): AuthConfig {
+  const config = loadConfig(AuthConfig, env)
+  const problem = findConfigProblem(config)
+  if (problem !== null) {
+    console.error(`config: ${problem}`)
+    process.exit(1)
+  }
+  return config
+}
+
+export function findConfigProblem(config: AuthConfig): string | null {
+  // Production without a mail server would write mails into the container, where nobody reads them.
+  if (config.NODE_ENV === 'production' && config.SMTP_URL === undefined) return 'SMTP_URL is required in production (e.g. smtp://user:password@mail.example.com:587)'
+  // A delivery can take a connection, a greeting and idle waits each up to the timeout: the claim must outlast that.
+  if (config.MAIL_CLAIM_SECONDS * 1000 < 4 * config.MAIL_SEND_TIMEOUT_MS) return 'MAIL_CLAIM_SECONDS must be at least 4 × MAIL_SEND_TIMEOUT_MS, or a slow delivery could be claimed and sent again by another instance'
+  if (config.MAIL_RETRY_MAX_MS < config.MAIL_RETRY_BASE_MS) return 'MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS'
+  return null
+}
