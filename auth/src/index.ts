@@ -24,7 +24,7 @@ const verifier = createTokenVerifier({
   revocations: runtime.revocations,
 })
 
-const mailWorker = startMailWorker({ ...runtime, config }, createMailTransport({ config, log: runtime.log }))
+const mailWorker = startMailWorker({ ...runtime, config }, await createMailTransport({ config, log: runtime.log }))
 
 const app = createAuthApp({
   ...runtime,

@@ -1,18 +1,18 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import nodemailer from 'nodemailer'
 import type { Logger } from '@chat/common/logger'
 import type { MailTransport, OutgoingMail } from './transport'
-import { toNodemailer } from './transport.smtp'
+import { loadNodemailer, toNodemailer } from './transport.smtp'
 
 /**
  * Development without an SMTP server: each mail becomes an .eml file (open it in any mail
  * program, or read the link in it) and one log line gives its path. Never the link itself:
  * it carries a one-time token, and logs are read by more people than the mail's recipient.
  */
-export function createFileTransport(options: { dir: string; from: string; log: Logger }): MailTransport {
+export async function createFileTransport(options: { dir: string; from: string; log: Logger }): Promise<MailTransport> {
+  const { createTransport } = await loadNodemailer()
   // nodemailer renders the whole MIME message into a buffer and sends it nowhere.
-  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+  const composer = createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
   return {
     async send(mail: OutgoingMail) {
       const { message } = await composer.sendMail(toNodemailer(mail, options.from))

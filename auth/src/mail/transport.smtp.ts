@@ -1,4 +1,4 @@
-import nodemailer, { type SendMailOptions } from 'nodemailer'
+import type { SendMailOptions } from 'nodemailer'
 import type { MailTransport, OutgoingMail } from './transport'
 
 export type SmtpOptions = { url: string; from: string; timeoutMs: number }
@@ -9,8 +9,9 @@ export type SmtpOptions = { url: string; from: string; timeoutMs: number }
  * server that went away costs one failed mail, not a stuck pool; every phase is bounded
  * by `timeoutMs`, so a silent server fails the send instead of holding it.
  */
-export function createSmtpTransport(options: SmtpOptions): MailTransport {
-  const transporter = nodemailer.createTransport({
+export async function createSmtpTransport(options: SmtpOptions): Promise<MailTransport> {
+  const { createTransport } = await loadNodemailer()
+  const transporter = createTransport({
     url: options.url,
     connectionTimeout: options.timeoutMs,
     greetingTimeout: options.timeoutMs,
@@ -25,6 +26,13 @@ export function createSmtpTransport(options: SmtpOptions): MailTransport {
     close: () => transporter.close(),
   }
 }
+
+/**
+ * nodemailer is loaded when a transport is made, after the service has started: importing
+ * it costs more than the rest of the start-up, which instances racing for the migration
+ * lock (and a restart under load) should not wait for.
+ */
+export const loadNodemailer = () => import('nodemailer')
 
 /** The nodemailer message of a mail; shared with the file transport so both write the same message. */
 export function toNodemailer(mail: OutgoingMail, from: string): SendMailOptions {

@@ -17,7 +17,7 @@ export type Mailer = {
 export type MailWorker = Mailer & { stop(): Promise<void> }
 
 /** SMTP when SMTP_URL is set, else .eml files under MAIL_DIR (default `.data/mail`). */
-export function createMailTransport(deps: Pick<AuthDeps, 'config' | 'log'>): MailTransport {
+export function createMailTransport(deps: Pick<AuthDeps, 'config' | 'log'>): Promise<MailTransport> {
   const { config } = deps
   if (config.SMTP_URL !== undefined) return createSmtpTransport({ url: config.SMTP_URL, from: config.MAIL_FROM, timeoutMs: config.MAIL_SEND_TIMEOUT_MS })
   return createFileTransport({ dir: config.MAIL_DIR ?? join(DATA_DIR, 'mail'), from: config.MAIL_FROM, log: deps.log })
