@@ -18,8 +18,12 @@ export type TestSmtp = {
   received: ReceivedMail[]
   /** Mails to `address` (case-insensitive). */
   mailsTo(address: string): ReceivedMail[]
-  /** Waits until `count` mails to `address` have arrived and returns the last one. */
-  waitForMail(address: string, options?: { count?: number; timeoutMs?: number }): Promise<ReceivedMail>
+  /**
+   * Waits until `count` mails to `address` (with this `subject`, if given) have arrived and
+   * returns the `count`-th. Mails queued at nearly the same moment may arrive in either
+   * order (instances send concurrently): tell them apart by subject.
+   */
+  waitForMail(address: string, options?: { count?: number; subject?: string; timeoutMs?: number }): Promise<ReceivedMail>
   /** The `token` query of the first link to `page` (`verify-email`, `reset-password`) in a mail's text. */
   tokenIn(mail: ReceivedMail, page: string): string
   /** Delays the acceptance of each mail's data by this much (0: at once). */
@@ -60,8 +64,10 @@ export async function startTestSmtp(): Promise<TestSmtp> {
     mailsTo: (address) => received.filter((mail) => mail.to.toLowerCase() === address.toLowerCase()),
     async waitForMail(address, options = {}) {
       const count = options.count ?? 1
-      await waitUntil(() => smtp.mailsTo(address).length >= count, { message: `${count} mail(s) to ${address} arrived`, timeoutMs: options.timeoutMs ?? 15_000 })
-      return smtp.mailsTo(address)[count - 1]
+      const matching = () => smtp.mailsTo(address).filter((mail) => options.subject === undefined || mail.subject === options.subject)
+      const what = `${count} mail(s) to ${address}${options.subject === undefined ? '' : ` with the subject "${options.subject}"`} arrived`
+      await waitUntil(() => matching().length >= count, { message: what, timeoutMs: options.timeoutMs ?? 15_000 })
+      return matching()[count - 1]
     },
     tokenIn(mail, page) {
       const link = new RegExp(`https?://\\S+/${page}\\?token=([A-Za-z0-9_-]+)`).exec(mail.text)

@@ -55,8 +55,7 @@ describe('mailed links in the web client', () => {
     await form.getByLabel('Email').fill(account.email)
     await form.getByRole('button', { name: 'Send the link' }).click()
     await waitForTexts(page.locator('#forgot-sent'), [`If an account has the address ${account.email}, a mail with a link is on its way. The link works for 30 minutes.`])
-    const mail = await smtp.waitForMail(account.email, { count: 2 })
-    expect(mail.subject).toBe('Reset your password')
+    const mail = await smtp.waitForMail(account.email, { subject: 'Reset your password' })
 
     await page.goto(linkIn(mail.text, 'reset-password'))
     const reset = page.locator('#reset-form')
@@ -75,6 +74,6 @@ describe('mailed links in the web client', () => {
     await login.getByLabel('Password').fill('a brand new passphrase')
     await login.getByRole('button', { name: 'Log in' }).click()
     await waitForTexts(page.locator('#me-name'), [account.username])
-    expect((await smtp.waitForMail(account.email, { count: 3 })).subject).toBe('Your password was changed')
+    await smtp.waitForMail(account.email, { subject: 'Your password was changed' })
   })
 })

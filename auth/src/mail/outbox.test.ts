@@ -24,8 +24,9 @@ describe('rendering a claimed row', () => {
     expect(mail).toMatchObject({ id: row.id, to: 'ada@example.com', subject: 'Your password was changed' })
   })
 
-  test('an unknown kind or data that does not fit its template gives no mail', () => {
+  test('an unknown kind, an unresolved reset request or data that does not fit its template gives no mail', () => {
     expect(renderRow({ ...row, kind: 'newsletter', data: {} }, 'http://localhost:8080')).toBeNull()
+    expect(renderRow({ ...row, kind: 'reset_request', data: {} }, 'http://localhost:8080')).toBeNull()
     expect(renderRow({ ...row, kind: 'reset_password', data: { username: 'ada' } }, 'http://localhost:8080')).toBeNull()
   })
 })

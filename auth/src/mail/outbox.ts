@@ -2,12 +2,12 @@ import { Value } from '@sinclair/typebox/value'
 import type { Sql } from '@chat/common/db'
 import type { TransactionSql } from 'postgres'
 import type { AuthConfig } from '../config'
-import { MailData, renderMail, type MailDataOf, type MailKind } from './templates'
+import { MailData, renderMail, type MailDataOf, type MailKind, type RenderableKind } from './templates'
 import type { OutgoingMail } from './transport'
 
 export type QueuedMail<K extends MailKind = MailKind> = { userId: string | null; kind: K; to: string; data: MailDataOf<K> }
 
-type OutboxRow = { id: string; kind: string; recipient: string; data: unknown; attempts: number }
+export type OutboxRow = { id: string; kind: string; recipient: string; data: unknown; attempts: number }
 
 /**
  * Writes a mail to the outbox. Call it with the transaction of the change the mail is
@@ -40,14 +40,14 @@ export async function claimDueMails(sql: Sql, config: Pick<AuthConfig, 'MAIL_BAT
 
 /** Renders a claimed row, or null when its kind or data no longer fit a template. */
 export function renderRow(row: OutboxRow, publicUrl: string): OutgoingMail | null {
-  if (!(row.kind in MailData)) return null
-  const kind = row.kind as MailKind
+  if (!(row.kind in MailData) || row.kind === 'reset_request') return null
+  const kind = row.kind as RenderableKind
   if (!Value.Check(MailData[kind], row.data)) return null
   const rendered = renderMail(kind, row.data as MailDataOf<typeof kind>, publicUrl)
   return { id: row.id, to: row.recipient, ...rendered }
 }
 
-/** Delivered: the row goes, and with it the token its link carried. */
+/** Delivered (or, for a reset request no account matched, nothing to deliver): the row goes, and with it the token its link carried. */
 export async function markSent(sql: Sql, id: string): Promise<void> {
   await sql`delete from auth.outbox where id = ${id}`
 }

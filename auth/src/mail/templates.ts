@@ -6,6 +6,8 @@ import { t } from 'elysia'
  * outbox is typed by it, and a row that no longer fits is given up rather than sent garbled.
  */
 export const MailData = {
+  /** Not a mail yet: a forgot-password request, which the worker turns into `reset_password` or drops (recovery/service.ts). */
+  reset_request: t.Object({}),
   verify_email: t.Object({ username: t.String(), token: t.String(), validMinutes: t.Number() }),
   email_changed: t.Object({ username: t.String(), newEmail: t.String() }),
   reset_password: t.Object({ username: t.String(), token: t.String(), validMinutes: t.Number() }),
@@ -47,7 +49,7 @@ function compose(subject: string, greeting: string, paragraphs: (string | { href
   return { subject, text, html }
 }
 
-const RENDER: { [K in MailKind]: (data: MailDataOf<K>, publicUrl: string) => Rendered } = {
+const RENDER: { [K in Exclude<MailKind, 'reset_request'>]: (data: MailDataOf<K>, publicUrl: string) => Rendered } = {
   verify_email: ({ username, token, validMinutes }, publicUrl) =>
     compose('Confirm your email address', `Hello ${username},`, [
       `Please confirm that this is your email address by opening this link (valid for ${duration(validMinutes)}):`,
@@ -72,6 +74,8 @@ const RENDER: { [K in MailKind]: (data: MailDataOf<K>, publicUrl: string) => Ren
     ]),
 }
 
-export function renderMail<K extends MailKind>(kind: K, data: MailDataOf<K>, publicUrl: string): Rendered {
+export type RenderableKind = keyof typeof RENDER
+
+export function renderMail<K extends RenderableKind>(kind: K, data: MailDataOf<K>, publicUrl: string): Rendered {
   return RENDER[kind](data, publicUrl)
 }

@@ -2,7 +2,8 @@ import { join } from 'node:path'
 import { DATA_DIR } from '@chat/common/dev-secrets'
 import { failedDependency } from '@chat/common/errors'
 import type { AuthDeps } from '../deps'
-import { claimDueMails, markFailed, markSent, renderRow } from './outbox'
+import { resolveResetRequest } from '../recovery/service'
+import { claimDueMails, markFailed, markSent, renderRow, type OutboxRow } from './outbox'
 import type { MailTransport } from './transport'
 import { createFileTransport } from './transport.files'
 import { createSmtpTransport } from './transport.smtp'
@@ -36,7 +37,10 @@ export function startMailWorker(deps: WorkerDeps, transport: MailTransport): Mai
   let again = false
   let stopped = false
 
-  async function sendOne(row: Awaited<ReturnType<typeof claimDueMails>>[number]): Promise<void> {
+  async function sendOne(claimed: OutboxRow): Promise<void> {
+    const row = claimed.kind === 'reset_request' ? await resolveResetRequest(sql, config, claimed) : claimed
+    // A reset request for an address no account has: dropped, nothing is sent.
+    if (row === null) return markSent(sql, claimed.id)
     const mail = renderRow(row, config.PUBLIC_URL)
     if (mail === null) {
       await markFailed(sql, { ...config, MAIL_MAX_ATTEMPTS: 0 }, row, `no template fits kind ${row.kind}`)

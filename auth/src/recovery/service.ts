@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto'
 import { createRateLimiter, ipLimitKey, type RateLimiter } from '@chat/common/limits'
 import { findPasswordWeakness } from '@chat/common/passwords'
+import type { Sql } from '@chat/common/db'
+import type { AuthConfig } from '../config'
 import type { AuthDeps } from '../deps'
 import { validMinutes } from '../email/service'
-import { queueMail } from '../mail/outbox'
+import { queueMail, type OutboxRow } from '../mail/outbox'
 import { generateToken, hashToken, spendOtherTokens, spendToken } from '../mail/tokens'
 import { announceRevocations, listActiveSessionIds, recordRevocations } from '../sessions/service'
 
-type QueuedRow = { queued: number }
 type ResetTargetRow = { user_id: string; username: string; email: string }
 
 export type ForgotLimiters = { perIp: RateLimiter; perAddress: RateLimiter }
@@ -31,37 +32,47 @@ export function createForgotLimiters(deps: Pick<AuthDeps, 'redis' | 'config'>): 
 export type ForgotResult = { ok: true } | { ok: false; reason: 'RATE_LIMITED'; retryAfterSeconds: number }
 
 /**
- * Queues a reset mail if the address belongs to an account. The answer must not tell
- * whether it does, by its content or its timing, so both cases do the same work: the
- * per-address count (kept under a hash of the address, for every address asked about), then
- * one statement that inserts the token and the mail for whichever account has the address,
- * which is none for an unknown one. Nothing is sent inline; the worker sends it.
+ * Asks for a reset mail to the address. The answer must not tell whether an account has
+ * it, by its content or its timing, so the request does exactly the same work either way:
+ * the per-address count (kept under a hash of the address, for every address asked about)
+ * and one insert of the request into the outbox. Whether an account has the address is
+ * found out later, by the worker (`resolveResetRequest`), away from the answer.
  */
-export async function requestPasswordReset(deps: Pick<AuthDeps, 'sql' | 'config' | 'mailer'>, limiters: ForgotLimiters, email: string, clientIp: string): Promise<ForgotResult> {
+export async function requestPasswordReset(deps: Pick<AuthDeps, 'sql' | 'mailer'>, limiters: ForgotLimiters, email: string, clientIp: string): Promise<ForgotResult> {
   const byIp = await limiters.perIp.take(ipLimitKey(clientIp))
   if (!byIp.allowed) return { ok: false, reason: 'RATE_LIMITED', retryAfterSeconds: byIp.retryAfterSeconds }
   const address = email.toLowerCase()
   // Over the per-address limit the request is answered alike and sends nothing more.
   const byAddress = await limiters.perAddress.take(createHash('sha256').update(address).digest('base64url'))
   if (!byAddress.allowed) return { ok: true }
-  const ttl = deps.config.RESET_PASSWORD_TOKEN_TTL_SECONDS
+  await queueMail(deps.sql, { userId: null, kind: 'reset_request', to: address, data: {} })
+  deps.mailer.wake()
+  return { ok: true }
+}
+
+/**
+ * Turns a claimed reset request into the reset mail, in one statement: for the account
+ * with the address (if any) it stores a new token and rewrites the row into a
+ * `reset_password` mail to the account's address; the token's life starts now. Null when
+ * no account has the address: the caller drops the row, and nothing is sent.
+ */
+export async function resolveResetRequest(sql: Sql, config: Pick<AuthConfig, 'RESET_PASSWORD_TOKEN_TTL_SECONDS'>, row: OutboxRow): Promise<OutboxRow | null> {
+  const ttl = config.RESET_PASSWORD_TOKEN_TTL_SECONDS
   const token = generateToken()
-  const [{ queued }] = await deps.sql<QueuedRow[]>`
+  const [resolved] = await sql<OutboxRow[]>`
     with account as (
-      select user_id, username, email from auth.credentials where lower(email) = ${address}
+      select user_id, username, email from auth.credentials where lower(email) = lower(${row.recipient})
     ), token as (
       insert into auth.email_tokens (token_hash, user_id, purpose, email, expires_at)
       select ${hashToken(token)}, user_id, 'reset_password', email, now() + make_interval(secs => ${ttl}) from account
-    ), mail as (
-      insert into auth.outbox (user_id, kind, recipient, data)
-      select user_id, 'reset_password', email,
-             jsonb_build_object('username', username, 'token', ${token}::text, 'validMinutes', ${validMinutes(ttl)}::int)
-      from account
-      returning 1
     )
-    select count(*)::int as queued from mail`
-  if (queued > 0) deps.mailer.wake()
-  return { ok: true }
+    update auth.outbox o
+    set user_id = a.user_id, kind = 'reset_password', recipient = a.email,
+        data = jsonb_build_object('username', a.username, 'token', ${token}::text, 'validMinutes', ${validMinutes(ttl)}::int)
+    from account a
+    where o.id = ${row.id}
+    returning o.id, o.kind, o.recipient, o.data, o.attempts`
+  return resolved ?? null
 }
 
 export type ResetResult = { ok: true } | { ok: false; reason: 'INVALID_TOKEN' } | { ok: false; reason: 'WEAK_PASSWORD'; why: string }
