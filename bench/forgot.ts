@@ -75,7 +75,7 @@ try {
   console.log(
     [
       ...reportHeader({ software: `Bun ${Bun.version}, one auth instance behind Caddy`, load: `${REQUESTS} requests per row, ${CONCURRENCY} at a time`, background }),
-      ...markdownTable(['row', 'requests', 'p50 ms', 'p95 ms', 'p99 ms', 'mails queued'], rows),
+      ...markdownTable(['row', 'requests', 'p50 ms', 'p95 ms', 'p99 ms', 'outbox rows left'], rows),
     ].join('\n'),
   )
 } finally {
