@@ -36,6 +36,7 @@ function devEnvironment(): Record<string, string> {
   // WebSocket Origin allow-list and the token issuer.
   env.PUBLIC_ORIGIN ??= `http://localhost:${env.HTTP_PORT}`
   env.JWT_ISSUER ??= `${env.PUBLIC_ORIGIN}/auth`
+  env.PUBLIC_URL ??= env.PUBLIC_ORIGIN
   return env
 }
 

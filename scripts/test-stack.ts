@@ -126,6 +126,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     INTERNAL_TOKEN: internalToken,
     DATA_DIR: dataDir,
     PUBLIC_ORIGIN: url,
+    // Links in mails point at this stack's Caddy.
+    PUBLIC_URL: url,
     // Every test registers from 127.0.0.1; the limit's own test sets a low one.
     REGISTRATION_MAX_PER_IP: '1000000',
     ...(options.postgres?.replicaUrl === undefined ? {} : { DATABASE_REPLICA_URL: onServer(options.postgres.replicaUrl, databaseUrl) }),

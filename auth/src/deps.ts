@@ -4,7 +4,9 @@ import type { Redis } from '@chat/common/redis'
 import type { TokenVerifier } from '@chat/common/tokens'
 import type { AuthConfig } from './config'
 import type { AccessTokenSigner, SigningKey } from './keys/signing-key'
+import type { Mailer } from './mail/worker'
 import type { PasswordHasher } from './password/hashing'
+import type { UsersClient } from './users-client'
 
 /** Everything the auth features need, built once in index.ts and passed down explicitly. */
 export type AuthDeps = {
@@ -17,4 +19,7 @@ export type AuthDeps = {
   verifier: TokenVerifier
   hasher: PasswordHasher
   internalToken: string
+  /** Wakes this instance's outbox worker after a transaction queued mail. */
+  mailer: Mailer
+  users: UsersClient
 }

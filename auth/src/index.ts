@@ -6,8 +6,10 @@ import { createTokenVerifier } from '@chat/common/tokens'
 import { createAuthApp } from './app'
 import { startCleanupJob } from './cleanup/service'
 import { loadAuthConfig } from './config'
+import { createMailTransport, startMailWorker } from './mail/worker'
 import { createAccessTokenSigner, loadSigningKey } from './keys/signing-key'
 import { createPasswordHasher } from './password/hashing'
+import { createUsersClient } from './users-client'
 import { listRevocationsInForce } from './sessions/service'
 
 const config = loadAuthConfig()
@@ -23,6 +25,8 @@ const verifier = createTokenVerifier({
   revocations: runtime.revocations,
 })
 
+const mailWorker = startMailWorker({ ...runtime, config }, await createMailTransport({ config, log: runtime.log }))
+
 const app = createAuthApp({
   ...runtime,
   config,
@@ -31,6 +35,8 @@ const app = createAuthApp({
   verifier,
   hasher: createPasswordHasher(config),
   internalToken,
+  mailer: mailWorker,
+  users: createUsersClient(config.USER_INTERNAL_URL, internalToken),
 }).listen({ port: config.PORT, hostname: config.HOST })
 
 const cleanup = startCleanupJob({ ...runtime, config })
@@ -39,4 +45,5 @@ runtime.log.info('listening', { port: config.PORT, host: config.HOST })
 stopOnSignals(runtime, async () => {
   cleanup.stop()
   await app.stop()
+  await mailWorker.stop()
 })

@@ -182,6 +182,15 @@ function createEdenApiClient(options: ApiClientOptions) {
     changePassword: (currentPassword: string, newPassword: string) => unwrap(authed.auth.password.put({ currentPassword, newPassword })),
     getSigningKeys: () => unwrap(open.auth['.well-known']['jwks.json'].get()),
 
+    // Email verification and password reset (auth service; the tokens come from mailed links)
+    verifyEmail: (token: string) => unwrap(open.auth.email.verify.post({ token })),
+    /** Mails a new verification link to the signed-in user's address. */
+    resendVerification: () => unwrap(authed.auth.email.verify.resend.post()),
+    /** Answers alike whether or not an account has the address. */
+    forgotPassword: (email: string) => unwrap(open.auth.password.forgot.post({ email })),
+    /** Every session of the account ends; log in with the new password next. */
+    resetPassword: (token: string, newPassword: string) => unwrap(open.auth.password.reset.post({ token, newPassword })),
+
     // Users
     /** Creates the account; log in next (no token is issued). */
     register: (account: Parameters<typeof open.users.post>[0]) => unwrap(open.users.post(account)),

@@ -248,6 +248,14 @@ export type ApiClient = {
             [x: string]: unknown;
         }[];
     }>;
+    verifyEmail: (token: string) => Promise<void>;
+    resendVerification: () => Promise<void>;
+    forgotPassword: (email: string) => Promise<{
+        message: string;
+    } | {
+        message: string;
+    }>;
+    resetPassword: (token: string, newPassword: string) => Promise<void>;
     register: (account: {
         displayName?: string | undefined;
         email: string;
@@ -259,6 +267,7 @@ export type ApiClient = {
         createdAt: string;
         username: string;
         displayName: string;
+        emailVerified: boolean;
         bio: string | null;
         avatarUrl: string | null;
         updatedAt: string;
@@ -268,6 +277,7 @@ export type ApiClient = {
         createdAt: string;
         username: string;
         displayName: string;
+        emailVerified: boolean;
         bio: string | null;
         avatarUrl: string | null;
         updatedAt: string;
@@ -278,12 +288,14 @@ export type ApiClient = {
         createdAt: string;
         username: string;
         displayName: string;
+        emailVerified: boolean;
         bio: string | null;
         avatarUrl: string | null;
         updatedAt: string;
     }>;
     updateMe: (changes: {
         email?: string | undefined;
+        currentPassword?: string | undefined;
         username?: string | undefined;
         displayName?: string | undefined;
         bio?: string | null | undefined;
@@ -294,6 +306,7 @@ export type ApiClient = {
         createdAt: string;
         username: string;
         displayName: string;
+        emailVerified: boolean;
         bio: string | null;
         avatarUrl: string | null;
         updatedAt: string;
