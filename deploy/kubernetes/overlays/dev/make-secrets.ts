@@ -31,4 +31,6 @@ const password = writeOnce('postgres-password', () => randomSecret(24))
 // The overlay's own stores (stores.yaml), by Service name.
 writeOnce('database-url', () => `postgres://chat:${password}@postgres:5432/chat`)
 writeOnce('redis-url', () => 'redis://redis:6379')
+// The overlay's mail catcher (stores.yaml): its web UI shows every mail the services send.
+writeOnce('smtp-url', () => 'smtp://mailpit:1025')
 console.log(`secrets in ${folder}`)
