@@ -1,0 +1,61 @@
+import { describe, expect, test } from 'bun:test'
+import { curveFigures, limits, quantile, shardCost, type UnitCosts } from './scale-model'
+
+describe('bench:scale arithmetic', () => {
+  test('quantile picks the nearest-rank value and is NaN for no samples', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1)
+    expect(quantile(sorted, 0.5)).toBe(50)
+    expect(quantile(sorted, 0.99)).toBe(99)
+    expect(quantile(sorted, 1)).toBe(100)
+    expect(quantile([7], 0.99)).toBe(7)
+    expect(quantile([], 0.5)).toBeNaN()
+  })
+
+  test('a curve row turns counts and CPU seconds into rates per instance and CPU per 1000 deliveries', () => {
+    const f = curveFigures({ instances: 2, windowSeconds: 5, delivered: 100_000, messages: 10_000, cpu: { chat: 2, redis: 0.5, postgres: 1 } })
+    expect(f.deliveredPerSecond).toBe(20_000)
+    expect(f.deliveredPerSecondPerInstance).toBe(10_000)
+    // 3.5 CPU seconds over 100,000 deliveries: 35 µs each, i.e. 35 ms per 1000.
+    expect(f.cpuMsPer1000).toBeCloseTo(35)
+    expect(f.chatUsPerDelivery).toBeCloseTo(20)
+    expect(f.redisUsPerMessage).toBeCloseTo(50)
+    expect(f.postgresUsPerMessage).toBeCloseTo(100)
+    expect(curveFigures({ instances: 1, windowSeconds: 1, delivered: 0, messages: 0, cpu: { chat: 1, redis: 0, postgres: 0 } }).cpuMsPer1000).toBeNaN()
+  })
+
+  test('two subscriber counts split a shard cost into a fixed part and a part per subscriber', () => {
+    // 1 µs + 0.5 µs × k: 1.5 µs at k = 1, 2.5 µs at k = 3.
+    const cost = shardCost(1, 1.5, 3, 2.5)
+    expect(cost.perSubscriberUs).toBeCloseTo(0.5)
+    expect(cost.perPublishUs).toBeCloseTo(1)
+    expect(() => shardCost(2, 1, 2, 1)).toThrow()
+  })
+
+  const costs: UnitCosts = { chatUsPerDelivery: 10, redisPerPublishUs: 1, redisPerSubscriberUs: 1, postgresMessagesPerSecond: 5000 }
+
+  test('with a large fan-out the chat hosts saturate first, and adding hosts raises the limit linearly', () => {
+    const one = limits(costs, { hosts: 1, coresPerHost: 2, shards: 1, fanOut: 100, headroom: 1 })
+    // 2 cores / (100 deliveries × 10 µs) = 2000 messages/s = 200,000 deliveries/s.
+    expect(one.chat).toBeCloseTo(2000)
+    expect(one.first).toBe('chat')
+    expect(one.deliveriesPerSecond).toBeCloseTo(200_000)
+    expect(limits(costs, { hosts: 2, coresPerHost: 2, shards: 1, fanOut: 100, headroom: 1 }).chat).toBeCloseTo(4000)
+  })
+
+  test('with a small fan-out Postgres saturates first, whatever the number of hosts', () => {
+    const dm = limits(costs, { hosts: 10, coresPerHost: 4, shards: 1, fanOut: 2, headroom: 0.5 })
+    expect(dm.first).toBe('postgres')
+    expect(dm.messagesPerSecond).toBeCloseTo(2500)
+    expect(dm.deliveriesPerSecond).toBeCloseTo(5000)
+  })
+
+  test('Redis pays per instance a room spans, and shards multiply its limit', () => {
+    const cheapDb = { ...costs, postgresMessagesPerSecond: 1e9 }
+    const wide = limits(cheapDb, { hosts: 50, coresPerHost: 16, shards: 1, fanOut: 1000, headroom: 1 })
+    // k = min(50, 1000) = 50 instances per room: 1 + 50 µs per message.
+    expect(wide.instancesPerRoom).toBe(50)
+    expect(wide.redis).toBeCloseTo(1e6 / 51)
+    expect(wide.first).toBe('redis')
+    expect(limits(cheapDb, { hosts: 50, coresPerHost: 16, shards: 4, fanOut: 1000, headroom: 1 }).redis).toBeCloseTo((4 * 1e6) / 51)
+  })
+})
