@@ -12,12 +12,14 @@ describe('bench:scale arithmetic', () => {
   })
 
   test('a curve row turns counts and CPU seconds into rates per instance and CPU per 1000 deliveries', () => {
-    const f = curveFigures({ instances: 2, windowSeconds: 5, delivered: 100_000, messages: 10_000, cpu: { chat: 2, redis: 0.5, postgres: 1 } })
+    const f = curveFigures({ instances: 2, windowSeconds: 5, delivered: 100_000, messages: 10_000, cpu: { chat: 2, redis: 0.5, postgres: 1 }, chatIdleSeconds: 0.5 })
     expect(f.deliveredPerSecond).toBe(20_000)
     expect(f.deliveredPerSecondPerInstance).toBe(10_000)
     // 3.5 CPU seconds over 100,000 deliveries: 35 µs each, i.e. 35 ms per 1000.
     expect(f.cpuMsPer1000).toBeCloseTo(35)
     expect(f.chatUsPerDelivery).toBeCloseTo(20)
+    // 0.5 s of the chat's 2 s would have been spent idle anyway.
+    expect(f.chatNetUsPerDelivery).toBeCloseTo(15)
     expect(f.redisUsPerMessage).toBeCloseTo(50)
     expect(f.postgresUsPerMessage).toBeCloseTo(100)
     expect(curveFigures({ instances: 1, windowSeconds: 1, delivered: 0, messages: 0, cpu: { chat: 1, redis: 0, postgres: 0 } }).cpuMsPer1000).toBeNaN()

@@ -26,6 +26,8 @@ export type CurveCounts = {
   /** Sends acknowledged (stored, numbered, published). */
   messages: number
   cpu: PartSeconds
+  /** CPU seconds the chat processes spend idle (timers, heartbeats, GC) over as long as the window. */
+  chatIdleSeconds?: number
 }
 
 export type CurveFigures = {
@@ -34,6 +36,8 @@ export type CurveFigures = {
   /** Chat processes + Redis + Postgres, CPU ms per 1000 deliveries (= µs per delivery). */
   cpuMsPer1000: number
   chatUsPerDelivery: number
+  /** The same less the chat's idle CPU: what delivering costs, whatever the throughput. */
+  chatNetUsPerDelivery: number
   redisUsPerMessage: number
   postgresUsPerMessage: number
 }
@@ -49,6 +53,7 @@ export function curveFigures(row: CurveCounts): CurveFigures {
     // ms per 1000 deliveries is numerically µs per delivery.
     cpuMsPer1000: perUnit(chat + redis + postgres, row.delivered),
     chatUsPerDelivery: perUnit(chat, row.delivered),
+    chatNetUsPerDelivery: perUnit(Math.max(0, chat - (row.chatIdleSeconds ?? 0)), row.delivered),
     redisUsPerMessage: perUnit(redis, row.messages),
     postgresUsPerMessage: perUnit(postgres, row.messages),
   }

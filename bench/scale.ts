@@ -17,11 +17,10 @@
  * Settings (environment): BENCH_SECONDS (5, measured per row), BENCH_WARMUP_SECONDS (2),
  * BENCH_INSTANCES (3: rows for 1..this many), BENCH_MODES (single,cluster),
  * BENCH_ROOMS (4), BENCH_SENDERS_PER_ROOM (3), BENCH_RECEIVERS_PER_ROOM (12),
- * BENCH_WINDOW (8), BENCH_BODY_CHARS (100), BENCH_SHARD_SECONDS (3, per Redis row),
+ * BENCH_WINDOW (32), BENCH_BODY_CHARS (100), BENCH_SHARD_PUBLISHES (300000, per Redis row),
  * BENCH_STORE_SECONDS (3, per Postgres row).
  */
 import { cpus } from 'node:os'
-import { createClient } from 'redis'
 import { createDb } from '@chat/common/db'
 import { createLogger } from '@chat/common/logger'
 import { ChatConfig } from '../chat/src/config'
@@ -44,9 +43,9 @@ const MAX_INSTANCES = positiveInt('BENCH_INSTANCES', 3)
 const ROOMS = positiveInt('BENCH_ROOMS', 4)
 const SENDERS_PER_ROOM = positiveInt('BENCH_SENDERS_PER_ROOM', 3)
 const RECEIVERS_PER_ROOM = positiveInt('BENCH_RECEIVERS_PER_ROOM', 12)
-const WINDOW = positiveInt('BENCH_WINDOW', 8)
+const WINDOW = positiveInt('BENCH_WINDOW', 32)
 const BODY_CHARS = positiveInt('BENCH_BODY_CHARS', 100)
-const SHARD_SECONDS = positiveInt('BENCH_SHARD_SECONDS', 3)
+const SHARD_PUBLISHES = positiveInt('BENCH_SHARD_PUBLISHES', 300_000)
 const STORE_SECONDS = positiveInt('BENCH_STORE_SECONDS', 3)
 const MODES = (process.env.BENCH_MODES ?? 'single,cluster').split(',').map((mode) => mode.trim()).filter(Boolean)
 for (const mode of MODES) {
@@ -64,6 +63,13 @@ const PREPARE_CONCURRENCY = 4
 const CONNECT_CONCURRENCY = 10
 /** Presence announcements of the joins finish before the first send. */
 const SETTLE_MS = 500
+/**
+ * Before each row's sends: the chat processes' CPU with every socket open and nothing sent
+ * (timers, presence heartbeats, GC), subtracted from the row's for the net figure. Under
+ * outside load a row's throughput falls and that fixed cost would otherwise pass for cost
+ * per delivery.
+ */
+const IDLE_SAMPLE_MS = 1500
 const DRAIN_TIMEOUT_MS = 20_000
 const DRAIN_POLL_MS = 50
 const REDIS_READY_TIMEOUT_MS = 10_000
@@ -71,9 +77,9 @@ const REDIS_READY_TIMEOUT_MS = 10_000
 const CLUSTER_MASTERS = 3
 /** A chat room event on the wire is a JSON message of about this size; the shard rows publish the same. */
 const SHARD_PAYLOAD_BYTES = 300
-/** Publishes per round trip in the shard rows, and how far subscribers may lag before the publisher waits. */
-const SHARD_BATCH = 200
-const SHARD_MAX_LAG = 5_000
+/** redis-benchmark's connections and pipeline depth in the shard rows (as a few busy chat instances would send). */
+const SHARD_CONNECTIONS = 4
+const SHARD_PIPELINE = 16
 const SHARD_SUBSCRIBER_COUNTS = [1, 3] as const
 /**
  * The store rows: store instances (one per chat instance) × sends in flight per store. One
@@ -94,20 +100,22 @@ function once(stop: () => Promise<void>): () => Promise<void> {
 }
 
 /** Starts a private redis-server (no persistence), so its CPU is this bench's alone. */
-async function startPrivateRedis(): Promise<{ url: string; pid: number }> {
+async function startPrivateRedis(): Promise<{ url: string; port: number; pid: number }> {
   const [port] = await findFreePorts(1)
   const child = spawnChild({
     name: 'redis-private',
     cwd: workDir(),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     output: { kind: 'files', dir: workDir() },
-    cmd: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', workDir()],
+    cmd: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', workDir(),
+      // The shard rows' subscribers may fall behind for a moment: never disconnect them for it.
+      '--client-output-buffer-limit', 'pubsub 0 0 0'],
   })
   atCleanUp(() => child.stop())
   if (!(await waitFor(() => canConnect('127.0.0.1', port), { timeoutMs: REDIS_READY_TIMEOUT_MS, stop: child.proc.exited }))) {
     throw new Error(`redis-server did not listen on ${port}\n${child.tail().join('\n')}`)
   }
-  return { url: `redis://127.0.0.1:${port}`, pid: child.proc.pid }
+  return { url: `redis://127.0.0.1:${port}`, port, pid: child.proc.pid }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -115,39 +123,47 @@ async function startPrivateRedis(): Promise<{ url: string; pid: number }> {
 
 type ShardRow = { command: 'PUBLISH' | 'SPUBLISH'; subscribers: number; publishes: number; seconds: number; redisSeconds: number }
 
-async function measureShard(url: string, pid: number, command: ShardRow['command'], subscribers: number): Promise<ShardRow> {
-  const channel = `bench-scale:${command}:${subscribers}:${Date.now()}`
-  const payload = 'x'.repeat(SHARD_PAYLOAD_BYTES)
-  const received = new Array<number>(subscribers).fill(0)
-  const listeners = await Promise.all(
-    received.map(async (_, i) => {
-      const client = createClient({ url })
-      await client.connect()
-      const count = () => void received[i]++
-      if (command === 'PUBLISH') await client.subscribe(channel, count)
-      else await client.sSubscribe(channel, count)
-      return client
-    }),
+/**
+ * One Redis row: `subscribers` redis-cli processes subscribed to one channel (output to
+ * /dev/null, so they read as fast as C can) and redis-benchmark publishing SHARD_PUBLISHES
+ * messages to it, pipelined. Both are C, so Redis rather than a Bun client is what runs
+ * out first; its CPU is counted until it is idle again, i.e. until every subscriber got
+ * everything.
+ */
+async function measureShard(port: number, pid: number, command: ShardRow['command'], subscribers: number): Promise<ShardRow> {
+  const channel = `bench-scale:${command}:${subscribers}`
+  const subscribe = command === 'PUBLISH' ? 'SUBSCRIBE' : 'SSUBSCRIBE'
+  const cli = (...args: string[]) => Bun.spawn(['redis-cli', '-h', '127.0.0.1', '-p', String(port), ...args], { stdout: 'pipe', stderr: 'pipe' })
+  const listeners = Array.from({ length: subscribers }, () =>
+    Bun.spawn(['redis-cli', '-h', '127.0.0.1', '-p', String(port), subscribe, channel], { stdout: 'ignore', stderr: 'ignore' }),
   )
-  const publisher = createClient({ url })
-  await publisher.connect()
+  const stopListeners = () => Promise.all(listeners.map((proc) => (proc.kill('SIGKILL'), proc.exited)))
+  atCleanUp(stopListeners)
   try {
-    let published = 0
-    const slowest = () => Math.min(...received)
-    const { cpu } = await measureCpu([], [{ name: 'redis', pids: () => [pid] }], async () => {
-      const until = performance.now() + SHARD_SECONDS * 1000
-      while (performance.now() < until) {
-        // Commands issued in one tick go out as one pipeline.
-        await Promise.all(Array.from({ length: SHARD_BATCH }, () => (command === 'PUBLISH' ? publisher.publish(channel, payload) : publisher.sPublish(channel, payload))))
-        published += SHARD_BATCH
-        // Subscribers run in this process: never let Redis buffer more than they can read.
-        if (published - slowest() > SHARD_MAX_LAG) await waitFor(async () => published - slowest() <= SHARD_MAX_LAG / 2, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 1 })
-      }
-      await waitFor(async () => slowest() >= published, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 5 })
+    const numsub = command === 'PUBLISH' ? ['PUBSUB', 'NUMSUB', channel] : ['PUBSUB', 'SHARDNUMSUB', channel]
+    const subscribed = await waitFor(
+      async () => {
+        const proc = cli(...numsub)
+        const out = await new Response(proc.stdout).text()
+        return Number(out.trim().split('\n').at(-1)) === subscribers
+      },
+      { timeoutMs: REDIS_READY_TIMEOUT_MS, intervalMs: 50 },
+    )
+    if (!subscribed) throw new Error(`bench: ${subscribers} redis-cli ${subscribe} did not show up in ${numsub.join(' ')}`)
+    let seconds = 0
+    const { cpu } = await measureCpu([{ name: 'redis', pids: () => [pid] }], [], async () => {
+      const startedAt = performance.now()
+      const bench = Bun.spawn(
+        ['redis-benchmark', '-h', '127.0.0.1', '-p', String(port), '-n', String(SHARD_PUBLISHES), '-c', String(SHARD_CONNECTIONS), '-P', String(SHARD_PIPELINE), '-q', command, channel, 'x'.repeat(SHARD_PAYLOAD_BYTES)],
+        { stdout: 'ignore', stderr: 'pipe' },
+      )
+      const code = await bench.exited
+      seconds = (performance.now() - startedAt) / 1000
+      if (code !== 0) throw new Error(`bench: redis-benchmark exited ${code}: ${await new Response(bench.stderr).text()}`)
     })
-    return { command, subscribers, publishes: published, seconds: cpu.wallSeconds, redisSeconds: cpu.seconds.redis }
+    return { command, subscribers, publishes: SHARD_PUBLISHES, seconds, redisSeconds: cpu.seconds.redis }
   } finally {
-    await Promise.all([publisher, ...listeners].map((client) => client.quit().catch(() => {})))
+    await stopListeners()
   }
 }
 
@@ -165,6 +181,8 @@ type CurveRow = {
   problems: Map<string, number>
   messagesPerCommit: number
   cpu: CpuUsage
+  /** Cores the chat processes used with the sockets open and nothing sent. */
+  chatIdleCores: number
 }
 
 const bodyAt = (sentAt: number) => {
@@ -272,6 +290,7 @@ async function runCurveRow(mode: Mode, instances: number, prepared: Prepared, co
   await Bun.sleep(SETTLE_MS)
 
   try {
+    const idle = await measureCpu([], components, () => Bun.sleep(IDLE_SAMPLE_MS))
     const [{ before }] = await stack.sql<{ before: string }[]>`select coalesce(max(created_at), now())::text as before from chat.messages`
     for (const start of starters) start()
     await Bun.sleep(WARMUP_SECONDS * 1000)
@@ -297,6 +316,7 @@ async function runCurveRow(mode: Mode, instances: number, prepared: Prepared, co
       problems,
       messagesPerCommit: commits.commits === 0 ? Number.NaN : commits.messages / commits.commits,
       cpu,
+      chatIdleCores: (idle.cpu.seconds.chat ?? 0) / idle.cpu.wallSeconds,
     }
   } finally {
     closing.now = true
@@ -309,7 +329,7 @@ async function runCurveRow(mode: Mode, instances: number, prepared: Prepared, co
   }
 }
 
-async function runCurve(mode: Mode, privateRedis: { url: string; pid: number }, afterRows: (stack: TestStack, prepared: Prepared) => Promise<void>): Promise<CurveRow[]> {
+async function runCurve(mode: Mode, privateRedis: { url: string; port: number; pid: number }, afterRows: (stack: TestStack, prepared: Prepared) => Promise<void>): Promise<CurveRow[]> {
   let cluster: RedisCluster | null = null
   let stopCluster: (() => Promise<void>) | null = null
   let redisPids: () => number[]
@@ -413,10 +433,10 @@ async function main() {
   const background = await backgroundLoad()
   const privateRedis = await startPrivateRedis()
 
-  console.error(`bench: Redis shard, ${SHARD_SECONDS} s per row…`)
+  console.error(`bench: Redis shard, ${SHARD_PUBLISHES} publishes per row…`)
   const shardRows: ShardRow[] = []
   for (const command of ['PUBLISH', 'SPUBLISH'] as const) {
-    for (const k of SHARD_SUBSCRIBER_COUNTS) shardRows.push(await measureShard(privateRedis.url, privateRedis.pid, command, k))
+    for (const k of SHARD_SUBSCRIBER_COUNTS) shardRows.push(await measureShard(privateRedis.port, privateRedis.pid, command, k))
   }
 
   const curve: CurveRow[] = []
@@ -450,7 +470,7 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
   out.push('The curve (flat out; CPU per delivery is the figure that carries to other machines):', '')
   out.push(
     ...markdownTable(
-      ['instances', 'Redis', 'delivered/s', 'per instance', 'p50 ms', 'p99 ms', 'CPU ms / 1000 deliveries', 'chat µs/delivery', 'Redis µs/msg', 'Postgres µs/msg', 'msgs/commit', 'lost', 'busy', 'rest'],
+      ['instances', 'Redis', 'delivered/s', 'per instance', 'p50 ms', 'p99 ms', 'CPU ms / 1000 deliveries', 'chat µs/delivery', 'net of idle', 'Redis µs/msg', 'Postgres µs/msg', 'msgs/commit', 'lost', 'busy', 'rest'],
       curve.map((row) => {
         const f = curveFigures({
           instances: row.instances,
@@ -458,6 +478,7 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
           delivered: row.delivered,
           messages: row.messages,
           cpu: { chat: row.cpu.seconds.chat ?? 0, redis: row.cpu.seconds.redis ?? 0, postgres: row.cpu.seconds.postgres ?? 0 },
+          chatIdleSeconds: row.chatIdleCores * row.cpu.wallSeconds,
         })
         return [
           `${row.instances}${mark(row.cpu)}`,
@@ -468,6 +489,7 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
           ms(row.p99),
           one(f.cpuMsPer1000),
           one(f.chatUsPerDelivery),
+          one(f.chatNetUsPerDelivery),
           one(f.redisUsPerMessage),
           one(f.postgresUsPerMessage),
           one(row.messagesPerCommit),
@@ -484,13 +506,14 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
     'system time from /proc during the window; chat: every chat process; Redis: the private server, or every cluster node (replicas',
     'included); Postgres: this stack\'s backends (not its WAL writer or checkpointer). busy: the whole machine, in % of one core',
     `(${cpus().length} cores); rest: what none of client/chat/Redis/Postgres accounts for (other work, the kernel's loopback share).`,
-    'lost: acknowledged messages × receivers not delivered after the drain.',
+    `net of idle: chat µs/delivery less what the chat processes used idle (sockets open, nothing sent; ${IDLE_SAMPLE_MS} ms sampled before`,
+    'the row). lost: acknowledged messages × receivers not delivered after the drain.',
   )
   for (const row of curve.filter((r) => r.problems.size > 0)) {
     out.push('', `Problems with ${row.instances} instance(s), ${row.mode}: ${[...row.problems].map(([what, count]) => `${what} ×${count}`).join('; ')}`)
   }
 
-  out.push('', `A Redis shard: ${SHARD_PAYLOAD_BYTES}-byte messages, pipelined ${SHARD_BATCH} at a time, subscribers in this process:`, '')
+  out.push('', `A Redis shard: redis-benchmark (${SHARD_CONNECTIONS} connections, pipeline ${SHARD_PIPELINE}), ${SHARD_PAYLOAD_BYTES}-byte messages, redis-cli subscribers:`, '')
   out.push(
     ...markdownTable(
       ['command', 'subscribers', 'publishes/s', 'deliveries/s', 'Redis µs/publish', 'Redis CPU', 'publishes/s at one full core'],
