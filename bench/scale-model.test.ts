@@ -12,14 +12,16 @@ describe('bench:scale arithmetic', () => {
   })
 
   test('a curve row turns counts and CPU seconds into rates per instance and CPU per 1000 deliveries', () => {
-    const f = curveFigures({ instances: 2, windowSeconds: 5, delivered: 100_000, messages: 10_000, cpu: { chat: 2, redis: 0.5, postgres: 1 }, chatIdleSeconds: 0.5 })
+    const f = curveFigures({ instances: 2, windowSeconds: 5, delivered: 100_000, messages: 10_000, cpu: { chat: 2, redis: 0.5, postgres: 1 }, idleSeconds: { chat: 0.5, redis: 0.25, postgres: 0 } })
     expect(f.deliveredPerSecond).toBe(20_000)
     expect(f.deliveredPerSecondPerInstance).toBe(10_000)
     // 3.5 CPU seconds over 100,000 deliveries: 35 µs each, i.e. 35 ms per 1000.
     expect(f.cpuMsPer1000).toBeCloseTo(35)
     expect(f.chatUsPerDelivery).toBeCloseTo(20)
     // 0.5 s of the chat's 2 s would have been spent idle anyway.
-    expect(f.chatNetUsPerDelivery).toBeCloseTo(15)
+    expect(f.net.chatUsPerDelivery).toBeCloseTo(15)
+    expect(f.net.redisUsPerMessage).toBeCloseTo(25)
+    expect(f.net.cpuMsPer1000).toBeCloseTo(27.5)
     expect(f.redisUsPerMessage).toBeCloseTo(50)
     expect(f.postgresUsPerMessage).toBeCloseTo(100)
     expect(curveFigures({ instances: 1, windowSeconds: 1, delivered: 0, messages: 0, cpu: { chat: 1, redis: 0, postgres: 0 } }).cpuMsPer1000).toBeNaN()
@@ -33,7 +35,7 @@ describe('bench:scale arithmetic', () => {
     expect(() => shardCost(2, 1, 2, 1)).toThrow()
   })
 
-  const costs: UnitCosts = { chatUsPerDelivery: 10, redisPerPublishUs: 1, redisPerSubscriberUs: 1, postgresMessagesPerSecond: 5000 }
+  const costs: UnitCosts = { chatUsPerDelivery: 10, chatUsPerExtraInstance: 0, redisPerPublishUs: 1, redisPerSubscriberUs: 1, postgresMessagesPerSecond: 5000 }
 
   test('with a large fan-out the chat hosts saturate first, and adding hosts raises the limit linearly', () => {
     const one = limits(costs, { hosts: 1, coresPerHost: 2, shards: 1, fanOut: 100, headroom: 1 })
@@ -42,6 +44,13 @@ describe('bench:scale arithmetic', () => {
     expect(one.first).toBe('chat')
     expect(one.deliveriesPerSecond).toBeCloseTo(200_000)
     expect(limits(costs, { hosts: 2, coresPerHost: 2, shards: 1, fanOut: 100, headroom: 1 }).chat).toBeCloseTo(4000)
+  })
+
+  test('each further instance a room spans adds its per-message cost to the chat limit', () => {
+    const spread = limits({ ...costs, chatUsPerExtraInstance: 500 }, { hosts: 3, coresPerHost: 2, shards: 1, fanOut: 100, headroom: 1 })
+    // 3 hosts × 2 cores / (100 × 10 µs + 2 × 500 µs) = 3000 messages/s, against 6000 without the extra cost.
+    expect(spread.instancesPerRoom).toBe(3)
+    expect(spread.chat).toBeCloseTo(3000)
   })
 
   test('with a small fan-out Postgres saturates first, whatever the number of hosts', () => {

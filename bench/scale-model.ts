@@ -26,8 +26,8 @@ export type CurveCounts = {
   /** Sends acknowledged (stored, numbered, published). */
   messages: number
   cpu: PartSeconds
-  /** CPU seconds the chat processes spend idle (timers, heartbeats, GC) over as long as the window. */
-  chatIdleSeconds?: number
+  /** CPU seconds each part spends idle (timers, heartbeats, GC, periodic queries) over as long as the window. */
+  idleSeconds?: PartSeconds
 }
 
 export type CurveFigures = {
@@ -36,26 +36,33 @@ export type CurveFigures = {
   /** Chat processes + Redis + Postgres, CPU ms per 1000 deliveries (= µs per delivery). */
   cpuMsPer1000: number
   chatUsPerDelivery: number
-  /** The same less the chat's idle CPU: what delivering costs, whatever the throughput. */
-  chatNetUsPerDelivery: number
   redisUsPerMessage: number
   postgresUsPerMessage: number
+  /** The same less each part's idle CPU: what the work itself costs, whatever the throughput. */
+  net: { cpuMsPer1000: number; chatUsPerDelivery: number; redisUsPerMessage: number; postgresUsPerMessage: number }
 }
 
 const perUnit = (seconds: number, count: number) => (count === 0 ? Number.NaN : (seconds / count) * 1e6)
 
 export function curveFigures(row: CurveCounts): CurveFigures {
-  const { chat, redis, postgres } = row.cpu
+  const units = (cpu: PartSeconds) => ({
+    // ms per 1000 deliveries is numerically µs per delivery.
+    cpuMsPer1000: perUnit(cpu.chat + cpu.redis + cpu.postgres, row.delivered),
+    chatUsPerDelivery: perUnit(cpu.chat, row.delivered),
+    redisUsPerMessage: perUnit(cpu.redis, row.messages),
+    postgresUsPerMessage: perUnit(cpu.postgres, row.messages),
+  })
+  const idle = row.idleSeconds ?? { chat: 0, redis: 0, postgres: 0 }
   const deliveredPerSecond = row.delivered / row.windowSeconds
   return {
     deliveredPerSecond,
     deliveredPerSecondPerInstance: deliveredPerSecond / row.instances,
-    // ms per 1000 deliveries is numerically µs per delivery.
-    cpuMsPer1000: perUnit(chat + redis + postgres, row.delivered),
-    chatUsPerDelivery: perUnit(chat, row.delivered),
-    chatNetUsPerDelivery: perUnit(Math.max(0, chat - (row.chatIdleSeconds ?? 0)), row.delivered),
-    redisUsPerMessage: perUnit(redis, row.messages),
-    postgresUsPerMessage: perUnit(postgres, row.messages),
+    ...units(row.cpu),
+    net: units({
+      chat: Math.max(0, row.cpu.chat - idle.chat),
+      redis: Math.max(0, row.cpu.redis - idle.redis),
+      postgres: Math.max(0, row.cpu.postgres - idle.postgres),
+    }),
   }
 }
 
@@ -72,8 +79,10 @@ export function shardCost(k1: number, usPerPublish1: number, k2: number, usPerPu
 
 /** The measured unit costs the model scales (this machine's figures in docs/SCALING.md). */
 export type UnitCosts = {
-  /** Chat CPU per delivered frame, at the fan-out it was measured with (the message's own work included). */
+  /** Chat CPU per delivered frame with a room on one instance, at the fan-out it was measured with (the message's own work included). */
   chatUsPerDelivery: number
+  /** Chat CPU per message for each further instance a room spans (it reads the message from Redis and frames it once more). */
+  chatUsPerExtraInstance: number
   /** Redis CPU per published message, plus per chat instance subscribed to its room. */
   redisPerPublishUs: number
   redisPerSubscriberUs: number
@@ -109,7 +118,7 @@ export type Limits = {
 /**
  * Messages per second N hosts carry before one resource is full:
  *
- *   chat      M ≤ N · C · h / (F · d)          d: chat µs per delivery
+ *   chat      M ≤ N · C · h / (F · d + (k − 1) · e)   d: chat µs per delivery, e: per extra instance
  *   redis     M ≤ S · h / (p + k · s)          k = min(N, F): instances subscribed per room
  *   postgres  M ≤ P                             P: group-commit messages/s of one primary
  *
@@ -118,7 +127,7 @@ export type Limits = {
  */
 export function limits(costs: UnitCosts, d: Deployment): Limits {
   const instancesPerRoom = Math.min(d.hosts, d.fanOut)
-  const chat = (d.hosts * d.coresPerHost * d.headroom * 1e6) / (d.fanOut * costs.chatUsPerDelivery)
+  const chat = (d.hosts * d.coresPerHost * d.headroom * 1e6) / (d.fanOut * costs.chatUsPerDelivery + (instancesPerRoom - 1) * costs.chatUsPerExtraInstance)
   const redis = (d.shards * d.headroom * 1e6) / (costs.redisPerPublishUs + instancesPerRoom * costs.redisPerSubscriberUs)
   const postgres = costs.postgresMessagesPerSecond * d.headroom
   const candidates = [

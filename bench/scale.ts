@@ -181,8 +181,8 @@ type CurveRow = {
   problems: Map<string, number>
   messagesPerCommit: number
   cpu: CpuUsage
-  /** Cores the chat processes used with the sockets open and nothing sent. */
-  chatIdleCores: number
+  /** Cores each part used with the sockets open and nothing sent. */
+  idleCores: Record<string, number>
 }
 
 const bodyAt = (sentAt: number) => {
@@ -316,7 +316,7 @@ async function runCurveRow(mode: Mode, instances: number, prepared: Prepared, co
       problems,
       messagesPerCommit: commits.commits === 0 ? Number.NaN : commits.messages / commits.commits,
       cpu,
-      chatIdleCores: (idle.cpu.seconds.chat ?? 0) / idle.cpu.wallSeconds,
+      idleCores: Object.fromEntries(Object.entries(idle.cpu.seconds).map(([name, seconds]) => [name, seconds / idle.cpu.wallSeconds])),
     }
   } finally {
     closing.now = true
@@ -378,7 +378,7 @@ async function runCurve(mode: Mode, privateRedis: { url: string; port: number; p
 // ---------------------------------------------------------------------------------------
 // Postgres: messages per second through the chat's group-commit store
 
-type StoreRow = { stores: number; inFlight: number; stored: number; commits: number; seconds: number; postgresSeconds: number }
+type StoreRow = { stores: number; inFlight: number; stored: number; commits: number; seconds: number; postgresSeconds: number; postgresIdleCores: number }
 
 async function measureStore(prepared: Prepared, stores: number, inFlight: number): Promise<StoreRow> {
   const { stack, rooms, senders } = prepared
@@ -395,8 +395,11 @@ async function measureStore(prepared: Prepared, stores: number, inFlight: number
   let stored = 0
   let failed = 0
   let n = 0
+  const backends: Component[] = [{ name: 'postgres', pids: databaseBackends(stack.databaseUrl) }]
   try {
-    const { cpu } = await measureCpu([], [{ name: 'postgres', pids: databaseBackends(stack.databaseUrl) }], async () => {
+    // The stack's chat instances keep querying this database while idle: measured, then subtracted.
+    const idle = await measureCpu([], backends, () => Bun.sleep(IDLE_SAMPLE_MS))
+    const { cpu } = await measureCpu([], backends, async () => {
       const until = performance.now() + STORE_SECONDS * 1000
       await Promise.all(
         pools.map(async (sql, s) => {
@@ -421,7 +424,7 @@ async function measureStore(prepared: Prepared, stores: number, inFlight: number
     if (failed > 0) console.error(`bench: ${failed} stores failed in the ${stores}×${inFlight} row`)
     const [{ commits }] = await stack.sql<{ commits: number }[]>`
       select count(distinct created_at)::int as commits from chat.messages where created_at > ${before}::timestamptz and client_id like 'store-%'`
-    return { stores, inFlight, stored, commits, seconds: cpu.wallSeconds, postgresSeconds: cpu.seconds.postgres }
+    return { stores, inFlight, stored, commits, seconds: cpu.wallSeconds, postgresSeconds: cpu.seconds.postgres, postgresIdleCores: idle.cpu.seconds.postgres / idle.cpu.wallSeconds }
   } finally {
     await Promise.all(pools.map((sql) => sql.end({ timeout: 5 })))
   }
@@ -453,6 +456,12 @@ async function main() {
   printReport(curve, shardRows, storeRows, background)
 }
 
+const idleSecondsOf = (row: CurveRow) => ({
+  chat: (row.idleCores.chat ?? 0) * row.cpu.wallSeconds,
+  redis: (row.idleCores.redis ?? 0) * row.cpu.wallSeconds,
+  postgres: (row.idleCores.postgres ?? 0) * row.cpu.wallSeconds,
+})
+
 function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreRow[], background: string) {
   const redisVersion = versionOf(['redis-server', '--version'])
   const out = reportHeader({
@@ -470,7 +479,7 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
   out.push('The curve (flat out; CPU per delivery is the figure that carries to other machines):', '')
   out.push(
     ...markdownTable(
-      ['instances', 'Redis', 'delivered/s', 'per instance', 'p50 ms', 'p99 ms', 'CPU ms / 1000 deliveries', 'chat µs/delivery', 'net of idle', 'Redis µs/msg', 'Postgres µs/msg', 'msgs/commit', 'lost', 'busy', 'rest'],
+      ['instances', 'Redis', 'delivered/s', 'per instance', 'p50 ms', 'p99 ms', 'CPU ms / 1000 deliveries', 'net of idle', 'chat µs/delivery', 'net', 'Redis µs/msg', 'net', 'Postgres µs/msg', 'net', 'msgs/commit', 'lost', 'busy', 'rest'],
       curve.map((row) => {
         const f = curveFigures({
           instances: row.instances,
@@ -478,7 +487,7 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
           delivered: row.delivered,
           messages: row.messages,
           cpu: { chat: row.cpu.seconds.chat ?? 0, redis: row.cpu.seconds.redis ?? 0, postgres: row.cpu.seconds.postgres ?? 0 },
-          chatIdleSeconds: row.chatIdleCores * row.cpu.wallSeconds,
+          idleSeconds: idleSecondsOf(row),
         })
         return [
           `${row.instances}${mark(row.cpu)}`,
@@ -488,10 +497,13 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
           ms(row.p50),
           ms(row.p99),
           one(f.cpuMsPer1000),
+          one(f.net.cpuMsPer1000),
           one(f.chatUsPerDelivery),
-          one(f.chatNetUsPerDelivery),
+          one(f.net.chatUsPerDelivery),
           one(f.redisUsPerMessage),
+          one(f.net.redisUsPerMessage),
           one(f.postgresUsPerMessage),
+          one(f.net.postgresUsPerMessage),
           one(row.messagesPerCommit),
           String(row.lost),
           percent(busyCores(row.cpu)),
@@ -506,8 +518,9 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
     'system time from /proc during the window; chat: every chat process; Redis: the private server, or every cluster node (replicas',
     'included); Postgres: this stack\'s backends (not its WAL writer or checkpointer). busy: the whole machine, in % of one core',
     `(${cpus().length} cores); rest: what none of client/chat/Redis/Postgres accounts for (other work, the kernel's loopback share).`,
-    `net of idle: chat µs/delivery less what the chat processes used idle (sockets open, nothing sent; ${IDLE_SAMPLE_MS} ms sampled before`,
-    'the row). lost: acknowledged messages × receivers not delivered after the drain.',
+    `net (of idle): less what each part used idle, sockets open and nothing sent (${IDLE_SAMPLE_MS} ms sampled before the row: timers,`,
+    'heartbeats, GC, the instances\' periodic catch-up queries, Redis\' and the cluster bus\' cron), which would otherwise pass for',
+    'cost per unit when outside load lowers the throughput. lost: acknowledged messages × receivers not delivered after the drain.',
   )
   for (const row of curve.filter((r) => r.problems.size > 0)) {
     out.push('', `Problems with ${row.instances} instance(s), ${row.mode}: ${[...row.problems].map(([what, count]) => `${what} ×${count}`).join('; ')}`)
@@ -533,14 +546,16 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
   out.push('', `Postgres through the chat's group-commit store (createMessageStore, ${STORE_SECONDS} s per row, ${ROOMS} rooms):`, '')
   out.push(
     ...markdownTable(
-      ['stores × in flight', 'messages/s', 'msgs/commit', 'commits/s', 'Postgres µs/msg', 'Postgres CPU'],
+      ['stores × in flight', 'messages/s', 'msgs/commit', 'commits/s', 'Postgres µs/msg', 'net of idle', 'Postgres CPU', 'idle'],
       storeRows.map((row) => [
         `${row.stores} × ${row.inFlight}`,
         int(row.stored / row.seconds),
         row.commits === 0 ? '–' : one(row.stored / row.commits),
         int(row.commits / row.seconds),
         one((row.postgresSeconds / row.stored) * 1e6),
+        one((Math.max(0, row.postgresSeconds - row.postgresIdleCores * row.seconds) / row.stored) * 1e6),
         percent(row.postgresSeconds / row.seconds),
+        percent(row.postgresIdleCores),
       ]),
     ),
   )
