@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { curveFigures, limits, quantile, shardCost, type UnitCosts } from './scale-model'
+import { commitCost, curveFigures, limits, quantile, shardCost, type UnitCosts } from './scale-model'
 
 describe('bench:scale arithmetic', () => {
   test('quantile picks the nearest-rank value and is NaN for no samples', () => {
@@ -33,6 +33,14 @@ describe('bench:scale arithmetic', () => {
     expect(cost.perSubscriberUs).toBeCloseTo(0.5)
     expect(cost.perPublishUs).toBeCloseTo(1)
     expect(() => shardCost(2, 1, 2, 1)).toThrow()
+  })
+
+  test('two batch sizes split Postgres cost into a part per commit and a part per message', () => {
+    // 4000 µs per commit + 100 µs per message: 4100 µs alone, 108 µs in batches of 500.
+    const cost = commitCost(1, 4100, 500, 108)
+    expect(cost.perCommitUs).toBeCloseTo(4000)
+    expect(cost.perMessageUs).toBeCloseTo(100)
+    expect(() => commitCost(10, 1, 10, 1)).toThrow()
   })
 
   const costs: UnitCosts = { chatUsPerDelivery: 10, chatUsPerExtraInstance: 0, redisPerPublishUs: 1, redisPerSubscriberUs: 1, postgresMessagesPerSecond: 5000 }

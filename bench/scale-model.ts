@@ -77,6 +77,16 @@ export function shardCost(k1: number, usPerPublish1: number, k2: number, usPerPu
   return { perPublishUs: Math.max(0, usPerPublish1 - perSubscriberUs * k1), perSubscriberUs }
 }
 
+/**
+ * Postgres' cost from two batch sizes (µs of backend CPU per message at B1 and B2 messages
+ * per commit): per message = perCommit / B + perMessage.
+ */
+export function commitCost(b1: number, usPerMessage1: number, b2: number, usPerMessage2: number): { perCommitUs: number; perMessageUs: number } {
+  if (b1 === b2) throw new Error('commitCost needs two different batch sizes')
+  const perCommitUs = Math.max(0, (usPerMessage1 - usPerMessage2) / (1 / b1 - 1 / b2))
+  return { perCommitUs, perMessageUs: Math.max(0, usPerMessage1 - perCommitUs / b1) }
+}
+
 /** The measured unit costs the model scales (this machine's figures in docs/SCALING.md). */
 export type UnitCosts = {
   /** Chat CPU per delivered frame with a room on one instance, at the fan-out it was measured with (the message's own work included). */

@@ -34,7 +34,7 @@ import { startRedisCluster, type RedisCluster } from '../test/redis-cluster'
 import { databaseBackends, measureCpu, type Component, type CpuUsage } from './cpu'
 import { atCleanUp, inChunks, runBench, workDir } from './lifecycle'
 import { backgroundLoad, busyCores, disturbedMark, disturbedNote, markdownTable, ms, percent, reportHeader, restCores, versionOf } from './report'
-import { curveFigures, quantile, shardCost } from './scale-model'
+import { commitCost, curveFigures, quantile, shardCost } from './scale-model'
 import { positiveInt, WARMUP_SECONDS } from './settings'
 
 /** Shorter than the other benches' 10 s: six rows plus two stacks must fit in about three minutes. */
@@ -559,6 +559,12 @@ function printReport(curve: CurveRow[], shardRows: ShardRow[], storeRows: StoreR
       ]),
     ),
   )
+  const netStoreUs = (row: StoreRow) => (Math.max(0, row.postgresSeconds - row.postgresIdleCores * row.seconds) / row.stored) * 1e6
+  const [alone, batched] = [storeRows.find((row) => row.inFlight === 1), storeRows.find((row) => row.stores === 1 && row.inFlight > 1)]
+  if (alone !== undefined && batched !== undefined && alone.commits > 0 && batched.commits > 0) {
+    const cost = commitCost(alone.stored / alone.commits, netStoreUs(alone), batched.stored / batched.commits, netStoreUs(batched))
+    out.push('', `Postgres: ${cost.perCommitUs.toFixed(0)} µs per commit + ${cost.perMessageUs.toFixed(0)} µs per message (backend CPU, net of idle): the model's a and b.`)
+  }
   if (curve.some((row) => mark(row.cpu) !== '')) out.push('', disturbedNote('its throughput understates the system; its CPU per delivery much less so.'))
   console.log(out.join('\n'))
 }
