@@ -99,6 +99,27 @@ describe('editing a message', () => {
   })
 })
 
+describe('the stored stream', () => {
+  test('an edit, a reaction and a deletion replay from GET /events and join{since} exactly as their live frames were', async () => {
+    const { room, alice, bob, onA, onB } = await roomWithTwo()
+    const { id, seq } = await send(onA, room, 'to be changed')
+    expect((await call(stack.url, 'PATCH', path(room, id), { token: alice.accessToken, body: { body: 'changed' } })).status).toBe(200)
+    expect((await call(stack.url, 'PUT', reaction(room, id, '👍'), { token: bob.accessToken })).status).toBe(204)
+    expect((await call(stack.url, 'DELETE', path(room, id), { token: alice.accessToken })).status).toBe(204)
+    const live = await onB.collect((f) => f.type === 'event' && f.target === id, 3, 5000)
+    const stored = await call(stack.url, 'GET', `/chat/rooms/${room}/events?after=${seq}`, { token: alice.accessToken })
+    expect(stored.status).toBe(200)
+    const strip = ({ type: _type, ...rest }: Frame) => rest
+    // The edit's body is erased from storage by the deletion; everything else is as it was sent.
+    expect(stored.body.items).toEqual(live.map(strip).map((e) => (e.kind === 'edit' ? { ...e, data: { body: '' } } : e)))
+    const replayer = await connect(stack.url, bob.accessToken)
+    await joinRoom(replayer, room, seq)
+    const replayed = await replayer.collect((f) => f.type === 'event' && f.target === id, 3, 5000)
+    expect(replayed.map((f) => f.data)).toEqual([{ body: '' }, { emoji: '👍', added: true }, {}])
+    for (const socket of [onA, onB, replayer]) socket.close()
+  })
+})
+
 describe('authorization under the room lock', () => {
   test('an edit waiting behind a removal that commits is refused: membership is read after the room lock is granted', async () => {
     const { room, bob, onA, onB } = await roomWithTwo()

@@ -84,9 +84,11 @@ async function runChange<Extra extends object, After extends readonly Fragment[]
           update chat.rooms set last_seq = last_seq + 1 where id = ${roomId} and exists (select from changed)
           returning last_seq, now() as at
         ),
+        -- The data goes in as text: a parameter typed jsonb would be JSON-encoded once more
+        -- by postgres.js and stored as a JSON string.
         appended as (
           insert into chat.events (room_id, seq, kind, actor_id, target, data, created_at)
-          select ${roomId}::uuid, r.last_seq, ${event.kind}::text, ${event.actorId}::uuid, ${messageId}::uuid, ${JSON.stringify(event.data)}::jsonb, r.at
+          select ${roomId}::uuid, r.last_seq, ${event.kind}::text, ${event.actorId}::uuid, ${messageId}::uuid, ${JSON.stringify(event.data)}::text::jsonb, r.at
           from reserved r
           returning seq, created_at
         )
