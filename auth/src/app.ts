@@ -3,6 +3,7 @@ import { credentialsController } from './credentials'
 import type { AuthDeps } from './deps'
 import { keysController } from './keys'
 import { loginController } from './login'
+import { mfaController } from './mfa'
 import { passwordController } from './password'
 import { revocationsController } from './revocations'
 import { sessionsController } from './sessions'
@@ -18,13 +19,14 @@ export function createAuthApp(deps: AuthDeps) {
     openapi: {
       title: 'Auth service',
       description:
-        'Login, refresh-token rotation, logout, sessions and the public signing keys. Access tokens are EdDSA JWTs (15 min) verified locally by every service; revocations reach every instance through Redis, and are kept in Postgres as their source of truth.',
+        'Login (with TOTP two-factor), refresh-token rotation, logout, sessions and the public signing keys. Access tokens are EdDSA JWTs (15 min) verified locally by every service; revocations reach every instance through Redis, and are kept in Postgres as their source of truth.',
     },
   })
     .use(keysController(deps.key))
     .use(loginController(deps))
     .use(sessionsController(deps))
     .use(passwordController(deps))
+    .use(mfaController(deps))
     .use(credentialsController(deps))
     .use(revocationsController(deps))
 }

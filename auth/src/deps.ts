@@ -17,4 +17,6 @@ export type AuthDeps = {
   verifier: TokenVerifier
   hasher: PasswordHasher
   internalToken: string
+  /** AES-256 key sealing TOTP secrets (from MFA_ENCRYPTION_KEY). */
+  mfaKey: Buffer
 }

@@ -6,6 +6,7 @@ import { createAuthApp } from './app'
 import { startCleanupJob } from './cleanup/service'
 import { loadAuthConfig } from './config'
 import { createAccessTokenSigner, loadSigningKey } from './keys/signing-key'
+import { resolveMfaKey } from './mfa/key'
 import { createPasswordHasher } from './password/hashing'
 import { listRevocationsInForce } from './sessions/service'
 
@@ -30,6 +31,7 @@ const app = createAuthApp({
   verifier,
   hasher: createPasswordHasher(config),
   internalToken,
+  mfaKey: resolveMfaKey(config),
 }).listen({ port: config.PORT, hostname: config.HOST })
 
 const cleanup = startCleanupJob({ ...runtime, config })
