@@ -87,10 +87,11 @@ export async function confirmTotpEnrolment(
       where user_id = ${userId} and confirmed_at is null and secret_sealed = ${factor.secret_sealed}
       returning 1 as ok`
     if (row === undefined) return false
+    // Hex text: postgres.js sends an array of Buffers as one bytea, not as bytea[].
     await tx`
       with cleared as (delete from auth.recovery_codes where user_id = ${userId})
       insert into auth.recovery_codes (user_id, code_hash)
-      select ${userId}, hash from unnest(${recoveryCodes.map(hashRecoveryCode)}::bytea[]) as hash`
+      select ${userId}, decode(hash, 'hex') from unnest(${recoveryCodes.map((code) => hashRecoveryCode(code).toString('hex'))}::text[]) as hash`
     return true
   })
   // Another confirmation or a restarted enrolment got there first: this code proved an older secret.
