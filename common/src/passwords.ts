@@ -16,7 +16,7 @@ export const PASSWORD_MIN_SCORE = 3
 export const Password = t.String({
   minLength: PASSWORD_MIN_LENGTH,
   maxLength: PASSWORD_MAX_LENGTH,
-  description: `${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters, hard to guess (zxcvbn score ≥ ${PASSWORD_MIN_SCORE}; your username and email count against it)`,
+  description: `Hard to guess (zxcvbn score ≥ ${PASSWORD_MIN_SCORE}; your username and email count against it)`,
 })
 
 /**
