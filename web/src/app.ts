@@ -4,6 +4,7 @@ import { describeError, setUpAuthView, showAuthView } from './auth-view'
 import { showBanner, startChat } from './chat-view'
 import { byId } from './dom'
 import { captureInviteCode } from './invite-link'
+import { setUpSecurityView } from './security-view'
 import { createSessionTokenStore } from './session-store'
 
 const ENDED_NOTICE = 'Your session has ended. Please log in again.'
@@ -53,11 +54,26 @@ async function logOut(scope: Exclude<LogoutScope, 'others'>) {
   }
 }
 
+/** The security page is its own route (a full page load from the chat's header, so the chat's socket is not kept open behind it). */
+const SECURITY_PATH = '/security'
+const security = setUpSecurityView(api)
+
+async function enterSecurity() {
+  try {
+    await security.show()
+  } catch (error) {
+    if (isSessionEnded(error)) leaveChat(ENDED_NOTICE)
+    else showBanner(describeError(error))
+  }
+}
+
+const enterApp = () => void (location.pathname === SECURITY_PATH ? enterSecurity() : enterChat())
+
 // Before anything else: a login form shown for `/invite/<code>` must not lose the code.
 captureInviteCode()
-setUpAuthView(api, () => void enterChat())
+setUpAuthView(api, enterApp)
 byId('logout-button').addEventListener('click', () => void logOut('local'))
 byId('logout-everywhere-button').addEventListener('click', () => void logOut('global'))
 
-if (api.isLoggedIn()) void enterChat()
+if (api.isLoggedIn()) enterApp()
 else showAuthView(null)
