@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
+import { loadPasswordDictionaries } from '@chat/common/passwords'
 import { createTokenVerifier } from '@chat/common/tokens'
 import { createAuthApp } from './app'
 import { startCleanupJob } from './cleanup/service'
@@ -15,6 +16,8 @@ const internalToken = resolveInternalToken(config)
 const key = await loadSigningKey(config)
 // Auth is the revocations' source of truth: it reads its own table, not its own route.
 const runtime = await bootService('auth', config, 'auth', join(import.meta.dir, '..', 'migrations'), { loadRevocations: listRevocationsInForce })
+// After the migrations, before listening: the password-strength dictionaries (about 2 s of CPU).
+await loadPasswordDictionaries()
 // The auth service verifies with its own public key: no JWKS round trip to itself.
 const verifier = createTokenVerifier({
   keys: key.publicKey,

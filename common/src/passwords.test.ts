@@ -1,6 +1,8 @@
-import { describe, expect, test } from 'bun:test'
+import { beforeAll, describe, expect, test } from 'bun:test'
 import { Value } from '@sinclair/typebox/value'
-import { findPasswordWeakness, identityWords, Password, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords'
+import { findPasswordWeakness, identityWords, loadPasswordDictionaries, Password, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords'
+
+beforeAll(loadPasswordDictionaries)
 
 describe('findPasswordWeakness', () => {
   test('accepts a long passphrase', () => {

@@ -1,6 +1,4 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core'
-import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common'
-import { dictionary as englishDictionary, translations } from '@zxcvbn-ts/language-en'
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core'
 import { t } from 'elysia'
 
 /** Passwords are bounded so hashing cost is bounded; the lower bound follows NIST 800-63B. */
@@ -19,16 +17,29 @@ export const Password = t.String({
   description: `Hard to guess (zxcvbn score ≥ ${PASSWORD_MIN_SCORE}; your username and email count against it)`,
 })
 
+let estimator: ZxcvbnFactory | null = null
+
 /**
- * Built once when the module loads: ranking the dictionaries (common passwords, names,
- * English words, keyboard layouts) takes about half a second, a check then milliseconds.
- * Levenshtein matching stays off: it multiplies the cost of every check for little gain.
+ * Loads zxcvbn and ranks its dictionaries (common passwords, names, English words,
+ * keyboard layouts): about a second of CPU each for the import and the ranking, after
+ * which a check takes milliseconds. Services await it once at start, after their
+ * migrations (so instances racing for the migration lock are not held up by it) and
+ * before they listen. Levenshtein matching stays off: it multiplies the cost of every
+ * check for little gain.
  */
-const estimator = new ZxcvbnFactory({
-  translations,
-  graphs: adjacencyGraphs,
-  dictionary: { ...commonDictionary, ...englishDictionary },
-})
+export async function loadPasswordDictionaries(): Promise<void> {
+  if (estimator !== null) return
+  const [{ ZxcvbnFactory }, common, english] = await Promise.all([
+    import('@zxcvbn-ts/core'),
+    import('@zxcvbn-ts/language-common'),
+    import('@zxcvbn-ts/language-en'),
+  ])
+  estimator ??= new ZxcvbnFactory({
+    translations: english.translations,
+    graphs: common.adjacencyGraphs,
+    dictionary: { ...common.dictionary, ...english.dictionary },
+  })
+}
 
 /**
  * The words a password must not lean on: the username, the whole email and its mailbox
@@ -63,6 +74,7 @@ export function findPasswordWeakness(password: string, identity: { username?: st
   if (username && username.length >= IDENTITY_WORD_MIN_LENGTH && lower.includes(username)) return 'contains the username'
   const mailbox = identity.email?.split('@')[0]?.toLowerCase()
   if (mailbox && mailbox.length >= IDENTITY_WORD_MIN_LENGTH && lower.includes(mailbox)) return 'contains the email address'
+  if (estimator === null) throw new Error('loadPasswordDictionaries() must have finished before a password is checked')
   const result = estimator.check(password, identityWords(identity))
   if (result.score >= PASSWORD_MIN_SCORE) return null
   const reasons = [result.feedback.warning, ...result.feedback.suggestions].filter((text): text is string => typeof text === 'string' && text !== '')

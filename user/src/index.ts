@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
+import { loadPasswordDictionaries } from '@chat/common/passwords'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
 import { createUserApp } from './app'
 import { createAuthClient } from './auth-client'
@@ -9,6 +10,8 @@ import { loadUserConfig } from './config'
 const config = loadUserConfig()
 const internalToken = resolveInternalToken(config)
 const runtime = await bootService('user', config, 'users', join(import.meta.dir, '..', 'migrations'))
+// After the migrations, before listening: the password-strength dictionaries (about 2 s of CPU).
+await loadPasswordDictionaries()
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,
