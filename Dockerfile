@@ -23,7 +23,9 @@ ARG SERVICE
 RUN case "$SERVICE" in auth|user|chat) ;; *) echo "build with --build-arg SERVICE=auth|user|chat (got '$SERVICE')" >&2; exit 1 ;; esac
 WORKDIR /app
 # No PORT: each service listens on its default from common/src/ports.ts unless compose sets one.
-ENV NODE_ENV=production HOST=0.0.0.0 SERVICE=${SERVICE}
+# No runtime transpiler cache: it would live in the home folder, which a read-only root
+# (deploy/kubernetes) refuses on every start, and a new container starts without it anyway.
+ENV NODE_ENV=production HOST=0.0.0.0 SERVICE=${SERVICE} BUN_RUNTIME_TRANSPILER_CACHE_PATH=0
 COPY --from=deps /app/node_modules node_modules
 # tsconfig.json maps @chat/common/* to common/src, which Bun follows at run time.
 COPY package.json tsconfig.json ./

@@ -22,16 +22,29 @@
  * flight per sender, for the -max rows: fewer leave the chat waiting on its commit latency
  * rather than on the machine), BENCH_ROOMS (4, for the -rooms rows),
  * BENCH_BODY_CHARS (100), BENCH_SIO_RUNTIME (bun | node: what runs the Socket.IO servers),
- * BENCH_ROWS (comma-separated row ids; default all): chat, chat-changes, sio, sio-pg,
- * chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max.
+ * BENCH_CPU_PROF (a folder: each service of the stack writes a Markdown CPU profile there when
+ * it stops; the chat instances' process ids are printed), BENCH_ROWS (comma-separated row ids; default all): chat, chat-changes, sio, sio-pg,
+ * chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max, and the peer shapes chat-all,
+ * sio-all, sio-node-all, bare-all, chat-dm, sio-dm, sio-node-dm, bare-dm.
  *
- * `chat-changes` is the `chat` row with one send in ten replaced by a change to one of the
- * sender's acknowledged messages, alternately an edit and a reaction over REST: receivers
- * must then get every seq of the room (messages and events) once and in order, and the
- * message throughput and latency compare with the `chat` row.
+ * `chat-changes` is the `chat` row plus, with every tenth message, a change to one of the
+ * sender's acknowledged messages, alternately an edit and a reaction over REST. The
+ * message load is the `chat` row's exactly (same sends, same rate), so the two rows differ
+ * only by the changes; receivers must then get every seq of the room (messages and events)
+ * once and in order.
+ *
+ * The peer shapes (`-all`, `-dm`) drop the sender/receiver split: every client joins its
+ * room and sends bursts as fast as acks allow (the next burst once the whole previous one
+ * is acknowledged), and receives everything of its room, its own messages included.
+ * `-all`: BENCH_PEER_ROOMS (4) rooms × BENCH_PEER_CLIENTS (16) clients, bursts of
+ * BENCH_PEER_BURST (20). `-dm`: BENCH_DM_ROOMS (100) rooms of 2 clients, bursts of
+ * BENCH_DM_BURST (10). Clients alternate between the two instances (a DM's two clients sit
+ * on different instances). Compared with Socket.IO + Redis adapter on Bun (`sio-`, or
+ * BENCH_SIO_RUNTIME) and on Node (`sio-node-`), and with bare `Bun.serve` topic pub/sub
+ * (`bare-`: one process, nothing stored, no Redis: an upper bound, not a peer).
  */
 import { cpus } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { io, type Socket } from 'socket.io-client'
 import { ChatConfig } from '../chat/src/config'
 import type { Child } from '../scripts/child'
@@ -39,11 +52,12 @@ import { findFreePorts, waitFor } from '../scripts/net'
 import { REPO_ROOT } from '../scripts/stack'
 import { call, login, register, type Account } from '../scripts/api-client'
 import { claimRedisDb, startTestStack, type TestStack } from '../scripts/test-stack'
-import { connect, joinRoom, type Frame } from '../scripts/ws-client'
+import { connect, joinRoom, type Frame, type SocketClient } from '../scripts/ws-client'
 import { databaseBackends, measureCpu, pidsByCommand, type Component, type CpuUsage } from './cpu'
 import { atCleanUp, inChunks, runBench, startChild, workDir } from './lifecycle'
 import { backgroundLoad, busyCores, disturbedMark, disturbedNote, markdownTable, ms, percent, reportHeader, restCores, versionOf } from './report'
 import { positiveInt, SECONDS, WARMUP_SECONDS, wantedRow } from './settings'
+import type { BareFrame } from './bare-server'
 import type { Ack, MessagePayload, SendPayload } from './socketio-server'
 
 const SENDERS = positiveInt('BENCH_SENDERS', 4)
@@ -52,9 +66,17 @@ const RATE = positiveInt('BENCH_RATE', 50)
 const WINDOW = positiveInt('BENCH_WINDOW', 32)
 const ROOMS = positiveInt('BENCH_ROOMS', 4)
 const BODY_CHARS = positiveInt('BENCH_BODY_CHARS', 100)
-const SIO_RUNTIME = process.env.BENCH_SIO_RUNTIME ?? 'bun'
-if (SIO_RUNTIME !== 'bun' && SIO_RUNTIME !== 'node') {
-  console.error(`bench: BENCH_SIO_RUNTIME must be bun or node (got ${JSON.stringify(SIO_RUNTIME)})`)
+const PEER_ROOMS = positiveInt('BENCH_PEER_ROOMS', 4)
+const PEER_CLIENTS = positiveInt('BENCH_PEER_CLIENTS', 16)
+const PEER_BURST = positiveInt('BENCH_PEER_BURST', 20)
+const DM_ROOMS = positiveInt('BENCH_DM_ROOMS', 100)
+const DM_BURST = positiveInt('BENCH_DM_BURST', 10)
+/** A folder: every service of the stack writes a CPU profile there (Markdown, `bun --cpu-prof-md`) when it stops. */
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF ?? ''
+const SIO_RUNTIME = sioRuntime(process.env.BENCH_SIO_RUNTIME ?? 'bun')
+function sioRuntime(value: string): 'bun' | 'node' {
+  if (value === 'bun' || value === 'node') return value
+  console.error(`bench: BENCH_SIO_RUNTIME must be bun or node (got ${JSON.stringify(value)})`)
   process.exit(1)
 }
 
@@ -78,32 +100,40 @@ const DRAIN_TIMEOUT_MS = 20_000
 const DRAIN_POLL_MS = 50
 const PROCESS_READY_TIMEOUT_MS = 15_000
 
-type System = 'chat' | 'sio' | 'sio-pg'
-type Mode = { kind: 'rate'; perSender: number } | { kind: 'window'; size: number }
-type Row = { id: string; name: string; system: System; rooms: number; mode: Mode; changes: boolean }
+type System = 'chat' | 'sio' | 'sio-pg' | 'sio-node' | 'bare'
+/**
+ * rate: open loop, each sender at a fixed rate; window: each sender keeps `size` sends in
+ * flight; burst: each peer sends `size`, then the next `size` once all are acknowledged.
+ */
+type Mode = { kind: 'rate'; perSender: number } | { kind: 'window'; size: number } | { kind: 'burst'; size: number }
+/** `peers`: every client sends and receives (`perRoom` clients per room) instead of the sender/receiver split. */
+type Row = { id: string; name: string; system: System; rooms: number; mode: Mode; changes: boolean; peers: { perRoom: number } | null }
 
 const SYSTEM_NAMES: Record<System, string> = {
   chat: 'chat ×2 (stored, seq)',
   sio: `Socket.IO ×2 + Redis adapter (${SIO_RUNTIME})`,
   'sio-pg': `Socket.IO ×2 + INSERT per message (${SIO_RUNTIME})`,
+  'sio-node': 'Socket.IO ×2 + Redis adapter (node)',
+  bare: 'bare Bun.serve pub/sub ×1 (nothing stored)',
 }
-const modeName = (mode: Mode) => (mode.kind === 'rate' ? `${mode.perSender}/s per sender` : `window ${mode.size}`)
-const rowOf = (id: string, system: System, rooms: number, mode: Mode, changes = false): Row => ({
-  id,
-  system,
-  rooms,
-  mode,
-  changes,
-  name: `${SYSTEM_NAMES[system]}, ${rooms === 1 ? '1 room' : `${rooms} rooms`}, ${modeName(mode)}${changes ? ', 1 in 10 an edit or reaction' : ''}`,
-})
-/** In the -changes row, every CHANGE_EVERY-th send is an edit or a reaction instead of a message. */
+const modeName = (mode: Mode) =>
+  mode.kind === 'rate' ? `${mode.perSender}/s per sender` : mode.kind === 'window' ? `window ${mode.size}` : `bursts of ${mode.size}`
+const rowOf = (id: string, system: System, rooms: number, mode: Mode, options: { changes?: boolean; peersPerRoom?: number } = {}): Row => {
+  const changes = options.changes ?? false
+  const peers = options.peersPerRoom === undefined ? null : { perRoom: options.peersPerRoom }
+  const roomsName = `${rooms === 1 ? '1 room' : `${rooms} rooms`}${peers === null ? '' : ` × ${peers.perRoom} clients sending and receiving`}`
+  return { id, system, rooms, mode, changes, peers, name: `${SYSTEM_NAMES[system]}, ${roomsName}, ${modeName(mode)}${changes ? ', + an edit or reaction per 10' : ''}` }
+}
+/** In the -changes row, every CHANGE_EVERY-th message is followed by an edit or a reaction. */
 const CHANGE_EVERY = 10
 const REACTION_EMOJI = ['👍', '🎉', '😀', '❤️', '🚀']
 const rate: Mode = { kind: 'rate', perSender: RATE }
 const windowed: Mode = { kind: 'window', size: WINDOW }
-const ROWS: Row[] = [
+const peerBurst: Mode = { kind: 'burst', size: PEER_BURST }
+const dmBurst: Mode = { kind: 'burst', size: DM_BURST }
+const ALL_ROWS: Row[] = [
   rowOf('chat', 'chat', 1, rate),
-  rowOf('chat-changes', 'chat', 1, rate, true),
+  rowOf('chat-changes', 'chat', 1, rate, { changes: true }),
   rowOf('sio', 'sio', 1, rate),
   rowOf('sio-pg', 'sio-pg', 1, rate),
   rowOf('chat-rooms', 'chat', ROOMS, rate),
@@ -111,7 +141,17 @@ const ROWS: Row[] = [
   rowOf('chat-max', 'chat', 1, windowed),
   rowOf('sio-max', 'sio', 1, windowed),
   rowOf('sio-pg-max', 'sio-pg', 1, windowed),
-].filter((row) => wantedRow(row.id))
+  rowOf('chat-all', 'chat', PEER_ROOMS, peerBurst, { peersPerRoom: PEER_CLIENTS }),
+  rowOf('sio-all', 'sio', PEER_ROOMS, peerBurst, { peersPerRoom: PEER_CLIENTS }),
+  rowOf('sio-node-all', 'sio-node', PEER_ROOMS, peerBurst, { peersPerRoom: PEER_CLIENTS }),
+  rowOf('bare-all', 'bare', PEER_ROOMS, peerBurst, { peersPerRoom: PEER_CLIENTS }),
+  rowOf('chat-dm', 'chat', DM_ROOMS, dmBurst, { peersPerRoom: 2 }),
+  rowOf('sio-dm', 'sio', DM_ROOMS, dmBurst, { peersPerRoom: 2 }),
+  rowOf('sio-node-dm', 'sio-node', DM_ROOMS, dmBurst, { peersPerRoom: 2 }),
+  rowOf('bare-dm', 'bare', DM_ROOMS, dmBurst, { peersPerRoom: 2 }),
+]
+const ROWS = ALL_ROWS.filter((row) => wantedRow(row.id))
+const ALL_ROW_IDS = ALL_ROWS.map((row) => row.id)
 
 /** Latencies in ms, appended as they come and sorted once at the end. */
 function createSamples() {
@@ -184,9 +224,11 @@ function createTally() {
   const inWindow = (t: number) => t >= windowStart && t < windowEnd
   const delivery = createSamples()
   const ack = createSamples()
+  const change = createSamples()
   const problems = new Map<string, number>()
   let delivered = 0
   let acked = 0
+  let changed = 0
   return {
     openWindow(start: number, end: number) {
       windowStart = start
@@ -202,10 +244,16 @@ function createTally() {
       if (inWindow(now)) acked++
       if (inWindow(sentAt)) ack.push(now - sentAt)
     },
+    /** A change (the -changes row's REST call) answered 2xx. */
+    changed(startedAt: number) {
+      const now = performance.now()
+      if (inWindow(now)) changed++
+      if (inWindow(startedAt)) change.push(now - startedAt)
+    },
     problem(what: string) {
       problems.set(what, (problems.get(what) ?? 0) + 1)
     },
-    result: () => ({ delivered, acked, delivery: delivery.summary(), ack: ack.summary(), problems }),
+    result: () => ({ delivered, acked, changed, delivery: delivery.summary(), ack: ack.summary(), change: change.summary(), problems }),
   }
 }
 type Tally = ReturnType<typeof createTally>
@@ -218,14 +266,18 @@ const bodyAt = (sentAt: number) => {
 const sentAtOf = (body: string) => parseFloat(body)
 
 type Receiver = { close(): Promise<void> }
-type Sender = { send(n: number, sentAt: number): void; close(): Promise<void> }
+/** `extraInFlight`: work the row adds beside the counted sends (the -changes row's REST calls) still unanswered. */
+type Sender = { send(n: number, sentAt: number): void; extraInFlight(): number; close(): Promise<void> }
+type OnAck = (n: number, ok: boolean) => void
 
 /** One system under test, driven the same way for every row. */
 type Driver = {
   createRooms(row: Row): Promise<string[]>
   openReceiver(index: number, room: string, check: StreamCheck, tally: Tally): Promise<Receiver>
   /** `onAck(n, ok)` once the server answered send number `n`. */
-  openSender(index: number, room: string, tally: Tally, onAck: (n: number, ok: boolean) => void, row: Row): Promise<Sender>
+  openSender(index: number, room: string, tally: Tally, onAck: OnAck, row: Row): Promise<Sender>
+  /** A client of a peer row: one socket that joins `room`, sends, and receives everything of the room. */
+  openPeer(index: number, room: string, check: StreamCheck, tally: Tally, onAck: OnAck): Promise<Sender>
   /** After the sends: the streams each room's receivers must have got in full, with their lengths. */
   expectedStreams(rooms: string[], senders: SenderState[]): Promise<Map<string, { stream: string; count: number; excused: number }[]>>
   /** Messages per Postgres commit over the row, or null when nothing is stored. */
@@ -234,79 +286,119 @@ type Driver = {
   serverPids(): number[]
 }
 
-function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccounts: Tokened[]): Driver {
+/** Peer `index` of a peer row is client `index % perRoom` of room `floor(index / perRoom)`. */
+const peerRoomIndex = (row: Row, index: number) => Math.floor(index / row.peers!.perRoom)
+
+/**
+ * `senderAccounts`/`receiverAccounts` serve the split rows; peer rows spread their clients
+ * over `peerAccounts` (client i is user i mod their number, at most
+ * RECEIVER_SOCKETS_PER_USER sockets each), so each room's members are its clients' users.
+ */
+function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccounts: Tokened[], peerAccounts: Tokened[]): Driver {
   const instances = stack.instancesOf('chat')
+  const peerAccount = (index: number) => peerAccounts[index % peerAccounts.length]
+  const createRoom = async (row: Row, r: number, users: Tokened[]) => {
+    const [owner, ...others] = users
+    const created = await call(stack.url, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: `bench ${row.id} ${r} ${Date.now()}` } })
+    if (created.status !== 201) throw new Error(`bench: creating a room answered ${created.status}: ${JSON.stringify(created.body)}`)
+    for (const member of others) {
+      const joined = await call(stack.url, 'POST', `/chat/rooms/${created.body.id}/join`, { token: member.accessToken })
+      if (joined.status !== 204) throw new Error(`bench: joining a room answered ${joined.status}: ${JSON.stringify(joined.body)}`)
+    }
+    return created.body.id as string
+  }
+  /** Frames a socket gets: acks of its sends, the room's stream, errors. */
+  const onFrames = (client: SocketClient, role: string, tally: Tally, handlers: { check?: StreamCheck; onAck?: (n: number, ok: boolean, id: string) => void }) => {
+    // The test client keeps every frame; here they are only counted.
+    client.frames.length = 0
+    const { check, onAck } = handlers
+    client.ws.onmessage = (event) => {
+      const frame: Frame = JSON.parse(String(event.data))
+      if (frame.type === 'message') {
+        if (check === undefined) return
+        check.see(frame.room, frame.seq)
+        tally.delivered(sentAtOf(frame.body))
+      } else if (frame.type === 'event') check?.see(frame.room, frame.seq)
+      else if (frame.type === 'ack') onAck?.(frame.ref, true, frame.id)
+      else if (frame.type === 'error') {
+        tally.problem(`${role} error ${frame.code}`)
+        if (typeof frame.ref === 'number') onAck?.(frame.ref, false, '')
+      }
+    }
+  }
+  const sendFrame = (ws: WebSocket, room: string, clientPrefix: string, n: number, sentAt: number) =>
+    ws.send(JSON.stringify({ type: 'send', room, body: bodyAt(sentAt), clientId: `${clientPrefix}-${n}`, ref: n }))
+
   return {
     async createRooms(row) {
+      const accounts = row.peers === null ? [...senderAccounts, ...receiverAccounts] : peerAccounts
       // Fresh tokens for every row: access tokens live 15 minutes, a long run outlives them.
-      await inChunks([...senderAccounts, ...receiverAccounts], PREPARE_CONCURRENCY, async (account) => {
+      await inChunks(accounts, PREPARE_CONCURRENCY, async (account) => {
         account.accessToken = (await login(stack.url, account)).accessToken
       })
-      const [owner, ...others] = [...senderAccounts, ...receiverAccounts]
-      return inChunks(Array.from({ length: row.rooms }, (_, r) => r), PREPARE_CONCURRENCY, async (r) => {
-        const created = await call(stack.url, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: `bench ${row.id} ${r} ${Date.now()}` } })
-        if (created.status !== 201) throw new Error(`bench: creating a room answered ${created.status}: ${JSON.stringify(created.body)}`)
-        for (const member of others) {
-          const joined = await call(stack.url, 'POST', `/chat/rooms/${created.body.id}/join`, { token: member.accessToken })
-          if (joined.status !== 204) throw new Error(`bench: joining a room answered ${joined.status}: ${JSON.stringify(joined.body)}`)
-        }
-        return created.body.id as string
-      })
+      const indexes = Array.from({ length: row.rooms }, (_, r) => r)
+      if (row.peers === null) return inChunks(indexes, PREPARE_CONCURRENCY, (r) => createRoom(row, r, accounts))
+      const { perRoom } = row.peers
+      return inChunks(indexes, PREPARE_CONCURRENCY, (r) =>
+        createRoom(row, r, [...new Set(Array.from({ length: perRoom }, (_, k) => peerAccount(r * perRoom + k)))]),
+      )
     },
     async openReceiver(index, room, check, tally) {
       const account = receiverAccounts[Math.floor(index / RECEIVER_SOCKETS_PER_USER)]
       const client = await connect(instances[index % INSTANCES].url, account.accessToken)
       await joinRoom(client, room)
-      // The test client keeps every frame; a receiver here only counts them.
-      client.frames.length = 0
-      client.ws.onmessage = (event) => {
-        const frame: Frame = JSON.parse(String(event.data))
-        if (frame.type === 'message') {
-          check.see(frame.room, frame.seq)
-          tally.delivered(sentAtOf(frame.body))
-        } else if (frame.type === 'event') check.see(frame.room, frame.seq)
-        else if (frame.type === 'error') tally.problem(`receiver error ${frame.code}`)
-      }
+      onFrames(client, 'receiver', tally, { check })
       return closerOf(client.ws, client.closed, tally, 'receiver')
     },
     async openSender(index, room, tally, onAck, row) {
       const instance = instances[index % INSTANCES]
       const account = senderAccounts[index]
       const client = await connect(instance.url, account.accessToken)
-      client.frames.length = 0
       /** The sender's acknowledged messages, which the -changes row edits and reacts to. */
       const acked: string[] = []
-      client.ws.onmessage = (event) => {
-        const frame: Frame = JSON.parse(String(event.data))
-        if (frame.type === 'ack') {
-          acked.push(frame.id)
-          onAck(frame.ref, true)
-        } else if (frame.type === 'error') {
-          tally.problem(`sender error ${frame.code}`)
-          if (typeof frame.ref === 'number') onAck(frame.ref, false)
-        }
-      }
+      onFrames(client, 'sender', tally, {
+        onAck(n, ok, id) {
+          if (ok) acked.push(id)
+          onAck(n, ok)
+        },
+      })
+      let changesInFlight = 0
       const change = (n: number, target: string) => {
         const edit = (n / CHANGE_EVERY) % 2 === 0
         const path = `/chat/rooms/${room}/messages/${target}${edit ? '' : `/reactions/${encodeURIComponent(REACTION_EMOJI[n % REACTION_EMOJI.length])}`}`
+        changesInFlight++
+        const startedAt = performance.now()
         call(instance.url, edit ? 'PATCH' : 'PUT', path, { token: account.accessToken, ...(edit ? { body: { body: `edited ${n}` } } : {}) })
           .then((answer) => {
             if (answer.status >= 300) tally.problem(`change answered ${answer.status} ${answer.body.error ?? ''}`)
-            onAck(n, answer.status < 300)
+            else tally.changed(startedAt)
           })
-          .catch(() => onAck(n, false))
+          .catch(() => tally.problem('change failed'))
+          .finally(() => changesInFlight--)
       }
       const { ws } = client
       return {
         send(n, sentAt) {
-          if (row.changes && n % CHANGE_EVERY === 0 && acked.length > 0) return change(n, acked[(n * 7) % acked.length])
-          ws.send(JSON.stringify({ type: 'send', room, body: bodyAt(sentAt), clientId: `s${index}-${n}`, ref: n }))
+          sendFrame(ws, room, `s${index}`, n, sentAt)
+          // Extra work on top of the same message load, so the row compares with `chat`.
+          if (row.changes && n % CHANGE_EVERY === 0 && acked.length > 0) change(n, acked[(n * 7) % acked.length])
         },
+        extraInFlight: () => changesInFlight,
         ...closerOf(ws, client.closed, tally, 'sender'),
       }
     },
+    async openPeer(index, room, check, tally, onAck) {
+      const client = await connect(instances[index % INSTANCES].url, peerAccount(index).accessToken)
+      await joinRoom(client, room)
+      onFrames(client, 'peer', tally, { check, onAck })
+      const { ws } = client
+      return {
+        send: (n, sentAt) => sendFrame(ws, room, `p${index}`, n, sentAt),
+        extraInFlight: () => 0,
+        ...closerOf(ws, client.closed, tally, 'peer'),
+      }
+    },
     async expectedStreams(rooms) {
-      // Everything stored must reach every receiver, whether or not its sender saw the ack.
       // The set-up joins' `member` events take the first seqs, before any receiver joined: excused.
       const stored = await stack.sql<{ id: string; last_seq: string; events: number }[]>`
         select id, last_seq, (select count(*)::int from chat.events e where e.room_id = r.id and e.kind = 'member') as events
@@ -337,6 +429,14 @@ function closerOf(ws: WebSocket, closed: Promise<{ code: number }>, tally: Tally
   }
 }
 
+/** Nothing is stored: a receiver must get what each sender of its room had sent (a refused send was never broadcast, so it is excused). */
+async function unstoredStreams(rooms: string[], senders: SenderState[]) {
+  return new Map(
+    rooms.map((room) => [room, senders.filter((s) => s.room === room).map((s) => ({ stream: String(s.index), count: s.sent, excused: s.failed }))]),
+  )
+}
+const unstoredRooms = (row: Row) => Array.from({ length: row.rooms }, (_, r) => `bench-${row.id}-${r}-${Date.now()}`)
+
 function socketIoDriver(urls: string[], pids: () => number[], persists: boolean): Driver {
   const open = async (index: number, tally: Tally, role: string) => {
     const socket: Socket = io(urls[index % INSTANCES], { transports: ['websocket'], forceNew: true, reconnection: false })
@@ -356,45 +456,82 @@ function socketIoDriver(urls: string[], pids: () => number[], persists: boolean)
       },
     }
   }
+  const join = async (socket: Socket, room: string, check: StreamCheck, tally: Tally) => {
+    const joined: Ack = await socket.timeout(PROCESS_READY_TIMEOUT_MS).emitWithAck('join', room)
+    if (!joined.ok) throw new Error(`bench: Socket.IO join failed: ${joined.error}`)
+    socket.on('message', (message: MessagePayload) => {
+      check.see(String(message.sender), message.n)
+      tally.delivered(sentAtOf(message.body))
+    })
+  }
+  const sender = (socket: Socket, index: number, room: string, tally: Tally, onAck: OnAck) => (n: number, sentAt: number) => {
+    const payload: SendPayload = { room, sender: index, n, body: bodyAt(sentAt) }
+    socket.emit('send', payload, (answer: Ack) => {
+      if (!answer.ok) tally.problem(`sender error ${answer.error}`)
+      onAck(n, answer.ok)
+    })
+  }
   return {
-    createRooms: async (row) => Array.from({ length: row.rooms }, (_, r) => `bench-${row.id}-${r}-${Date.now()}`),
+    createRooms: async (row) => unstoredRooms(row),
     async openReceiver(index, room, check, tally) {
       const { socket, close } = await open(index, tally, 'receiver')
-      const joined: Ack = await socket.timeout(PROCESS_READY_TIMEOUT_MS).emitWithAck('join', room)
-      if (!joined.ok) throw new Error(`bench: Socket.IO join failed: ${joined.error}`)
-      socket.on('message', (message: MessagePayload) => {
-        check.see(String(message.sender), message.n)
-        tally.delivered(sentAtOf(message.body))
-      })
+      await join(socket, room, check, tally)
       return { close }
     },
     async openSender(index, room, tally, onAck) {
       // Socket.IO rows have no -changes variant: nothing is stored to change.
       const { socket, close } = await open(index, tally, 'sender')
-      return {
-        send(n, sentAt) {
-          const payload: SendPayload = { room, sender: index, n, body: bodyAt(sentAt) }
-          socket.emit('send', payload, (answer: Ack) => {
-            if (!answer.ok) tally.problem(`sender error ${answer.error}`)
-            onAck(n, answer.ok)
-          })
-        },
-        close,
-      }
+      return { send: sender(socket, index, room, tally, onAck), extraInFlight: () => 0, close }
     },
-    async expectedStreams(rooms, senders) {
-      // Nothing is stored: a receiver must get what each sender of its room had sent (a
-      // refused send was never broadcast, so it is excused).
-      return new Map(
-        rooms.map((room) => [
-          room,
-          senders.filter((s) => s.room === room).map((s) => ({ stream: String(s.index), count: s.sent, excused: s.failed })),
-        ]),
-      )
+    async openPeer(index, room, check, tally, onAck) {
+      const { socket, close } = await open(index, tally, 'peer')
+      await join(socket, room, check, tally)
+      return { send: sender(socket, index, room, tally, onAck), extraInFlight: () => 0, close }
     },
+    expectedStreams: unstoredStreams,
     // One INSERT in autocommit per message, or nothing stored at all.
     messagesPerCommit: async () => (persists ? 1 : null),
     serverPids: pids,
+  }
+}
+
+/** bench/bare-server.ts in pub/sub mode: topic publish and an ack, the least a Bun WebSocket server can do per message. */
+function bareDriver(url: string, pid: () => number): Driver {
+  const wsUrlOf = url.replace(/^http/, 'ws') + '/ws'
+  const refused = async (): Promise<never> => {
+    throw new Error('bench: the bare server only runs peer rows')
+  }
+  return {
+    createRooms: async (row) => unstoredRooms(row),
+    openReceiver: refused,
+    openSender: refused,
+    async openPeer(index, room, check, tally, onAck) {
+      const ws = new WebSocket(wsUrlOf)
+      const closed = new Promise<{ code: number }>((resolve) => (ws.onclose = (event) => resolve({ code: event.code })))
+      await new Promise<void>((resolve, reject) => {
+        ws.onopen = () => resolve()
+        ws.onerror = () => reject(new Error('bench: the bare server refused a WebSocket'))
+      })
+      const joined = Promise.withResolvers<void>()
+      ws.onmessage = (event) => {
+        const frame: BareFrame = JSON.parse(String(event.data))
+        if (frame.type === 'message') {
+          check.see(String(frame.sender), frame.n)
+          tally.delivered(sentAtOf(frame.body))
+        } else if (frame.type === 'ack') onAck(frame.n, true)
+        else if (frame.type === 'joined') joined.resolve()
+      }
+      ws.send(JSON.stringify({ type: 'join', room }))
+      await joined.promise
+      return {
+        send: (n, sentAt) => ws.send(JSON.stringify({ type: 'send', room, sender: index, n, body: bodyAt(sentAt) })),
+        extraInFlight: () => 0,
+        ...closerOf(ws, closed, tally, 'peer'),
+      }
+    },
+    expectedStreams: unstoredStreams,
+    messagesPerCommit: async () => null,
+    serverPids: () => [pid()],
   }
 }
 
@@ -407,6 +544,9 @@ type RowResult = {
   receivers: number
   delivered: number
   acked: number
+  /** Changes answered 2xx in the window (the -changes row), and their latency. */
+  changed: number
+  change: { count: number; p50: number; p99: number; max: number }
   delivery: { count: number; p50: number; p99: number; max: number }
   ack: { count: number; p50: number; p99: number; max: number }
   lost: number
@@ -419,93 +559,163 @@ type RowResult = {
   cpu: CpuUsage
 }
 
-async function runRow(row: Row, driver: Driver, components: Component[]): Promise<RowResult> {
-  const tally = createTally()
+/** What a row set up: its sockets, and how to start and stop the load. */
+type Load = {
+  rooms: string[]
+  senders: SenderState[]
+  closers: { close(): Promise<void> }[]
+  /** Receiving clients with the room whose stream each must get in full. */
+  checks: { check: StreamCheck; room: string }[]
+  receivers: number
+  start(): void
+  stop(): void
+}
+
+/** Sends until `sendUntil`: performance.now() values, set once the measured window opens. */
+type Clock = { sendUntil: number }
+
+const sendNext = (s: SenderState) => {
+  const n = ++s.sent
+  const sentAt = performance.now()
+  s.inFlight.set(n, sentAt)
+  s.sender.send(n, sentAt)
+}
+
+/** Counts an answer to send `n` of `state`; returns whether it was one still awaited. */
+const answer = (state: SenderState, tally: Tally, n: number, ok: boolean) => {
+  const sentAt = state.inFlight.get(n)
+  if (sentAt === undefined) return false
+  state.inFlight.delete(n)
+  if (ok) tally.acked(sentAt)
+  else state.failed++
+  return true
+}
+
+/** M senders and N receivers, apart, both split over the instances. */
+async function splitLoad(row: Row, driver: Driver, tally: Tally, clock: Clock): Promise<Load> {
   const rooms = await driver.createRooms(row)
   const roomOfReceiver = (i: number) => rooms[Math.floor(i / INSTANCES) % rooms.length]
-  const checks = Array.from({ length: RECEIVERS }, () => createStreamCheck())
-  const receivers = await inChunks(Array.from({ length: RECEIVERS }, (_, i) => i), CONNECT_CONCURRENCY, (i) =>
-    driver.openReceiver(i, roomOfReceiver(i), checks[i], tally),
+  const checks = Array.from({ length: RECEIVERS }, (_, i) => ({ check: createStreamCheck(), room: roomOfReceiver(i) }))
+  const closers: { close(): Promise<void> }[] = await inChunks(Array.from({ length: RECEIVERS }, (_, i) => i), CONNECT_CONCURRENCY, (i) =>
+    driver.openReceiver(i, checks[i].room, checks[i].check, tally),
   )
   const senders: SenderState[] = []
-  let sendUntil = Infinity
-  const sendNext = (s: SenderState) => {
-    const n = ++s.sent
-    const sentAt = performance.now()
-    s.inFlight.set(n, sentAt)
-    s.sender.send(n, sentAt)
-  }
+  const { mode } = row
   for (let j = 0; j < SENDERS; j++) {
     const room = rooms[j % rooms.length]
     const state: SenderState = { index: j, room, sender: null as never, sent: 0, failed: 0, inFlight: new Map(), phase: j / SENDERS }
     state.sender = await driver.openSender(j, room, tally, (n, ok) => {
-      const sentAt = state.inFlight.get(n)
-      if (sentAt === undefined) return
-      state.inFlight.delete(n)
-      if (ok) tally.acked(sentAt)
-      else state.failed++
-      if (row.mode.kind === 'window' && performance.now() < sendUntil) sendNext(state)
+      if (answer(state, tally, n, ok) && mode.kind === 'window' && performance.now() < clock.sendUntil) sendNext(state)
     }, row)
     senders.push(state)
+    closers.push(state.sender)
   }
-  await Bun.sleep(SETTLE_MS)
-
-  const startedAt = performance.now()
   let pacer: Timer | null = null
-  const { mode } = row
-  if (mode.kind === 'rate') {
-    // Open loop: each sender keeps its rate whatever the answers, staggered so they do not send in step.
-    pacer = setInterval(() => {
-      const now = performance.now()
-      if (now >= sendUntil) return
-      for (const s of senders) {
-        const due = Math.floor(((now - startedAt) / 1000) * mode.perSender + s.phase)
-        while (s.sent < due) sendNext(s)
+  return {
+    rooms,
+    senders,
+    closers,
+    checks,
+    receivers: RECEIVERS,
+    start() {
+      const startedAt = performance.now()
+      if (mode.kind === 'rate') {
+        // Open loop: each sender keeps its rate whatever the answers, staggered so they do not send in step.
+        pacer = setInterval(() => {
+          const now = performance.now()
+          if (now >= clock.sendUntil) return
+          for (const s of senders) {
+            const due = Math.floor(((now - startedAt) / 1000) * mode.perSender + s.phase)
+            while (s.sent < due) sendNext(s)
+          }
+        }, PACER_INTERVAL_MS)
+      } else if (mode.kind === 'window') {
+        for (const s of senders) for (let i = 0; i < mode.size; i++) sendNext(s)
       }
-    }, PACER_INTERVAL_MS)
-  } else {
-    for (const s of senders) for (let i = 0; i < mode.size; i++) sendNext(s)
+    },
+    stop() {
+      if (pacer !== null) clearInterval(pacer)
+    },
   }
+}
+
+/** Every client joins its room, sends bursts as fast as acks allow, and receives all of its room. */
+async function peerLoad(row: Row, driver: Driver, tally: Tally, clock: Clock): Promise<Load> {
+  const { mode } = row
+  if (row.peers === null || mode.kind !== 'burst') throw new Error(`bench: ${row.id} is not a peer row`)
+  const rooms = await driver.createRooms(row)
+  const clients = rooms.length * row.peers.perRoom
+  const checks = Array.from({ length: clients }, (_, i) => ({ check: createStreamCheck(), room: rooms[peerRoomIndex(row, i)] }))
+  const burst = (s: SenderState) => {
+    for (let b = 0; b < mode.size; b++) sendNext(s)
+  }
+  const senders = await inChunks(Array.from({ length: clients }, (_, i) => i), CONNECT_CONCURRENCY, async (i) => {
+    const state: SenderState = { index: i, room: checks[i].room, sender: null as never, sent: 0, failed: 0, inFlight: new Map(), phase: 0 }
+    state.sender = await driver.openPeer(i, state.room, checks[i].check, tally, (n, ok) => {
+      if (answer(state, tally, n, ok) && state.inFlight.size === 0 && performance.now() < clock.sendUntil) burst(state)
+    })
+    return state
+  })
+  return {
+    rooms,
+    senders,
+    closers: senders.map((s) => s.sender),
+    checks,
+    receivers: clients,
+    start: () => senders.forEach(burst),
+    stop() {},
+  }
+}
+
+async function runRow(row: Row, driver: Driver, components: Component[]): Promise<RowResult> {
+  const tally = createTally()
+  const clock: Clock = { sendUntil: Infinity }
+  const load = await (row.peers === null ? splitLoad : peerLoad)(row, driver, tally, clock)
+  const { rooms, senders, checks } = load
+  await Bun.sleep(SETTLE_MS)
+  load.start()
   try {
     await Bun.sleep(WARMUP_SECONDS * 1000)
     const windowStart = performance.now()
-    sendUntil = windowStart + SECONDS * 1000
-    tally.openWindow(windowStart, sendUntil)
+    clock.sendUntil = windowStart + SECONDS * 1000
+    tally.openWindow(windowStart, clock.sendUntil)
     const serverPids = driver.serverPids()
     const measured = await measureCpu(
       [],
       [...components, { name: 'server', pids: () => serverPids }],
-      () => Bun.sleep(Math.max(0, sendUntil - performance.now())),
+      () => Bun.sleep(Math.max(0, clock.sendUntil - performance.now())),
     )
-    if (pacer !== null) clearInterval(pacer)
+    load.stop()
 
-    const answered = () => senders.every((s) => s.inFlight.size === 0)
+    const answered = () => senders.every((s) => s.inFlight.size === 0 && s.sender.extraInFlight() === 0)
     await waitFor(async () => answered(), { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: DRAIN_POLL_MS })
     const expected = await driver.expectedStreams(rooms, senders)
     const missing = () =>
-      checks.reduce((sum, check, i) => sum + (expected.get(roomOfReceiver(i)) ?? []).reduce((n, e) => n + check.missing(e.stream, e.count, e.excused), 0), 0)
+      checks.reduce((sum, { check, room }) => sum + (expected.get(room) ?? []).reduce((n, e) => n + check.missing(e.stream, e.count, e.excused), 0), 0)
     await waitFor(async () => missing() === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: DRAIN_POLL_MS })
 
-    const { delivered, acked, delivery, ack, problems } = tally.result()
+    const { delivered, acked, changed, delivery, ack, change, problems } = tally.result()
     return {
       row,
-      senders: SENDERS,
-      receivers: RECEIVERS,
+      senders: senders.length,
+      receivers: load.receivers,
       delivered,
       acked,
+      changed,
+      change,
       delivery,
       ack,
       lost: missing(),
-      duplicates: checks.reduce((sum, check) => sum + check.duplicates, 0),
-      outOfOrder: checks.reduce((sum, check) => sum + check.outOfOrder, 0),
+      duplicates: checks.reduce((sum, { check }) => sum + check.duplicates, 0),
+      outOfOrder: checks.reduce((sum, { check }) => sum + check.outOfOrder, 0),
       unanswered: senders.reduce((sum, s) => sum + s.inFlight.size, 0),
       problems,
       messagesPerCommit: await driver.messagesPerCommit(rooms),
       cpu: measured.cpu,
     }
   } finally {
-    if (pacer !== null) clearInterval(pacer)
-    await Promise.all([...senders.map((s) => s.sender.close()), ...receivers.map((r) => r.close())])
+    load.stop()
+    await Promise.all(load.closers.map((c) => c.close()))
   }
 }
 
@@ -522,43 +732,64 @@ async function startSocketIoServers(options: { label: string; redisUrl: string; 
 }
 
 /** The Socket.IO server as Bun runs it, or bundled for Node (which cannot run TypeScript itself). */
-async function socketIoEntry(): Promise<string[]> {
+async function socketIoEntry(runtime: 'bun' | 'node'): Promise<string[]> {
   const source = join(import.meta.dir, 'socketio-server.ts')
-  if (SIO_RUNTIME === 'bun') return [process.execPath, 'run', source]
+  if (runtime === 'bun') return [process.execPath, 'run', source]
   const built = await Bun.build({ entrypoints: [source], target: 'node', outdir: workDir(), naming: 'socketio-server.mjs' })
   if (!built.success) throw new Error(`bench: bundling the Socket.IO server for Node failed:\n${built.logs.join('\n')}`)
   return ['node', built.outputs[0].path]
 }
 
 async function main() {
-  if (ROWS.length === 0) throw new Error(`BENCH_ROWS matched no row (ids: chat, chat-changes, sio, sio-pg, chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max)`)
+  if (ROWS.length === 0) throw new Error(`BENCH_ROWS matched no row (ids: ${ALL_ROW_IDS.join(', ')})`)
   const systems = new Set(ROWS.map((row) => row.system))
 
-  // Only a sender above the default bucket needs it raised: the -max rows, or a high BENCH_RATE.
-  const needsUnlimitedSends = ROWS.some((row) => row.system === 'chat' && (row.mode.kind === 'window' || row.mode.perSender > CHAT_SEND_PER_SECOND * 0.9))
+  // Only a sender above the default bucket needs it raised: the -max and peer rows, or a high BENCH_RATE.
+  const needsUnlimitedSends = ROWS.some((row) => row.system === 'chat' && (row.mode.kind !== 'rate' || row.mode.perSender > CHAT_SEND_PER_SECOND * 0.9))
   const stackEnv: Record<string, string> = { LOG_LEVEL: 'warn', ...(needsUnlimitedSends ? { SEND_PER_SECOND: UNLIMITED_SENDS, SEND_BURST: UNLIMITED_SENDS } : {}) }
+  if (CPU_PROFILE_DIR !== '') stackEnv.BUN_OPTIONS = `--cpu-prof-md --cpu-prof-dir=${resolve(CPU_PROFILE_DIR)}`
   console.error(`bench: starting the stack with two chat instances (LOG_LEVEL=warn${needsUnlimitedSends ? ', send rate limit raised for the -max rows' : ''})…`)
   const stack: TestStack = await startTestStack({ chat: INSTANCES, env: stackEnv })
   atCleanUp(() => stack.stop())
+  if (CPU_PROFILE_DIR !== '') console.error(`bench: CPU profiles go to ${resolve(CPU_PROFILE_DIR)}; chat instances are pids ${stack.instancesOf('chat').map((i) => i.proc.pid).join(', ')}`)
 
   const drivers = new Map<System, Driver>()
   if (systems.has('chat')) {
     const receiverUsers = Math.ceil(RECEIVERS / RECEIVER_SOCKETS_PER_USER)
-    console.error(`bench: registering ${SENDERS + receiverUsers} users and logging in…`)
-    const accounts = await inChunks(Array.from({ length: SENDERS + receiverUsers }, (_, i) => i), PREPARE_CONCURRENCY, async () => {
+    const chatRows = ROWS.filter((row) => row.system === 'chat')
+    const peerUsers = Math.max(0, ...chatRows.map((row) => (row.peers === null ? 0 : Math.ceil((row.rooms * row.peers.perRoom) / RECEIVER_SOCKETS_PER_USER))))
+    const users = Math.max(chatRows.some((row) => row.peers === null) ? SENDERS + receiverUsers : 0, peerUsers)
+    console.error(`bench: registering ${users} users and logging in…`)
+    const accounts = await inChunks(Array.from({ length: users }, (_, i) => i), PREPARE_CONCURRENCY, async () => {
       const account = await register(stack.url)
       return { ...account, accessToken: (await login(stack.url, account)).accessToken }
     })
-    drivers.set('chat', chatDriver(stack, accounts.slice(0, SENDERS), accounts.slice(SENDERS)))
+    drivers.set('chat', chatDriver(stack, accounts.slice(0, SENDERS), accounts.slice(SENDERS), accounts.slice(0, peerUsers)))
   }
-  if (systems.has('sio') || systems.has('sio-pg')) {
+  if (systems.has('bare')) {
+    const [port] = await findFreePorts(1)
+    const url = `http://127.0.0.1:${port}`
+    const child = await startChild({
+      name: 'bare',
+      cmd: [process.execPath, 'run', join(import.meta.dir, 'bare-server.ts')],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(port), BARE_MODE: 'pubsub' },
+      readyUrl: url,
+      readyTimeoutMs: PROCESS_READY_TIMEOUT_MS,
+    })
+    drivers.set('bare', bareDriver(url, () => child.proc.pid))
+  }
+  if (systems.has('sio') || systems.has('sio-pg') || systems.has('sio-node')) {
     // A Redis DB of its own, claimed the way the test harness claims one, so test runs and
     // this bench never share one. Pub/sub is not per DB in Redis: the claim keeps keys apart,
     // the channel names keep the two systems apart.
     const redis = await claimRedisDb()
     atCleanUp(() => redis.release())
-    const entry = await socketIoEntry()
-    console.error(`bench: starting Socket.IO servers on ${SIO_RUNTIME} (Redis ${redis.url})…`)
+    const entry = await socketIoEntry(SIO_RUNTIME)
+    console.error(`bench: starting Socket.IO servers (Redis ${redis.url})…`)
+    if (systems.has('sio-node')) {
+      const servers = await startSocketIoServers({ label: 'sio-node', redisUrl: redis.url, databaseUrl: null, entry: await socketIoEntry('node') })
+      drivers.set('sio-node', socketIoDriver(servers.urls, () => servers.children.map((c) => c.proc.pid), false))
+    }
     if (systems.has('sio')) {
       const servers = await startSocketIoServers({ label: 'sio', redisUrl: redis.url, databaseUrl: null, entry })
       drivers.set('sio', socketIoDriver(servers.urls, () => servers.children.map((c) => c.proc.pid), false))
@@ -586,20 +817,31 @@ async function main() {
   const background = await backgroundLoad()
 
   const results: RowResult[] = []
+  const failures: { row: Row; error: unknown }[] = []
   for (const row of ROWS) {
-    console.error(`bench: ${row.name}: ${SENDERS} senders, ${RECEIVERS} receivers, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s`)
-    results.push(await runRow(row, drivers.get(row.system)!, components))
+    const clients = row.peers === null ? `${SENDERS} senders, ${RECEIVERS} receivers` : `${row.rooms * row.peers.perRoom} clients`
+    console.error(`bench: ${row.name}: ${clients}, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s`)
+    try {
+      results.push(await runRow(row, drivers.get(row.system)!, components))
+    } catch (error) {
+      // One row failing (a baseline server that died, say) does not cost the others' figures.
+      console.error(`bench: ${row.id} failed:`, error instanceof Error ? error.message : error)
+      failures.push({ row, error })
+    }
   }
   const [{ version: postgresVersion }] = await stack.sql`select current_setting('server_version') as version`
   const redisVersion = await redisServerVersion(stack.redisUrl)
   printReport(results, {
-    software: `Bun ${Bun.version}${SIO_RUNTIME === 'node' ? `, Node ${versionOf(['node', '--version'])}` : ''}, PostgreSQL ${postgresVersion}, Redis ${redisVersion}, socket.io ${packageVersion('socket.io')}, @socket.io/redis-adapter ${packageVersion('@socket.io/redis-adapter')}`,
+    software: `Bun ${Bun.version}${SIO_RUNTIME === 'node' || systems.has('sio-node') ? `, Node ${versionOf(['node', '--version'])}` : ''}, PostgreSQL ${postgresVersion}, Redis ${redisVersion}, socket.io ${packageVersion('socket.io')}, @socket.io/redis-adapter ${packageVersion('@socket.io/redis-adapter')}`,
     load:
       `${SENDERS} senders and ${RECEIVERS} receivers per row, alternating between the two instances (direct, no Caddy); ` +
       `${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured; bodies of ${BODY_CHARS} characters; rate rows: ${RATE}/s per sender (open loop), ` +
-      `-max rows: ${WINDOW} sends in flight per sender${needsUnlimitedSends ? ` (chat started with SEND_PER_SECOND=SEND_BURST=${UNLIMITED_SENDS} so its bucket does not refuse them)` : ''}`,
+      `-max rows: ${WINDOW} sends in flight per sender; -all rows: ${PEER_ROOMS} rooms × ${PEER_CLIENTS} clients each sending and receiving, bursts of ${PEER_BURST}; ` +
+      `-dm rows: ${DM_ROOMS} rooms × 2 clients, bursts of ${DM_BURST}${needsUnlimitedSends ? ` (chat started with SEND_PER_SECOND=SEND_BURST=${UNLIMITED_SENDS} so its bucket does not refuse them)` : ''}`,
     background: `${background} (other work on the machine)`,
   })
+  for (const { row, error } of failures) console.log(`\nRow ${row.id} failed: ${error instanceof Error ? error.message : String(error)}`)
+  if (failures.length > 0) throw new Error(`${failures.map((f) => f.row.id).join(", ")} failed (the other rows are above)`)
 }
 
 const COLUMNS = ['client', 'server', 'postgres', 'redis'] as const
@@ -662,6 +904,9 @@ function printReport(results: RowResult[], info: { software: string; load: strin
       }),
     ),
   )
+  for (const r of results.filter((r) => r.row.changes)) {
+    out.push('', `${r.row.id}: ${perSecond(r.changed)} changes/s answered besides the messages, answer p50 ${ms(r.change.p50)} ms, p99 ${ms(r.change.p99)} ms.`)
+  }
   const troubled = results.filter((r) => r.problems.size > 0 || r.unanswered > 0)
   for (const r of troubled) {
     const listed = [...r.problems].map(([what, count]) => `${what} ×${count}`)

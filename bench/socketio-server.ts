@@ -30,6 +30,11 @@ if (!Number.isInteger(port) || port <= 0 || redisUrl === undefined || (persist &
 const POOL_SIZE = 10
 const sql = persist ? postgres(process.env.DATABASE_URL!, { max: POOL_SIZE, onnotice: () => {} }) : null
 
+// The adapter leaves some Redis failures unhandled (a command timing out on a loaded
+// machine); they would end the process and every connection with it. Logged instead: the
+// messages they cost show up as lost.
+process.on('unhandledRejection', (error) => console.error('socketio-server: unhandled rejection', error))
+
 const pub = createClient({ url: redisUrl })
 const sub = pub.duplicate()
 for (const client of [pub, sub]) client.on('error', (error) => console.error('socketio-server: redis', error))

@@ -36,6 +36,7 @@ function devEnvironment(): Record<string, string> {
   // WebSocket Origin allow-list and the token issuer.
   env.PUBLIC_ORIGIN ??= `http://localhost:${env.HTTP_PORT}`
   env.JWT_ISSUER ??= `${env.PUBLIC_ORIGIN}/auth`
+  env.PUBLIC_URL ??= env.PUBLIC_ORIGIN
   return env
 }
 
@@ -120,7 +121,8 @@ async function main() {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal))
   watchParent()
 
-  redis = await ensureRedis(env.REDIS_URL, join(env.DATA_DIR, 'redis'), say)
+  // A Redis Cluster (REDIS_CLUSTER_NODES) is the operator's to run; only a single Redis is started here.
+  if ((env.REDIS_CLUSTER_NODES ?? '').trim() === '') redis = await ensureRedis(env.REDIS_URL, join(env.DATA_DIR, 'redis'), say)
   database = await ensurePostgres(env.DATABASE_URL, join(env.DATA_DIR, 'postgres'), say)
   if (stopping) return
 

@@ -3,14 +3,11 @@ import { join } from 'node:path'
 import { BaseConfig } from '@chat/common/config'
 import { createDb } from '@chat/common/db'
 import { migrate } from '@chat/common/migrate'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { REPO_ROOT } from './stack'
 
 /** Every service's schema and its migrations folder; each service also applies its own at start-up. */
-const SCHEMAS = [
-  { schema: 'auth', dir: 'auth/migrations' },
-  { schema: 'users', dir: 'user/migrations' },
-  { schema: 'chat', dir: 'chat/migrations' },
-] as const
+const SCHEMAS = Object.entries(SERVICE_DEFAULTS).map(([service, { schema }]) => ({ schema, dir: `${service}/migrations` }))
 
 type MigrationReport = { schema: string; applied: string[] }
 

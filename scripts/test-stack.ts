@@ -38,6 +38,18 @@ export type TestStackOptions = {
   caddy?: boolean
   /** Extra environment for every instance, e.g. shorter token lifetimes. */
   env?: Record<string, string>
+  /**
+   * A Redis Cluster the test started (test/redis-cluster.ts): its seed nodes become
+   * REDIS_CLUSTER_NODES, and no Redis DB is claimed; the stack's own REDIS_PREFIX keeps it
+   * apart from anything else on that cluster.
+   */
+  redisCluster?: { seeds: string }
+  /**
+   * The Postgres server the stack's database is created on (a URL of any database there),
+   * default the machine's (TEST_DATABASE_URL); with `replicaUrl`, a streaming replica of it,
+   * which the chat instances get as DATABASE_REPLICA_URL (same database name).
+   */
+  postgres?: { url: string; replicaUrl?: string }
   /** Where Caddy writes its access log (its CADDY_ACCESS_LOG, e.g. `file /tmp/x.log`); default: nowhere. */
   caddyAccessLog?: string
 }
@@ -55,6 +67,8 @@ export type TestStack = {
   internalToken: string
   dataDir: string
   logDir: string
+  /** REDIS_CLUSTER_NODES when the stack runs on a Redis Cluster, else null. */
+  redisClusterNodes: string | null
   /** Environment every instance got, for starting look-alike processes. */
   env: Record<string, string>
   startInstance: Stack['startInstance']
@@ -73,8 +87,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const withCaddy = options.caddy ?? true
   const instanceCount = counts.auth + counts.user + counts.chat
   const [database, claim, freePorts, work] = await Promise.allSettled([
-    createTestDatabase(),
-    claimRedisDb(),
+    createTestDatabase(options.postgres?.url ?? BASE_DATABASE_URL),
+    options.redisCluster === undefined ? claimRedisDb() : Promise.resolve(clusterInsteadOfDb(options.redisCluster.seeds)),
     findFreePorts(instanceCount + 1),
     mkdtemp(join(tmpdir(), WORK_DIR_PREFIX)),
     removeStaleWorkDirs(),
@@ -106,13 +120,17 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis.url,
+    ...(options.redisCluster === undefined ? {} : { REDIS_CLUSTER_NODES: options.redisCluster.seeds }),
     // Pub/sub channels ignore DB numbers: without a prefix of its own a stack would hear another's events.
     REDIS_PREFIX: `t${crypto.randomUUID().slice(0, 8)}:`,
     INTERNAL_TOKEN: internalToken,
     DATA_DIR: dataDir,
     PUBLIC_ORIGIN: url,
+    // Links in mails point at this stack's Caddy.
+    PUBLIC_URL: url,
     // Every test registers from 127.0.0.1; the limit's own test sets a low one.
     REGISTRATION_MAX_PER_IP: '1000000',
+    ...(options.postgres?.replicaUrl === undefined ? {} : { DATABASE_REPLICA_URL: onServer(options.postgres.replicaUrl, databaseUrl) }),
     ...options.env,
   }
 
@@ -155,6 +173,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     instancesOf: (service) => stack.instances.filter((instance) => instance.service === service),
     databaseUrl,
     redisUrl: redis.url,
+    redisClusterNodes: options.redisCluster?.seeds ?? null,
     sql,
     internalToken,
     dataDir,
@@ -180,17 +199,24 @@ async function removeStaleWorkDirs() {
   }
 }
 
-async function createTestDatabase(): Promise<string> {
-  const admin = postgres(BASE_DATABASE_URL, { max: 1, connect_timeout: 5, onnotice: () => {} })
+/** `databaseUrl`'s database on the server of `serverUrl`. */
+function onServer(serverUrl: string, databaseUrl: string): string {
+  const url = new URL(serverUrl)
+  url.pathname = new URL(databaseUrl).pathname
+  return url.toString()
+}
+
+async function createTestDatabase(serverUrl: string): Promise<string> {
+  const admin = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
   try {
     await dropStaleDatabases(admin)
     const name = `${DATABASE_PREFIX}${Math.floor(Date.now() / 1000)}_${crypto.randomUUID().slice(0, 8)}`
     await admin.unsafe(`create database "${name}"`)
-    const url = new URL(BASE_DATABASE_URL)
+    const url = new URL(serverUrl)
     url.pathname = `/${name}`
     return url.toString()
   } catch (error) {
-    throw new Error(`Tests need Postgres at ${new URL(BASE_DATABASE_URL).host} (TEST_DATABASE_URL): ${(error as Error).message}`)
+    throw new Error(`Tests need Postgres at ${new URL(serverUrl).host} (TEST_DATABASE_URL): ${(error as Error).message}`)
   } finally {
     await admin.end()
   }
@@ -206,10 +232,10 @@ async function dropStaleDatabases(admin: postgres.Sql) {
   }
 }
 
-/** Drops a test database, e.g. one a killed process left behind. */
+/** Drops a test database, e.g. one a killed process left behind (from its own server's `postgres` database). */
 export async function dropTestDatabase(databaseUrl: string) {
   const name = new URL(databaseUrl).pathname.slice(1)
-  const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
+  const admin = postgres(onServer(databaseUrl, 'postgres:///postgres'), { max: 1, onnotice: () => {} })
   try {
     await admin.unsafe(`drop database if exists "${name}" with (force)`)
   } finally {
@@ -240,6 +266,14 @@ export async function claimRedisDb(): Promise<{ url: string; release(): Promise<
     return { url, release: () => releaseRedisDb(url) }
   }
   throw new Error(`Every Redis DB ${REDIS_TEST_DBS[0]}–${REDIS_TEST_DBS.at(-1)} on ${BASE_REDIS_URL} is claimed by another test run`)
+}
+
+/**
+ * A stack on a cluster claims no DB (a cluster has only DB 0) and leaves the cluster to
+ * whoever started it; `url` names its first node, for tests that look at one node.
+ */
+function clusterInsteadOfDb(seeds: string): { url: string; release(): Promise<void> } {
+  return { url: `redis://${seeds.split(',')[0].trim().replace(/^rediss?:\/\//, '')}`, release: async () => {} }
 }
 
 /** Empties a claimed Redis DB, its claim included, so the next run can have it. */

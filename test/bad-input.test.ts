@@ -267,6 +267,49 @@ const ROUTES: Route[] = [
   },
   {
     method: 'POST',
+    path: '/auth/password/forgot',
+    bearer: false,
+    valid: () => ({ email: 'nobody@example.com' }),
+    cases: [
+      without('email', () => ({ email: 'nobody@example.com' })),
+      ...badStrings('email', () => ({}), { patterned: true, loneSurrogates: true, extra: [['an empty string', ''], ['no @', 'not-an-email'], ['255 characters', `${'e'.repeat(243)}@example.com`]] }),
+    ],
+  },
+  {
+    method: 'POST',
+    path: '/auth/password/reset',
+    bearer: false,
+    valid: () => ({ token: 'never-issued', newPassword: 'an entirely new passphrase' }),
+    cases: [
+      without('token', () => ({ token: 'x', newPassword: 'an entirely new passphrase' })),
+      without('newPassword', () => ({ token: 'x', newPassword: 'an entirely new passphrase' })),
+      ...badStrings('token', () => ({ newPassword: 'an entirely new passphrase' }), { extra: [['an empty string', ''], ['257 characters', 't'.repeat(257)]] }),
+      ...badStrings('newPassword', () => ({ token: 'x' }), { extra: [['7 characters', 'seven77'], ['129 characters', 'p'.repeat(129)]] }),
+      { what: 'a token that was never issued', body: { token: 'never-issued', newPassword: 'an entirely new passphrase' }, status: 400, error: 'INVALID_TOKEN' },
+      { what: 'a token with a NUL', body: { token: 'ab\u0000cd', newPassword: 'an entirely new passphrase' }, status: 400, error: 'INVALID_TOKEN' },
+      { what: 'a token with a lone surrogate', body: { token: 'ab\uD800cd', newPassword: 'an entirely new passphrase' }, status: 400, error: 'INVALID_TOKEN' },
+    ],
+  },
+  {
+    method: 'POST',
+    path: '/auth/email/verify',
+    bearer: false,
+    valid: () => ({ token: 'never-issued' }),
+    cases: [
+      without('token', () => ({ token: 'x' })),
+      ...badStrings('token', () => ({}), { extra: [['an empty string', ''], ['257 characters', 't'.repeat(257)]] }),
+      { what: 'a token that was never issued', body: { token: 'never-issued' }, status: 400, error: 'INVALID_TOKEN' },
+      { what: 'an access token given as the token', body: (f) => ({ token: f.owner.tokens.accessToken.slice(0, 256) }), status: 400, error: 'INVALID_TOKEN' },
+    ],
+  },
+  {
+    method: 'POST',
+    path: '/auth/email/verify/resend',
+    bearer: true,
+    cases: [],
+  },
+  {
+    method: 'POST',
     path: '/users',
     bearer: false,
     valid: newRegistration,
@@ -362,7 +405,9 @@ const ROUTES: Route[] = [
         ],
       }),
       { what: 'another user’s username in other case', body: (f) => ({ username: f.other.username.toUpperCase() }), status: 409, error: 'USERNAME_TAKEN' },
-      { what: 'another user’s email in other case', body: (f) => ({ email: f.other.email.toUpperCase() }), status: 409, error: 'EMAIL_TAKEN' },
+      { what: 'a new email without the current password', body: { email: 'elsewhere@example.com' }, status: 422, field: 'currentPassword' },
+      { what: 'a new email with a wrong current password', body: { email: 'elsewhere@example.com', currentPassword: 'not the password' }, status: 403, error: 'INVALID_PASSWORD' },
+      { what: 'another user’s email in other case', body: (f) => ({ email: f.other.email.toUpperCase(), currentPassword: f.owner.password }), status: 409, error: 'EMAIL_TAKEN' },
     ],
   },
   {
@@ -529,23 +574,25 @@ async function craftBadTokens(realToken: string) {
 
 /** Everything a bad request must leave alone, including the blacklist in Redis. */
 async function snapshotState() {
-  const [users, credentials, sessions, refreshTokens, totpFactors, recoveryCodes, mfaChallenges] = await Promise.all([
+  const [users, credentials, sessions, refreshTokens, emailTokens, totpFactors, recoveryCodes, mfaChallenges] = await Promise.all([
     stack.sql`select * from users.users order by id`,
     stack.sql`select * from auth.credentials order by user_id`,
     stack.sql`select * from auth.sessions order by id`,
     stack.sql`select * from auth.refresh_tokens order by token_hash`,
+    stack.sql`select * from auth.email_tokens order by token_hash`,
     stack.sql`select * from auth.totp_factors order by user_id`,
     stack.sql`select * from auth.recovery_codes order by user_id, code_hash`,
     stack.sql`select * from auth.mfa_challenges order by token_hash`,
   ])
   const redis = new Bun.RedisClient(stack.redisUrl)
   try {
-    const revoked = ((await redis.send('KEYS', ['auth:revoked:*'])) as string[]).sort()
+    const revoked = ((await redis.send('KEYS', [`${stack.env.REDIS_PREFIX}{auth:revoked}:*`])) as string[]).sort()
     return {
       users: [...users],
       credentials: [...credentials],
       sessions: [...sessions],
       refreshTokens: [...refreshTokens],
+      emailTokens: [...emailTokens],
       twoFactor: [...totpFactors, ...recoveryCodes, ...mfaChallenges],
       revoked,
     }

@@ -41,6 +41,8 @@ const WORKSPACES: string[] = JSON.parse(readFileSync(join(REPO_ROOT, 'package.js
 const SECRET_NAME = /TOKEN|KEY|SECRET|PASSWORD/
 /** Stands in for a required secret (`${X:?…}`): long enough for every minLength in the schemas. */
 const SECRET_STAND_IN = 'x'.repeat(64)
+/** Required variables whose value has a shape the schema checks get a stand-in of that shape. */
+const SHAPED_STAND_INS: Record<string, string> = { SMTP_URL: 'smtp://user:stand-in@mail.example.com:587' }
 const STORES: Record<string, { image: string; port: number }> = {
   postgres: { image: 'postgres:15', port: 5432 },
   redis: { image: 'redis:7', port: 6379 },
@@ -51,9 +53,11 @@ const SERVICE_DOCKERFILE = 'Dockerfile'
 const CADDY_DOCKERFILE = 'caddy/Dockerfile'
 const CADDY_IMAGE = 'caddy:2'
 /** Settings whose values must be the same in every service, or tokens, revocations or proxies stop matching. */
-const SHARED_SETTINGS = ['JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_TOKEN', 'REDIS_URL', 'TRUSTED_PROXIES', 'PUBLIC_ORIGIN']
+const SHARED_SETTINGS = ['JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_TOKEN', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'TRUSTED_PROXIES', 'PUBLIC_ORIGIN']
 /** The auth service verifies with its own key and never calls itself, so these stay unset there. */
 const SELF_URLS: Partial<Record<ServiceName, string[]>> = { auth: ['AUTH_JWKS_URL', 'AUTH_INTERNAL_URL'] }
+/** Addresses outside the compose network: the mail server, and the site as users reach it (what links in mails name). */
+const OUTSIDE_URLS: Partial<Record<ServiceName, string[]>> = { auth: ['SMTP_URL', 'PUBLIC_URL'] }
 
 const chatConfigFile = join(REPO_ROOT, 'chat', 'src', 'config.ts')
 const SCHEMAS: Record<ServiceName, TObject | null> = {
@@ -100,7 +104,9 @@ const INTERPOLATION = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g
 function interpolate(value: string): string {
   return value
     .split('$$')
-    .map((part) => part.replace(INTERPOLATION, (_, _name, operator: string | undefined, rest: string) => (operator?.endsWith('-') ? rest : SECRET_STAND_IN)))
+    .map((part) =>
+      part.replace(INTERPOLATION, (_, name: string, operator: string | undefined, rest: string) => (operator?.endsWith('-') ? rest : (SHAPED_STAND_INS[name] ?? SECRET_STAND_IN))),
+    )
     .join('$')
 }
 
@@ -254,7 +260,11 @@ describe('compose.yaml environment of each service', () => {
 
     test(`${name}: every *_URL it reads points at a compose service and its port, not at the loopback default`, () => {
       const keys = new Set([...Object.keys(environmentOf(name)), ...Object.keys(schema?.properties ?? {})])
-      const urls = [...keys].filter((key) => key.endsWith('_URL') && !(SELF_URLS[name] ?? []).includes(key))
+      // An optional URL without a default that compose leaves unset turns a feature off
+      // (DATABASE_REPLICA_URL): there is no loopback default to get wrong.
+      const featureOff = (key: string) =>
+        !(key in environmentOf(name)) && schema !== null && !schema.required?.includes(key) && (schema.properties[key] as { default?: unknown })?.default === undefined
+      const urls = [...keys].filter((key) => key.endsWith('_URL') && ![...(SELF_URLS[name] ?? []), ...(OUTSIDE_URLS[name] ?? [])].includes(key) && !featureOff(key))
       // Without a schema (chat, for now) the ones every service reads must still be there.
       if (schema === null) urls.push('DATABASE_URL', 'REDIS_URL')
       for (const key of new Set(urls)) {

@@ -45,7 +45,7 @@ describe('revocation reaches every instance', () => {
     const redis = createClient({ url: stack.redisUrl })
     await redis.connect()
     try {
-      const ttl = await redis.ttl(`${stack.env.REDIS_PREFIX}auth:revoked:sid:${tokens.sessionId}`)
+      const ttl = await redis.ttl(`${stack.env.REDIS_PREFIX}{auth:revoked}:sid:${tokens.sessionId}`)
       expect(ttl).toBeGreaterThan(800)
       expect(ttl).toBeLessThanOrEqual(900)
     } finally {
@@ -193,7 +193,7 @@ describe('REDIS_PREFIX', () => {
       await waitUntil(() => heard.some((message) => message.includes(tokens.sessionId)), 'the revocation is announced on the prefixed channel')
 
       const keys = await redis.keys('*')
-      expect(keys).toContain(`${PREFIX}auth:revoked:sid:${tokens.sessionId}`)
+      expect(keys).toContain(`${PREFIX}{auth:revoked}:sid:${tokens.sessionId}`)
       // The per-account counter was reset by the successful login; the per-IP one stays.
       expect(keys.some((key) => key.startsWith(`${PREFIX}auth:login-failures:ip:`))).toBe(true)
       expect(keys.some((key) => key.startsWith(`${PREFIX}auth:reauth-failures:`))).toBe(true)

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
-import { BaseConfig, loadConfig } from '@chat/common/config'
-import { SERVICE_DEFAULTS } from '@chat/common/ports'
+import { BaseConfig, loadConfig, PEER_URLS_PATTERN } from '@chat/common/config'
+import { localServiceUrl, SERVICE_DEFAULTS } from '@chat/common/ports'
 
 export const AuthConfig = t.Composite([
   BaseConfig,
@@ -43,8 +43,67 @@ export const AuthConfig = t.Composite([
     MFA_MAX_CODE_FAILURES: t.Number({ minimum: 1, maximum: 20, default: 5 }),
     /** Wrong two-factor codes from one client IP, across accounts, per LOGIN_FAILURE_WINDOW_SECONDS before that IP's codes answer 429. */
     MFA_MAX_FAILURES_PER_IP: t.Number({ minimum: 1, default: 100 }),
+    /** The user service's internal base URL, one per instance, comma-separated: it shows `emailVerified`. */
+    USER_INTERNAL_URL: t.String({ pattern: PEER_URLS_PATTERN, default: localServiceUrl('user') }),
+    /**
+     * Where mail goes, e.g. `smtp://user:pass@mail.example.com:587` or `smtps://…:465`.
+     * Unset (development): each mail is written as an .eml file under MAIL_DIR instead.
+     */
+    SMTP_URL: t.Optional(t.String({ pattern: '^smtps?://' })),
+    MAIL_FROM: t.String({ minLength: 3, default: 'Chat <no-reply@localhost>' }),
+    /** Where links in mails point: the site's public address, as users reach it through Caddy. */
+    PUBLIC_URL: t.String({ pattern: '^https?://[^\\s]+$', default: 'http://localhost:8080' }),
+    /** Folder of the .eml files written when SMTP_URL is unset; default `.data/mail`. */
+    MAIL_DIR: t.Optional(t.String({ minLength: 1 })),
+    /** How often each instance looks for mail that is due (new mail also wakes it at once). */
+    MAIL_POLL_INTERVAL_MS: t.Number({ minimum: 50, default: 1000 }),
+    /** Mails claimed per round; they are sent concurrently. */
+    MAIL_BATCH_SIZE: t.Number({ minimum: 1, maximum: 100, default: 10 }),
+    /** Connection, greeting and idle-socket timeout of one SMTP delivery. */
+    MAIL_SEND_TIMEOUT_MS: t.Number({ minimum: 100, default: 15_000 }),
+    /**
+     * A claimed mail belongs to the instance sending it for this long; only after it (the
+     * instance died mid-send) may another send it. Must well exceed a delivery's timeouts.
+     */
+    MAIL_CLAIM_SECONDS: t.Number({ minimum: 1, default: 120 }),
+    /** First retry after this long, then doubling (with jitter) up to MAIL_RETRY_MAX_MS. */
+    MAIL_RETRY_BASE_MS: t.Number({ minimum: 10, default: 2000 }),
+    MAIL_RETRY_MAX_MS: t.Number({ minimum: 10, default: 900_000 }),
+    /** Deliveries tried before a mail is given up: about a day with the defaults, the life of a verification link. */
+    MAIL_MAX_ATTEMPTS: t.Number({ minimum: 1, default: 120 }),
+    /** Life of an email-verification link. */
+    VERIFY_EMAIL_TOKEN_TTL_SECONDS: t.Number({ minimum: 1, default: 86_400 }),
+    /** Verification mails a signed-in user may ask again for, per window. */
+    VERIFY_RESEND_MAX_PER_USER: t.Number({ minimum: 1, default: 5 }),
+    VERIFY_RESEND_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
+    /** Life of a password-reset link. */
+    RESET_PASSWORD_TOKEN_TTL_SECONDS: t.Number({ minimum: 1, default: 1800 }),
+    /** Reset mails per address per window; further requests are answered the same and send nothing. */
+    FORGOT_MAX_PER_ADDRESS: t.Number({ minimum: 1, default: 3 }),
+    FORGOT_ADDRESS_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
+    /** Reset requests per client IP per window, whatever the address; more answer 429. */
+    FORGOT_MAX_PER_IP: t.Number({ minimum: 1, default: 20 }),
+    FORGOT_IP_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
   }),
 ])
 export type AuthConfig = typeof AuthConfig.static
 
-export const loadAuthConfig = () => loadConfig(AuthConfig)
+/** Settings that are valid one by one but not together stop the start-up too, with one line. */
+export function loadAuthConfig(env: Record<string, string | undefined> = process.env): AuthConfig {
+  const config = loadConfig(AuthConfig, env)
+  const problem = findConfigProblem(config)
+  if (problem !== null) {
+    console.error(`config: ${problem}`)
+    process.exit(1)
+  }
+  return config
+}
+
+export function findConfigProblem(config: AuthConfig): string | null {
+  // Production without a mail server would write mails into the container, where nobody reads them.
+  if (config.NODE_ENV === 'production' && config.SMTP_URL === undefined) return 'SMTP_URL is required in production (e.g. smtp://user:password@mail.example.com:587)'
+  // A delivery can take a connection, a greeting and idle waits each up to the timeout: the claim must outlast that.
+  if (config.MAIL_CLAIM_SECONDS * 1000 < 4 * config.MAIL_SEND_TIMEOUT_MS) return 'MAIL_CLAIM_SECONDS must be at least 4 × MAIL_SEND_TIMEOUT_MS, or a slow delivery could be claimed and sent again by another instance'
+  if (config.MAIL_RETRY_MAX_MS < config.MAIL_RETRY_BASE_MS) return 'MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS'
+  return null
+}

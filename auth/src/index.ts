@@ -1,21 +1,24 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { loadPasswordDictionaries } from '@chat/common/passwords'
 import { createTokenVerifier } from '@chat/common/tokens'
 import { createAuthApp } from './app'
 import { startCleanupJob } from './cleanup/service'
 import { loadAuthConfig } from './config'
+import { createMailTransport, startMailWorker } from './mail/worker'
 import { createAccessTokenSigner, loadSigningKey } from './keys/signing-key'
 import { resolveMfaKey } from './mfa/key'
 import { createPasswordHasher } from './password/hashing'
+import { createUsersClient } from './users-client'
 import { listRevocationsInForce } from './sessions/service'
 
 const config = loadAuthConfig()
 const internalToken = resolveInternalToken(config)
 const key = await loadSigningKey(config)
 // Auth is the revocations' source of truth: it reads its own table, not its own route.
-const runtime = await bootService('auth', config, 'auth', join(import.meta.dir, '..', 'migrations'), { loadRevocations: listRevocationsInForce })
+const runtime = await bootService('auth', config, SERVICE_DEFAULTS.auth.schema, join(import.meta.dir, '..', 'migrations'), { loadRevocations: listRevocationsInForce })
 // After the migrations, before listening: the password-strength dictionaries (about 2 s of CPU).
 await loadPasswordDictionaries()
 // The auth service verifies with its own public key: no JWKS round trip to itself.
@@ -26,6 +29,8 @@ const verifier = createTokenVerifier({
   revocations: runtime.revocations,
 })
 
+const mailWorker = startMailWorker({ ...runtime, config }, await createMailTransport({ config, log: runtime.log }))
+
 const app = createAuthApp({
   ...runtime,
   config,
@@ -35,6 +40,8 @@ const app = createAuthApp({
   hasher: createPasswordHasher(config),
   internalToken,
   mfaKey: resolveMfaKey(config),
+  mailer: mailWorker,
+  users: createUsersClient(config.USER_INTERNAL_URL, internalToken),
 }).listen({ port: config.PORT, hostname: config.HOST })
 
 const cleanup = startCleanupJob({ ...runtime, config })
@@ -43,4 +50,5 @@ runtime.log.info('listening', { port: config.PORT, host: config.HOST })
 stopOnSignals(runtime, async () => {
   cleanup.stop()
   await app.stop()
+  await mailWorker.stop()
 })

@@ -13,7 +13,7 @@ const MAX_SESSIONS_PER_USER = 50
 const isRefused = async (token: string) => (await call(stack.url, 'GET', '/users/me', { token })).status === 401
 
 describe('session hygiene', () => {
-  test('a periodic sweep deletes ended sessions, old spent refresh tokens and expired revocations, and keeps what is live', async () => {
+  test('a periodic sweep deletes ended sessions, old spent refresh tokens, expired revocations and expired mailed tokens, and keeps what is live', async () => {
     const account = await register(stack.url)
     const live = await login(stack.url, account)
     const revoked = await login(stack.url, account)
@@ -28,6 +28,10 @@ describe('session hygiene', () => {
       insert into auth.refresh_tokens (token_hash, session_id, created_at, spent_at)
       values (${oldSpentToken}, ${live.sessionId}, now() - interval '30 days', now() - interval '30 days')`
     await stack.sql`insert into auth.revocations (session_id, reason, expires_at) values (${oldRevocation}, 'logout', now() - interval '1 minute')`
+    const oldMailedToken = Buffer.from(crypto.getRandomValues(new Uint8Array(32)))
+    await stack.sql`
+      insert into auth.email_tokens (token_hash, user_id, purpose, email, expires_at)
+      values (${oldMailedToken}, ${account.id}, 'reset_password', ${account.email}, now() - interval '1 minute')`
     const count = async (table: string, column: string, id: string | Buffer) =>
       (await stack.sql<{ count: number }[]>`select count(*)::int as count from ${stack.sql(table)} where ${stack.sql(column)} = ${id}`)[0].count
 
@@ -38,11 +42,14 @@ describe('session hygiene', () => {
         (await count('auth.sessions', 'id', expired)) === 0 &&
         (await count('auth.sessions', 'id', revoked.sessionId)) === 0 &&
         (await count('auth.refresh_tokens', 'token_hash', oldSpentToken)) === 0 &&
-        (await count('auth.revocations', 'session_id', oldRevocation)) === 0,
+        (await count('auth.revocations', 'session_id', oldRevocation)) === 0 &&
+        (await count('auth.email_tokens', 'token_hash', oldMailedToken)) === 0,
       'the sweep has removed the ended rows',
     )
     // The live session and its refresh token work; the revoked one stays refused.
     expect(await count('auth.sessions', 'id', live.sessionId)).toBe(1)
+    // The registration's verification link is unexpired: it stays.
+    expect(await count('auth.email_tokens', 'user_id', account.id)).toBe(1)
     expect((await call(stack.url, 'POST', '/auth/refresh', { body: { refreshToken: live.refreshToken } })).status).toBe(200)
     expect(await count('auth.revocations', 'session_id', revoked.sessionId)).toBe(1)
     expectError(await call(stack.url, 'GET', '/users/me', { token: revoked.accessToken }), 401, 'TOKEN_REVOKED')

@@ -14,6 +14,28 @@ export const ChatConfig = t.Composite([
   BaseConfig,
   t.Object({
     PORT: t.Number({ default: SERVICE_DEFAULTS.chat.port }),
+    /**
+     * A streaming replica of DATABASE_URL (a hot standby). When set, history, the events
+     * route, `join{since}` replay and search read from it whenever it has caught up with
+     * what the caller may have seen (see replica.ts); everything else, and every write,
+     * stays on the primary. One server, not a load-balanced set: the check relies on the
+     * replica's state only moving forward.
+     */
+    DATABASE_REPLICA_URL: t.Optional(t.String({ pattern: '^postgres(ql)?://' })),
+    /**
+     * Search reads the replica only while it lags by at most this (it cannot check a room's
+     * seq as the room reads do): a message stored more recently than this may be missing
+     * from results, never one stored earlier.
+     */
+    DATABASE_REPLICA_SEARCH_MAX_LAG_MS: t.Number({ minimum: 0, default: 1000 }),
+    /** After a replica read failed (down, unreachable, cancelled), reads go to the primary this long before the replica is tried again. */
+    DATABASE_REPLICA_RETRY_MS: t.Number({ minimum: 100, default: 5000 }),
+    /**
+     * Postgres' statement_timeout on the replica: a read stuck there (behind a lock that WAL
+     * replay holds, an overloaded standby) is cancelled and answered from the primary. Twice
+     * it is the backstop for a replica that answers nothing at all (see replica.ts).
+     */
+    DATABASE_REPLICA_STATEMENT_TIMEOUT_MS: t.Number({ minimum: 100, default: 2000 }),
     /** The user service's internal base URL (to check that a user exists before adding them); one per instance, comma-separated. */
     USER_INTERNAL_URL: t.String({ pattern: PEER_URLS_PATTERN, default: localServiceUrl('user') }),
     /** Comma-separated browser origins allowed to open /chat/ws; defaults to PUBLIC_ORIGIN. */

@@ -5,6 +5,7 @@ import type { Redis } from '@chat/common/redis'
 import type { RevocationList } from '@chat/common/revocation'
 import type { TokenVerifier } from '@chat/common/tokens'
 import type { ChatConfig } from './config'
+import type { ReplicaReads } from './replica'
 
 /** What the REST side needs from the real-time side (implemented in realtime/). */
 export type RealtimeHooks = {
@@ -31,6 +32,8 @@ export type ChatDeps = {
   config: ChatConfig
   log: Logger
   sql: Sql
+  /** Reads a streaming replica may answer (history, events, replay, search); `sql` for everything else. */
+  reads: ReplicaReads
   redis: Redis
   verifier: TokenVerifier
   revocations: RevocationList

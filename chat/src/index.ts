@@ -1,11 +1,13 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { withTimeout } from '@chat/common/async'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
 import { createChatApp } from './app'
 import { loadChatConfig } from './config'
 import { createMessageStore } from './messages/store'
+import { connectReplica, createReplicaReads } from './replica'
 import { startRealtime } from './realtime'
 import type { TopicPublish } from './realtime/hub'
 import { findEndedMemberships, isMember } from './rooms/service'
@@ -20,8 +22,13 @@ const STOP_LINGER_MS = 1000
 const config = loadChatConfig()
 const internalToken = resolveInternalToken(config)
 // Messages are written constantly into tables that start empty: see DbOptions.customPlans.
-const runtime = await bootService('chat', config, 'chat', join(import.meta.dir, '..', 'migrations'), { customPlans: true })
+const runtime = await bootService('chat', config, SERVICE_DEFAULTS.chat.schema, join(import.meta.dir, '..', 'migrations'), { customPlans: true })
 await ensureSearchLanguage(runtime.sql, config.SEARCH_LANGUAGE, runtime.log)
+const reads = createReplicaReads(runtime.sql, connectReplica(config), {
+  retryMs: config.DATABASE_REPLICA_RETRY_MS,
+  statementTimeoutMs: config.DATABASE_REPLICA_STATEMENT_TIMEOUT_MS,
+  log: runtime.log,
+})
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,
@@ -31,10 +38,11 @@ const verifier = createTokenVerifier({
 
 // The server exists only after listen(); delivery looks it up at call time.
 let publish: TopicPublish = () => 0
-const realtime = await startRealtime({ ...runtime, config }, (topic, data) => publish(topic, data))
+const realtime = await startRealtime({ ...runtime, reads, config }, (topic, data) => publish(topic, data))
 const store = createMessageStore(runtime.sql, runtime.log, config, (messages) => void realtime.hub.publishStored(messages))
 const deps = {
   ...runtime,
+  reads,
   config,
   verifier,
   users: createUserDirectory(config.USER_INTERNAL_URL, internalToken),
@@ -75,4 +83,5 @@ stopOnSignals(runtime, async () => {
   await withTimeout(drained, STOP_LINGER_MS).catch(() => server.stop(true))
   await ws.cleanedUp()
   await realtime.stop()
+  await reads.end()
 })

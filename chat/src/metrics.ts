@@ -88,3 +88,17 @@ const KNOWN_CLOSE_CODES = new Set<number>([1000, 1001, 1005, 1006, ...Object.val
 export function countSocketClose(code: number) {
   socketCloses.inc({ code: KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other' })
 }
+
+/**
+ * Reads that may go to the replica (history, events, replay, search), by where they went and
+ * why: `replica`/`current` (it had caught up), `primary`/`behind` (it had not reached the
+ * seq the caller may have seen), `primary`/`unavailable` (it failed, or failed recently),
+ * `primary`/`no_replica` (DATABASE_REPLICA_URL unset). For search, `current` and `behind`
+ * mean within or beyond DATABASE_REPLICA_SEARCH_MAX_LAG_MS.
+ */
+export const replicaReads = new Counter({
+  name: 'chat_replica_reads_total',
+  help: 'Reads that may use the read replica, by the database that answered and why',
+  labelNames: ['source', 'reason'] as const,
+  registers,
+})

@@ -227,6 +227,23 @@ describe('reactions', () => {
     onB.close()
   })
 
+  test('a history page says the seq it reflects: events up to it are in the page, and a reaction after it is not', async () => {
+    const { room, alice, bob, onA, onB } = await roomWithTwo()
+    const { id } = await send(onA, room, 'count me once')
+    expect((await call(stack.url, 'PUT', reaction(room, id, '👍'), { token: bob.accessToken })).status).toBe(204)
+    const [reacted] = await onA.collect((f) => f.type === 'event' && f.kind === 'reaction' && f.target === id, 1, 5000)
+    const page = await call(stack.url, 'GET', `/chat/rooms/${room}/messages`, { token: alice.accessToken })
+    expect(page.body.lastSeq).toBe(reacted.seq)
+    expect(page.body.items.at(-1).reactions).toEqual([{ emoji: '👍', count: 1, me: false }])
+    expect((await call(stack.url, 'PUT', reaction(room, id, '🎉'), { token: bob.accessToken })).status).toBe(204)
+    const [later] = await onA.collect((f) => f.type === 'event' && f.kind === 'reaction' && f.data.emoji === '🎉', 1, 5000)
+    expect(later.seq).toBeGreaterThan(page.body.lastSeq)
+    const older = await call(stack.url, 'GET', `/chat/rooms/${room}/messages?after=0`, { token: alice.accessToken })
+    expect(older.body.lastSeq).toBe(later.seq)
+    onA.close()
+    onB.close()
+  })
+
   test('an emoji must be exactly one emoji grapheme (422), and a message carries at most REACTIONS_MAX_PER_MESSAGE distinct emoji (409)', async () => {
     const { room, alice, bob, onA, onB } = await roomWithTwo()
     const { id } = await send(onA, room, 'limits')

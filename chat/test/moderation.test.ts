@@ -238,6 +238,36 @@ describe('removal and bans reach open sockets on every instance', () => {
     b.close()
   })
 
+  test('owners and admins list the bans newest first with reason and banner, paged by cursor; members and outsiders may not', async () => {
+    const [owner, admin, member, ...banned] = await people(6)
+    const room = await createRoom(stack.url, owner, [admin, member, banned[0]])
+    expect((await api(owner, 'PATCH', `/chat/rooms/${room}/members/${admin.userId}`, { role: 'admin' })).status).toBe(200)
+    expect((await api(owner, 'POST', `/chat/rooms/${room}/bans`, { userId: banned[0].userId, reason: 'spam' })).status).toBe(204)
+    expect((await api(admin, 'POST', `/chat/rooms/${room}/bans`, { userId: banned[1].userId })).status).toBe(204)
+    expect((await api(owner, 'POST', `/chat/rooms/${room}/bans`, { userId: banned[2].userId })).status).toBe(204)
+    const seen: Frame[] = []
+    let cursor: string | null = null
+    do {
+      const page: Frame = await api(admin, 'GET', `/chat/rooms/${room}/bans?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`)
+      expect(page.status).toBe(200)
+      expect(page.body.items.length).toBeLessThanOrEqual(2)
+      seen.push(...page.body.items)
+      cursor = page.body.nextCursor
+    } while (cursor !== null)
+    expect(seen.map((b) => b.userId)).toEqual([banned[2].userId, banned[1].userId, banned[0].userId])
+    expect(seen[2]).toMatchObject({ reason: 'spam', bannedBy: owner.userId })
+    expect(seen[1]).toMatchObject({ reason: '', bannedBy: admin.userId })
+    expect(Number.isNaN(Date.parse(seen[0].bannedAt))).toBe(false)
+    // Unbanned users leave the list.
+    expect((await api(owner, 'DELETE', `/chat/rooms/${room}/bans/${banned[1].userId}`)).status).toBe(204)
+    expect((await api(owner, 'GET', `/chat/rooms/${room}/bans`)).body.items.map((b: Frame) => b.userId)).toEqual([banned[2].userId, banned[0].userId])
+    expectError(await api(member, 'GET', `/chat/rooms/${room}/bans`), 403, 'NOT_ALLOWED')
+    expectError(await api(owner, 'GET', `/chat/rooms/${room}/bans?cursor=nonsense`), 422, 'VALIDATION_FAILED')
+    const outsider = await person(stack.url)
+    expectError(await api(outsider, 'GET', `/chat/rooms/${room}/bans`), 403, 'FORBIDDEN')
+    expectError(await api(outsider, 'GET', `/chat/rooms/${await privateRoom(owner)}/bans`), 404, 'NOT_FOUND')
+  })
+
   test('a user can be banned before they ever join, and a plain member cannot ban', async () => {
     const [owner, member, stranger] = await people(3)
     const room = await createRoom(stack.url, owner, [member])

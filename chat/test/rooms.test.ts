@@ -108,7 +108,7 @@ describe('rooms and membership', () => {
 
     expect((await api(owner, 'POST', `${path}/members`, { userId: outsider.id })).status).toBe(204)
     expect((await api(outsider, 'GET', path)).body).toMatchObject({ id: room.id, members: 2 })
-    expect((await api(outsider, 'GET', `${path}/messages`)).body).toEqual({ items: [], nextCursor: null })
+    expect((await api(outsider, 'GET', `${path}/messages`)).body).toEqual({ items: [], nextCursor: null, lastSeq: 1 })
     // Joining a private room one is already in is a no-op, like for public rooms.
     expect((await api(outsider, 'POST', `${path}/join`)).status).toBe(204)
     expect((await api(outsider, 'GET', '/chat/rooms?mine=true')).body.items.map((r: { id: string }) => r.id)).toEqual([room.id])
@@ -331,7 +331,7 @@ describe('message history', () => {
     const exact = await api(reader, 'GET', `${history}?before=11&limit=10`)
     expect(seqsOf(exact)).toEqual(range(1, 10))
     expect(exact.body.nextCursor).toBeNull()
-    expect((await api(reader, 'GET', `${history}?before=1`)).body).toEqual({ items: [], nextCursor: null })
+    expect((await api(reader, 'GET', `${history}?before=1`)).body).toEqual({ items: [], nextCursor: null, lastSeq: 120 })
     expect(seqsOf(await api(reader, 'GET', `${history}?before=${Number.MAX_SAFE_INTEGER}&limit=1`))).toEqual([120])
   })
 
@@ -345,8 +345,8 @@ describe('message history', () => {
     const last = await api(reader, 'GET', `${history}?after=100`)
     expect(seqsOf(last)).toEqual(range(101, 120))
     expect(last.body.nextCursor).toBeNull()
-    expect((await api(reader, 'GET', `${history}?after=120`)).body).toEqual({ items: [], nextCursor: null })
-    expect((await api(reader, 'GET', `${history}?after=${Number.MAX_SAFE_INTEGER}`)).body).toEqual({ items: [], nextCursor: null })
+    expect((await api(reader, 'GET', `${history}?after=120`)).body).toEqual({ items: [], nextCursor: null, lastSeq: 120 })
+    expect((await api(reader, 'GET', `${history}?after=${Number.MAX_SAFE_INTEGER}`)).body).toEqual({ items: [], nextCursor: null, lastSeq: 120 })
   })
 
   test('limit is clamped above 100 and refused below 1, and before and after cannot be combined', async () => {

@@ -200,6 +200,14 @@ function createEdenApiClient(options: ApiClientOptions) {
     confirmTotpEnrolment: (code: string) => unwrap(authed.auth.mfa.totp.confirm.post({ code })),
     /** With a TOTP or recovery code. */
     disableTotp: (code: string) => unwrap(authed.auth.mfa.totp.delete({ code })),
+    // Email verification and password reset (auth service; the tokens come from mailed links)
+    verifyEmail: (token: string) => unwrap(open.auth.email.verify.post({ token })),
+    /** Mails a new verification link to the signed-in user's address. */
+    resendVerification: () => unwrap(authed.auth.email.verify.resend.post()),
+    /** Answers alike whether or not an account has the address. */
+    forgotPassword: (email: string) => unwrap(open.auth.password.forgot.post({ email })),
+    /** Every session of the account ends; log in with the new password next. */
+    resetPassword: (token: string, newPassword: string) => unwrap(open.auth.password.reset.post({ token, newPassword })),
 
     // Users
     /** Creates the account; log in next (no token is issued). */
@@ -254,6 +262,12 @@ function createEdenApiClient(options: ApiClientOptions) {
     removeMember: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: roomId }).members({ userId }).delete()),
     banUser: (roomId: string, userId: string, reason?: string) => unwrap(authed.chat.rooms({ id: roomId }).bans.post({ userId, reason })),
     unbanUser: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: roomId }).bans({ userId }).delete()),
+    /** Owner/admin: who is banned, newest first, with the reason and who banned them. */
+    listBans: (roomId: string, page: { cursor?: string; limit?: number } = {}) =>
+      unwrap(authed.chat.rooms({ id: roomId }).bans.get({ query: { cursor: page.cursor, limit: digits(page.limit) } })),
+    /** The room's stream after `after`: messages (`kind: "message"`) and events, ascending with no gap. */
+    listEvents: (roomId: string, page: { after?: number; limit?: number } = {}) =>
+      unwrap(authed.chat.rooms({ id: roomId }).events.get({ query: { after: digits(page.after), limit: digits(page.limit) } })),
     /** Owner/admin: renames the room or sets its topic. */
     updateRoom: (roomId: string, changes: { name?: string; topic?: string }) => unwrap(authed.chat.rooms({ id: roomId }).patch(changes)),
     /** Owner only: the room, its messages and events are gone. */

@@ -270,6 +270,14 @@ export type ApiClient = {
         recoveryCodes: string[];
     }>;
     disableTotp: (code: string) => Promise<void>;
+    verifyEmail: (token: string) => Promise<void>;
+    resendVerification: () => Promise<void>;
+    forgotPassword: (email: string) => Promise<{
+        message: string;
+    } | {
+        message: string;
+    }>;
+    resetPassword: (token: string, newPassword: string) => Promise<void>;
     register: (account: {
         displayName?: string | undefined;
         email: string;
@@ -281,6 +289,7 @@ export type ApiClient = {
         createdAt: string;
         username: string;
         displayName: string;
+        emailVerified: boolean;
         bio: string | null;
         avatarUrl: string | null;
         updatedAt: string;
@@ -290,6 +299,7 @@ export type ApiClient = {
         createdAt: string;
         username: string;
         displayName: string;
+        emailVerified: boolean;
         bio: string | null;
         avatarUrl: string | null;
         updatedAt: string;
@@ -300,12 +310,14 @@ export type ApiClient = {
         createdAt: string;
         username: string;
         displayName: string;
+        emailVerified: boolean;
         bio: string | null;
         avatarUrl: string | null;
         updatedAt: string;
     }>;
     updateMe: (changes: {
         email?: string | undefined;
+        currentPassword?: string | undefined;
         username?: string | undefined;
         displayName?: string | undefined;
         bio?: string | null | undefined;
@@ -316,6 +328,7 @@ export type ApiClient = {
         createdAt: string;
         username: string;
         displayName: string;
+        emailVerified: boolean;
         bio: string | null;
         avatarUrl: string | null;
         updatedAt: string;
@@ -425,6 +438,7 @@ export type ApiClient = {
             createdAt: string;
         }[];
         nextCursor: number | null;
+        lastSeq: number;
     }>;
     markRead: (roomId: string, seq: number) => Promise<void>;
     getPresence: (roomId: string) => Promise<{
@@ -469,6 +483,92 @@ export type ApiClient = {
     removeMember: (roomId: string, userId: string) => Promise<void>;
     banUser: (roomId: string, userId: string, reason?: string | undefined) => Promise<void>;
     unbanUser: (roomId: string, userId: string) => Promise<void>;
+    listBans: (roomId: string, page?: {
+        cursor?: string | undefined;
+        limit?: number | undefined;
+    }) => Promise<{
+        items: {
+            userId: string;
+            reason: string;
+            bannedAt: string;
+            bannedBy: string;
+        }[];
+        nextCursor: string | null;
+    }>;
+    listEvents: (roomId: string, page?: {
+        after?: number | undefined;
+        limit?: number | undefined;
+    }) => Promise<{
+        items: ({
+            replyTo?: string | undefined;
+            editedAt?: string | undefined;
+            deleted?: true | undefined;
+            reactions?: {
+                emoji: string;
+                count: number;
+                me: boolean;
+            }[] | undefined;
+            id: string;
+            room: string;
+            seq: number;
+            senderId: string;
+            body: string;
+            clientId: string;
+            createdAt: string;
+            kind: "message";
+        } | {
+            room: string;
+            seq: number;
+            createdAt: string;
+            kind: "edit";
+            target: string;
+            data: {
+                body: string;
+            };
+            actorId: string;
+        } | {
+            room: string;
+            seq: number;
+            createdAt: string;
+            kind: "delete";
+            target: string;
+            data: {};
+            actorId: string;
+        } | {
+            room: string;
+            seq: number;
+            createdAt: string;
+            kind: "reaction";
+            target: string;
+            data: {
+                emoji: string;
+                added: boolean;
+            };
+            actorId: string;
+        } | {
+            room: string;
+            seq: number;
+            createdAt: string;
+            kind: "member";
+            data: {
+                role?: "member" | "owner" | "admin" | undefined;
+                userId: string;
+                change: "added" | "joined" | "left" | "removed" | "banned" | "unbanned" | "role";
+            };
+            actorId: string;
+        } | {
+            room: string;
+            seq: number;
+            createdAt: string;
+            kind: "room";
+            data: {
+                name?: string | undefined;
+                topic?: string | undefined;
+            };
+            actorId: string;
+        })[];
+        nextCursor: number | null;
+    }>;
     updateRoom: (roomId: string, changes: {
         name?: string | undefined;
         topic?: string | undefined;

@@ -7,6 +7,6 @@ export { ApiError, ChatSocketError, isSessionEnded, NETWORK_ERROR, NOT_LOGGED_IN
 export type { ClientFrame, LeftReason, Message, ServerFrame } from './generated-types'
 export { CLOSE } from './reconnect'
 export type { Invite, Member, MemberChange, Reaction, Receipt, Role, RoomEvent, SearchPage, TimelineMessage } from './room-events'
-export { addHistory, applyToRoom, createRoomState, trackRooms, type RoomState, type RoomTracker, type StreamItem } from './room-state'
+export { addHistory, addPastEvents, applyToRoom, createRoomState, trackRooms, type Notice, type PastItem, type RoomState, type RoomTracker, type StreamItem } from './room-state'
 export { createChatSocket, createClientId, type Ack, type ChatSocket, type ChatSocketEvents, type ChatSocketOptions, type ChatSocketStatus } from './socket'
 export { createMemoryTokenStore, toAccessToken, toStoredTokens, type AccessToken, type StoredTokens, type TokenStore } from './tokens'

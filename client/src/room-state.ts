@@ -3,63 +3,115 @@ import type { Reaction, RoomEvent, TimelineMessage } from './room-events'
 
 /**
  * A room as a consumer shows it: its messages in their current state (edits, deletions and
- * reactions applied), ascending `seq`, and its name and topic when a `room` event said them.
+ * reactions applied), ascending `seq`; its membership and room changes (the lines a
+ * timeline draws between messages); and its name and topic when a `room` event said them.
  * Built only from what the server sends (history pages, `message` and `event` frames), so
  * any client that applies the same items holds the same state.
  */
 export type RoomState = {
   room: string
-  /** The newest seq applied: items at or below it are repeats and change nothing. */
+  /** The newest seq of the live stream applied: stream items at or below it are repeats and change nothing. */
   lastSeq: number
   messages: TimelineMessage[]
+  /**
+   * Per message id, the seq its state reflects: the seq it arrived with, the page's
+   * `lastSeq` for a history page, or the last change applied. A change at or below it is
+   * already in it, so an event that a history page included is never applied twice.
+   */
+  reflects: Readonly<Record<string, number>>
+  /** `member` and `room` events, ascending `seq`, from the live stream and from `addPastEvents`. */
+  notices: Notice[]
   name?: string
   topic?: string
 }
 
 export type StreamItem = TimelineMessage | RoomEvent
+/** An item of `GET /chat/rooms/:id/events`: an event, or a message marked `kind: "message"`. */
+export type PastItem = RoomEvent | (TimelineMessage & { kind: 'message' })
+/** A membership or room change: a line of the timeline, not a change to a message. */
+export type Notice = Extract<RoomEvent, { kind: 'member' | 'room' }>
 
 const isEvent = (item: StreamItem): item is RoomEvent => 'kind' in item && 'actorId' in item
+const isNotice = (event: RoomEvent): event is Notice => event.kind === 'member' || event.kind === 'room'
 
 export function createRoomState(room: string): RoomState {
-  return { room, lastSeq: 0, messages: [] }
+  return { room, lastSeq: 0, messages: [], reflects: {}, notices: [] }
 }
 
 /**
- * The state after one item of the room's stream. Pure: the state given is not changed.
+ * The state after one item of the room's live stream. Pure: the state given is not changed.
  * `me` is the caller's user id, which tells whether a reaction is theirs (`me`). An event
- * about a message not held (older than the history loaded) only moves `lastSeq`.
+ * about a message not held (older than the history loaded) only moves `lastSeq`; so does
+ * one the message already reflects (a history page read after it).
  */
 export function applyToRoom(state: RoomState, item: StreamItem, me?: string): RoomState {
   if (item.room !== state.room || item.seq <= state.lastSeq) return state
   const next = { ...state, lastSeq: item.seq }
-  if (!isEvent(item)) return { ...next, messages: [...state.messages, item] }
+  if (!isEvent(item)) {
+    // A history page read after it was sent may hold it already, in a newer state.
+    if (state.messages.some((m) => m.id === item.id || m.seq === item.seq)) return next
+    return { ...next, messages: insertBySeq(state.messages, item), reflects: { ...state.reflects, [item.id]: item.seq } }
+  }
+  if (isNotice(item)) {
+    const notices = addNotice(state.notices, item)
+    if (item.kind === 'member') return { ...next, notices }
+    return { ...next, notices, ...(item.data.name === undefined ? {} : { name: item.data.name }), ...(item.data.topic === undefined ? {} : { topic: item.data.topic }) }
+  }
+  if ((state.reflects[item.target] ?? Number.POSITIVE_INFINITY) >= item.seq) return next
+  const changed = { ...next, reflects: { ...state.reflects, [item.target]: item.seq } }
   switch (item.kind) {
     case 'edit':
-      return { ...next, messages: updateMessage(state.messages, item.target, (m) => ({ ...m, body: item.data.body, editedAt: item.createdAt })) }
+      return { ...changed, messages: updateMessage(state.messages, item.target, (m) => ({ ...m, body: item.data.body, editedAt: item.createdAt })) }
     case 'delete':
       // As history answers a deleted message: the body gone, the reply link kept.
-      return { ...next, messages: updateMessage(state.messages, item.target, (m) => ({ ...m, body: '', deleted: true, reactions: [] })) }
+      return { ...changed, messages: updateMessage(state.messages, item.target, (m) => ({ ...m, body: '', deleted: true, reactions: [] })) }
     case 'reaction': {
       const { emoji, added } = item.data
       const mine = me !== undefined && item.actorId === me
-      return { ...next, messages: updateMessage(state.messages, item.target, (m) => ({ ...m, reactions: react(m.reactions ?? [], emoji, added, mine) })) }
+      return { ...changed, messages: updateMessage(state.messages, item.target, (m) => ({ ...m, reactions: react(m.reactions ?? [], emoji, added, mine) })) }
     }
-    case 'room':
-      return { ...next, ...(item.data.name === undefined ? {} : { name: item.data.name }), ...(item.data.topic === undefined ? {} : { topic: item.data.topic }) }
-    case 'member':
-      return next
   }
 }
 
 /**
- * Adds a page of history (`listMessages`), which is already in its current state: held
- * messages are replaced, the rest merged in by seq. Events after the page then apply on top.
+ * Adds a page of history (`listMessages`), which is in its current state as of `asOf`, the
+ * page's `lastSeq`: a held message is replaced unless it already reflects a later change
+ * (a live event that arrived while the page was loading), the rest are merged in by seq.
+ * Live events up to `asOf` about the page's messages then change nothing; later ones apply.
+ * Without `asOf` (a server that does not say it) the page counts as of the live stream's seq.
+ * The live stream's `lastSeq` is not moved: the stream, not history, says what it delivered.
  */
-export function addHistory(state: RoomState, page: TimelineMessage[]): RoomState {
+export function addHistory(state: RoomState, page: TimelineMessage[], asOf: number = state.lastSeq): RoomState {
   const bySeq = new Map(state.messages.map((m) => [m.seq, m]))
-  for (const message of page) if (message.room === state.room) bySeq.set(message.seq, message)
-  const messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq)
-  return { ...state, messages, lastSeq: Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0) }
+  const reflects = { ...state.reflects }
+  for (const message of page) {
+    if (message.room !== state.room || (reflects[message.id] ?? -1) > asOf) continue
+    bySeq.set(message.seq, message)
+    reflects[message.id] = asOf
+  }
+  return { ...state, messages: [...bySeq.values()].sort((a, b) => a.seq - b.seq), reflects }
+}
+
+/**
+ * Adds the membership and room changes of a stretch of the room's past stream (`listEvents`),
+ * to draw them between the messages of history pages. Messages and changes to messages are
+ * left to the history pages, which hold them in their current state; repeats are skipped.
+ */
+export function addPastEvents(state: RoomState, items: readonly PastItem[]): RoomState {
+  let notices = state.notices
+  for (const item of items) if (item.room === state.room && 'actorId' in item && isNotice(item as RoomEvent)) notices = addNotice(notices, item as Notice)
+  return notices === state.notices ? state : { ...state, notices }
+}
+
+function addNotice(notices: Notice[], notice: Notice): Notice[] {
+  if (notices.some((n) => n.seq === notice.seq)) return notices
+  return insertBySeq(notices, notice)
+}
+
+function insertBySeq<T extends { seq: number }>(items: T[], item: T): T[] {
+  let index = items.length
+  while (index > 0 && items[index - 1].seq > item.seq) index--
+  return items.toSpliced(index, 0, item)
 }
 
 function updateMessage(messages: TimelineMessage[], id: string, change: (message: TimelineMessage) => TimelineMessage): TimelineMessage[] {
@@ -114,8 +166,9 @@ export function trackRooms(socket: StreamSource) {
   ]
   return {
     get: (room: string): RoomState | undefined => rooms.get(room),
-    load(room: string, page: TimelineMessage[]) {
-      set(addHistory(rooms.get(room) ?? createRoomState(room), page))
+    /** A history page; `asOf` is the page's `lastSeq` (see addHistory). */
+    load(room: string, page: TimelineMessage[], asOf?: number) {
+      set(addHistory(rooms.get(room) ?? createRoomState(room), page, asOf))
     },
     on: events.on,
     /** Stops listening to the socket; the states stay readable. */

@@ -5,7 +5,7 @@ import { createLogger, type Logger } from './logger'
 import { migrate } from './migrate'
 import { resolveInternalToken } from './dev-secrets'
 import { callInternal } from './internal'
-import { connectRedis, createRedis, type Redis } from './redis'
+import { connectRedis, createRedis, describeRedisTarget, redisTarget, type Redis } from './redis'
 import { startRevocationList, type RevocationList, type RevokedSession } from './revocation'
 
 const STARTUP_TIMEOUT_MS = 5000
@@ -39,7 +39,8 @@ export async function bootService(
   const { loadRevocations, ...dbOptions } = options
   const log = createLogger(service, config.LOG_LEVEL)
   const sql = createDb(config.DATABASE_URL, dbOptions)
-  const redis = createRedis(config.REDIS_URL, log)
+  const redisAt = redisTarget(config)
+  const redis = createRedis(redisAt, log)
   const fail = (what: string, url: string, error: unknown): never => {
     // A server's own refusal (a Postgres SQLSTATE such as 42501) says more in words than
     // in its code; a connection failure is named by its code.
@@ -56,7 +57,7 @@ export async function bootService(
     return fail('Postgres', config.DATABASE_URL, error)
   })
   if (applied.length > 0) log.info('migrations applied', { schema, applied })
-  await connectRedis(redis, STARTUP_TIMEOUT_MS).catch((error) => fail('Redis', config.REDIS_URL, error))
+  await connectRedis(redis, STARTUP_TIMEOUT_MS).catch((error) => fail('Redis', describeRedisTarget(redisAt), error))
   const revocations = await startRevocationList(redis, log, {
     prefix: config.REDIS_PREFIX,
     loadDurable: loadRevocations === undefined ? revocationsFromAuth(config) : () => loadRevocations(sql),

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { Type as t } from '@sinclair/typebox'
 import { BaseConfig, loadConfig } from './config'
+import { describeRedisTarget, redisTarget } from './redis'
 
 const REPO_ROOT = join(import.meta.dir, '..', '..')
 const CONFIG_MODULE = join(import.meta.dir, 'config.ts')
@@ -14,6 +15,8 @@ describe('loadConfig with good settings', () => {
       LOG_LEVEL: 'info',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
       REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_CLUSTER_NODES: '',
+      REDIS_CLUSTER_TOPOLOGY_REFRESH_MS: 1000,
       PUBLIC_ORIGIN: 'http://localhost:8080',
       JWT_ISSUER: 'http://localhost:8080/auth',
       JWT_AUDIENCE: 'chat-api',
@@ -83,6 +86,30 @@ async function loadInChild(env: Record<string, string>, schema = 'BaseConfig', p
   return { exitCode, stdout, stderr, lines: stderr.split('\n').filter((line) => line.trim() !== '') }
 }
 
+describe('the Redis settings', () => {
+  test('REDIS_CLUSTER_NODES takes host:port seeds and redis:// URLs, and then wins over REDIS_URL', () => {
+    const config = loadConfig(BaseConfig, { REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis://user:secret@10.0.0.2:7001' })
+    const target = redisTarget(config)
+    expect(target.kind).toBe('cluster')
+    if (target.kind !== 'cluster') return
+    expect(target.seeds.map((seed) => seed.host)).toEqual(['10.0.0.1:7000', '10.0.0.2:7001'])
+    expect(target.topologyRefreshMs).toBe(1000)
+    expect(describeRedisTarget(target)).toBe('cluster 10.0.0.1:7000,10.0.0.2:7001')
+  })
+
+  test('without REDIS_CLUSTER_NODES the one Redis at REDIS_URL is used', () => {
+    expect(redisTarget(loadConfig(BaseConfig, { REDIS_URL: 'redis://cache:6380' }))).toEqual({ kind: 'single', url: 'redis://cache:6380' })
+  })
+
+  test('a seed without a port stops start-up naming REDIS_CLUSTER_NODES, and hides the seeds’ passwords', async () => {
+    const result = await loadInChild({ REDIS_CLUSTER_NODES: 'redis://user:secret@10.0.0.1:7000,10.0.0.2' })
+    expect(result.exitCode).toBe(1)
+    expect(result.lines).toHaveLength(1)
+    expect(result.lines[0]).toContain('REDIS_CLUSTER_NODES')
+    expect(result.lines[0]).not.toContain('secret')
+  })
+})
+
 describe('loadConfig with a bad setting', () => {
   test('a good environment loads (the child harness itself works)', async () => {
     const result = await loadInChild({ MAX_BODY_BYTES: '4096' })
@@ -103,6 +130,21 @@ describe('loadConfig with a bad setting', () => {
     expect(result.exitCode).toBe(1)
     expect(result.lines).toHaveLength(1)
     expect(result.lines[0]).toContain('MAX_BODY_BYTES')
+  })
+
+  test('TRUSTED_PROXIES with an entry that is no IP address or CIDR range names the variable and the value', async () => {
+    for (const value of ['caddy', '10.0.0.0/33']) {
+      const result = await loadInChild({ TRUSTED_PROXIES: `127.0.0.1,${value}` })
+      expect(result.exitCode).toBe(1)
+      expect(result.lines).toHaveLength(1)
+      expect(result.lines[0]).toContain(`TRUSTED_PROXIES is invalid`)
+      expect(result.lines[0]).toContain(value)
+    }
+  })
+
+  test('TRUSTED_PROXIES takes CIDR ranges beside addresses', async () => {
+    const result = await loadInChild({ TRUSTED_PROXIES: '10.244.0.0/16, 127.0.0.1, fd00::/8' })
+    expect(result).toMatchObject({ exitCode: 0, lines: [] })
   })
 
   test('a value outside its allowed list names the variable', async () => {

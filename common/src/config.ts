@@ -1,9 +1,15 @@
-import { Type as t, type TObject, type Static } from '@sinclair/typebox'
+import { FormatRegistry, Type as t, type TObject, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { localServiceUrl, SERVICE_DEFAULTS } from './ports'
+import { parseTrustedProxies } from './trusted-proxies'
 
 /** One http(s) URL per instance of a peer service, comma-separated (common/src/internal.ts spreads calls over them). */
 export const PEER_URLS_PATTERN = '^https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*$'
+/** Checked by the parser the HTTP layer uses, so a value that passes here works there. */
+FormatRegistry.Set('trusted-proxies', (value) => parseTrustedProxies(value).ok)
+
+/** One seed node of a Redis Cluster: `host:port`, or a redis:// or rediss:// URL with a port. */
+const REDIS_SEED = '(rediss?://)?[^,\\s/]+:\\d+/?'
 
 /**
  * Settings every service reads. Each service extends this with its own fields and
@@ -19,6 +25,17 @@ export const BaseConfig = t.Object({
   }),
   DATABASE_URL: t.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
   REDIS_URL: t.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /**
+   * A Redis Cluster instead of REDIS_URL: some of its nodes (`host:port` or
+   * `redis[s]://[user:password@]host:port`), comma-separated, from which the client reads
+   * the slot map. Empty: one Redis at REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: t.String({ pattern: `^$|^${REDIS_SEED}(\\s*,\\s*${REDIS_SEED})*$`, default: '' }),
+  /**
+   * On a cluster, while a node cannot be reached the slot map is read again this often, so
+   * the replica promoted after a master's crash is found soon after the promotion.
+   */
+  REDIS_CLUSTER_TOPOLOGY_REFRESH_MS: t.Integer({ minimum: 100, maximum: 60_000, default: 1000 }),
   /**
    * Put before every Redis key and pub/sub channel name, so stacks sharing one Redis never
    * see each other's data or events (pub/sub ignores DB numbers). Empty by default.
@@ -46,8 +63,12 @@ export const BaseConfig = t.Object({
   REVOCATION_RESYNC_INTERVAL_MS: t.Number({ minimum: 1000, default: 60_000 }),
   /** Shared secret of the internal service-to-service routes; generated into .data/ in development. */
   INTERNAL_TOKEN: t.Optional(t.String({ minLength: 32 })),
-  /** Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs. */
-  TRUSTED_PROXIES: t.String({ default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
+  /**
+   * Peers whose X-Forwarded-For is believed (Caddy). Comma-separated IPs or CIDR ranges: a
+   * range where the proxy has no fixed address (Kubernetes' pod network; see
+   * common/src/trusted-proxies.ts), exact addresses everywhere else.
+   */
+  TRUSTED_PROXIES: t.String({ format: 'trusted-proxies', default: '127.0.0.1,::1,::ffff:127.0.0.1' }),
   /** HTTP request bodies above this get 413 (the contract's 1 MiB). */
   MAX_BODY_BYTES: t.Number({ minimum: 1024, default: 1_048_576 }),
   /**
@@ -89,6 +110,8 @@ export function loadConfig<T extends TObject>(schema: T, env: Record<string, str
  * user name and password. Anything that is not a URL comes back as it is.
  */
 export function withoutCredentials(value: string): string {
+  // A list of URLs (REDIS_CLUSTER_NODES) is cleaned entry by entry.
+  if (typeof value === 'string' && value.includes(',')) return value.split(',').map(withoutCredentials).join(',')
   if (!URL.canParse(value)) return value
   const url = new URL(value)
   if (url.username === '' && url.password === '') return value

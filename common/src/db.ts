@@ -13,14 +13,21 @@ export type DbOptions = {
    * the planning it saves.
    */
   customPlans?: boolean
+  /** Seconds to wait for a connection; a reader that can go elsewhere (a replica's) wants a short one. */
+  connectTimeoutSeconds?: number
+  /** Postgres' statement_timeout for every statement of the pool (unset: none). */
+  statementTimeoutMs?: number
 }
 
 export function createDb(url: string, options: DbOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
-    ...(options.customPlans ? { connection: { plan_cache_mode: 'force_custom_plan' } } : {}),
+    connection: {
+      ...(options.customPlans ? { plan_cache_mode: 'force_custom_plan' } : {}),
+      ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
+    },
     idle_timeout: 30,
-    connect_timeout: 5,
+    connect_timeout: options.connectTimeoutSeconds ?? 5,
     onnotice: () => {},
     transform: { undefined: null },
   })
@@ -45,4 +52,39 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 /** Postgres foreign-key violation (23503): the referenced row is gone (or never was). */
 export function isForeignKeyViolation(error: unknown): boolean {
   return (error as { code?: string })?.code === '23503'
+}
+
+/**
+ * One transaction in one round trip: BEGIN, the statements `build` returns and COMMIT are
+ * written together on a reserved connection, and Postgres runs them in order. Each
+ * statement still takes its own snapshot when it starts, so a statement after a `FOR
+ * UPDATE` sees what committed while the lock was awaited, as in a transaction driven one
+ * statement at a time; but no lock is held across a client round trip, so writers that
+ * queue on a row lock wait only for each other's execution and commit. Only for statements
+ * whose parameters do not depend on an earlier one's rows.
+ *
+ * Resolves with every statement's rows once committed. Rejects with the first failure:
+ * Postgres then aborts the transaction, and the COMMIT sent behind it rolls it back.
+ */
+export async function runInOneRoundTrip<R extends readonly postgres.PendingQuery<any>[]>(
+  sql: Sql,
+  build: (connection: postgres.ReservedSql) => R,
+): Promise<{ [K in keyof R]: Awaited<R[K]> }> {
+  const connection = await sql.reserve()
+  try {
+    // Queries are lazy: nothing is sent before execute(), which hands each to the connection
+    // in this order without waiting for answers (so a throwing `build` leaves no transaction open).
+    const built = build(connection)
+    const begin = connection`begin`.execute()
+    const statements = built.map((query) => query.execute())
+    const commit = connection`commit`.execute()
+    const settled = await Promise.allSettled([begin, ...statements, commit])
+    const failed = settled.find((result) => result.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    const committed = settled.at(-1) as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>
+    if (committed.value.command !== 'COMMIT') throw new Error(`runInOneRoundTrip: the transaction ended with ${committed.value.command}`)
+    return settled.slice(1, -1).map((result) => (result as PromiseFulfilledResult<unknown>).value) as { [K in keyof R]: Awaited<R[K]> }
+  } finally {
+    connection.release()
+  }
 }

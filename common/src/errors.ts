@@ -71,15 +71,20 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly extra: { details?: Detail[]; retryAfterSeconds?: number; cause?: unknown } = {},
+    readonly extra: { details?: Detail[]; retryAfterSeconds?: number; cause?: unknown; status?: number } = {},
   ) {
     super(message, { cause: extra.cause })
-    this.status = ERROR_STATUS[code]
+    this.status = extra.status ?? ERROR_STATUS[code]
   }
 }
 
-/** How a service's failure reason is answered: the contract's code, a human message, optionally the field at fault. */
-export type Failure = { code: ErrorCode; message: string; field?: string }
+/**
+ * How a service's failure reason is answered: the contract's code, a human message,
+ * optionally the field at fault, and a status where the contract gives this route another
+ * than the code's usual one (a mailed token that opens nothing is 400 INVALID_TOKEN: the
+ * request is bad, the caller is not unauthenticated).
+ */
+export type Failure = { code: ErrorCode; message: string; field?: string; status?: number }
 
 /**
  * A controller's table of failure reasons → the function that throws the contract's error
@@ -89,9 +94,9 @@ export type Failure = { code: ErrorCode; message: string; field?: string }
  */
 export function failureAnswers<Reason extends string>(failures: Record<Reason, Failure>) {
   return (reason: Reason, extra: { retryAfterSeconds?: number; detail?: string } = {}): never => {
-    const { code, message, field } = failures[reason]
+    const { code, message, field, status } = failures[reason]
     const details = field === undefined ? undefined : [{ field, message: extra.detail ?? message }]
-    throw new AppError(code, message, { retryAfterSeconds: extra.retryAfterSeconds, details })
+    throw new AppError(code, message, { retryAfterSeconds: extra.retryAfterSeconds, details, status })
   }
 }
 

@@ -178,3 +178,39 @@ describe('caching', () => {
     expect(answers.map((response) => response.headers.get('cache-control'))).toEqual(Array(answers.length).fill('no-store'))
   })
 })
+
+describe('the client IP behind a proxy', () => {
+  /** A real listener: the peer address comes from the socket, which `app.handle` has none of. */
+  async function clientIpSeenWith(trustedProxies: string, forwardedFor: string): Promise<string> {
+    const proxied = createServiceApp({
+      service: 'test',
+      prefix: '/test',
+      config: { ...config, TRUSTED_PROXIES: trustedProxies },
+      log,
+      ...unusedStores,
+      openapi: { title: 'Test', description: 'Test' },
+    })
+      .get('/test/ip', ({ clientIp }) => ({ clientIp }))
+      .listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const response = await fetch(`http://127.0.0.1:${proxied.server!.port}/test/ip`, { headers: { 'x-forwarded-for': forwardedFor } })
+      return ((await response.json()) as { clientIp: string }).clientIp
+    } finally {
+      await proxied.stop(true)
+    }
+  }
+
+  test('X-Forwarded-For is believed from a peer inside a trusted CIDR range (a proxy without a fixed address)', async () => {
+    expect(await clientIpSeenWith('10.244.0.0/16,127.0.0.0/8', '198.51.100.7')).toBe('198.51.100.7')
+  })
+
+  test('X-Forwarded-For from a peer outside every trusted range is ignored', async () => {
+    expect(await clientIpSeenWith('10.244.0.0/16', '198.51.100.7')).toBe('127.0.0.1')
+  })
+
+  test('a config built without loadConfig still cannot trust an entry that is no address or range', () => {
+    expect(() => createServiceApp({ service: 'test', prefix: '/test', config: { ...config, TRUSTED_PROXIES: '10.0.0.0/33' }, log, ...unusedStores, openapi: { title: 'Test', description: 'Test' } })).toThrow(
+      'TRUSTED_PROXIES is invalid: "10.0.0.0/33"',
+    )
+  })
+})

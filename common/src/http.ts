@@ -5,6 +5,7 @@ import { pingDb, type Sql } from './db'
 import { pingRedis, type Redis } from './redis'
 import { AppError, errorBody, isResponseSchemaFailure, toErrorResponse } from './errors'
 import { exceedsJsonDepth } from './json-depth'
+import { parseTrustedProxies } from './trusted-proxies'
 import { toValidOpenApi } from './openapi'
 import type { Logger } from './logger'
 import { countDependencyError, metricsRegistry, observeHttpRequest } from './metrics'
@@ -114,7 +115,9 @@ export function createServiceApp(options: {
   websocket?: Record<string, unknown>
 }) {
   const { service, prefix, config, log } = options
-  const trusted = new Set(config.TRUSTED_PROXIES.split(',').map((ip) => ip.trim()).filter(Boolean))
+  const proxies = parseTrustedProxies(config.TRUSTED_PROXIES)
+  if (!proxies.ok) throw new Error(`config: TRUSTED_PROXIES is invalid: "${proxies.entry}" is not an IP address or CIDR range`)
+  const trusted = proxies.trusted
   const metricsPath = `${prefix}/metrics`
 
   return new Elysia({

@@ -1,9 +1,14 @@
 import { withTimeout } from './async'
 import type { Logger } from './logger'
-import type { Redis } from './redis'
+import { duplicateForPubSub, onConnectionChange, scanSlot, type Redis } from './redis'
 
-/** Redis key per revoked session id (after REDIS_PREFIX); it lives as long as the longest access token could. */
-export const REVOKED_SESSION_PREFIX = 'auth:revoked:sid:'
+/**
+ * Redis key per revoked session id (after REDIS_PREFIX); it lives as long as the longest
+ * access token could. The hash tag puts every one on one slot of a Redis Cluster, so a
+ * revocation of several sessions is one MULTI and a reload scans one node: they are few
+ * (only those of the last access-token lifetime), so one shard holds them easily.
+ */
+export const REVOKED_SESSION_PREFIX = '{auth:revoked}:sid:'
 /** Channel (after REDIS_PREFIX) on which every revocation is announced to every instance of every service. */
 export const REVOCATION_CHANNEL = 'auth:revocations'
 const PRUNE_INTERVAL_MS = 60_000
@@ -56,8 +61,9 @@ export async function startRevocationList(redis: Redis, log: Logger, options: Re
   const revokedUntil = new Map<string, number>()
   const listeners: ((event: RevocationEvent) => void)[] = []
   const keyPrefix = options.prefix + REVOKED_SESSION_PREFIX
-  const subscriber = redis.duplicate()
-  subscriber.on('error', () => {}) // the command client already reports connection loss
+  // Plain pub/sub on a cluster too: every instance of every service needs every event, and
+  // the cluster bus forwards a PUBLISH to every node. Revocations are rare.
+  const subscriber = duplicateForPubSub(redis)
   let stopped = false
   let retryTimer: Timer | undefined
 
@@ -70,11 +76,9 @@ export async function startRevocationList(redis: Redis, log: Logger, options: Re
   }
 
   const reloadFromRedis = async () => {
-    for await (const batch of redis.scanIterator({ MATCH: keyPrefix + '*', COUNT: 1000 })) {
-      const keys = ([] as string[]).concat(batch)
-      if (keys.length === 0) continue
+    for await (const { keys, node } of scanSlot(redis, keyPrefix, keyPrefix + '*')) {
       // One round trip per scanned batch, not per key.
-      const multi = redis.multi()
+      const multi = node.multi()
       for (const key of keys) multi.pTTL(key)
       const ttls = await multi.exec()
       keys.forEach((key, i) => {
@@ -115,6 +119,11 @@ export async function startRevocationList(redis: Redis, log: Logger, options: Re
     return fromRedis
   }
 
+  // Only a connection that came back reloads: the first one is covered by the load just below.
+  onConnectionChange(subscriber, {
+    lost: () => {}, // the command client already reports connection loss
+    restored: () => void reloadAll(),
+  })
   await subscriber.connect()
   await subscriber.subscribe(options.prefix + REVOCATION_CHANNEL, (message) => {
     try {
@@ -123,8 +132,6 @@ export async function startRevocationList(redis: Redis, log: Logger, options: Re
       log.warn('bad revocation event', { error })
     }
   })
-  // Registered after the first connect: that one is covered by the load just below.
-  subscriber.on('ready', () => void reloadAll())
   await withTimeout(Promise.all([reloadAll(), durableLoaded]), options.firstLoadTimeoutMs).catch(() =>
     log.warn('revocations: first load not finished in time; starting anyway and retrying', { timeoutMs: options.firstLoadTimeoutMs }),
   )

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
+import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { loadPasswordDictionaries } from '@chat/common/passwords'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
@@ -9,7 +10,7 @@ import { loadUserConfig } from './config'
 
 const config = loadUserConfig()
 const internalToken = resolveInternalToken(config)
-const runtime = await bootService('user', config, 'users', join(import.meta.dir, '..', 'migrations'))
+const runtime = await bootService('user', config, SERVICE_DEFAULTS.user.schema, join(import.meta.dir, '..', 'migrations'))
 // After the migrations, before listening: the password-strength dictionaries (about 2 s of CPU).
 await loadPasswordDictionaries()
 const verifier = createTokenVerifier({

@@ -1,10 +1,12 @@
 import { createApiClient, type LogoutScope } from '@chat/client/api'
 import { isSessionEnded } from '@chat/client/errors'
+import { takeAccountLink } from './account-links'
 import { describeError, setUpAuthView, showAuthView } from './auth-view'
 import { showBanner, startChat } from './chat-view'
 import { byId } from './dom'
 import { captureInviteCode } from './invite-link'
 import { setUpSecurityView } from './security-view'
+import { setUpForgotForm, showResetView, showVerifyBanner, showVerifyView } from './recovery-view'
 import { createSessionTokenStore } from './session-store'
 
 const ENDED_NOTICE = 'Your session has ended. Please log in again.'
@@ -27,6 +29,7 @@ async function enterChat() {
         leaveChat(notice)
       },
     })
+    void showVerifyBanner(api).catch(() => {})
   } catch (error) {
     // Tokens stay when the server was merely unreachable, so a reload can carry on.
     leaveChat(isSessionEnded(error) ? ENDED_NOTICE : describeError(error))
@@ -69,11 +72,17 @@ async function enterSecurity() {
 
 const enterApp = () => void (location.pathname === SECURITY_PATH ? enterSecurity() : enterChat())
 
-// Before anything else: a login form shown for `/invite/<code>` must not lose the code.
+// Before anything else: a login form shown for `/invite/<code>` must not lose the code,
+// and a mailed link's token leaves the address bar.
 captureInviteCode()
+const accountLink = takeAccountLink()
 setUpAuthView(api, enterApp)
+setUpForgotForm(api)
 byId('logout-button').addEventListener('click', () => void logOut('local'))
 byId('logout-everywhere-button').addEventListener('click', () => void logOut('global'))
 
-if (api.isLoggedIn()) enterApp()
+// A reset ended every session, this tab's included.
+if (accountLink?.page === 'reset-password') showResetView(api, accountLink.token, () => tokens.save(null))
+else if (accountLink?.page === 'verify-email') void showVerifyView(api, accountLink.token)
+else if (api.isLoggedIn()) enterApp()
 else showAuthView(null)

@@ -23,7 +23,7 @@ function markInvalidFields(form: HTMLFormElement, error: unknown) {
   }
 }
 
-async function submitting(form: HTMLFormElement, errorBox: HTMLElement, work: () => Promise<void>) {
+export async function submitting(form: HTMLFormElement, errorBox: HTMLElement, work: () => Promise<void>) {
   const button = form.querySelector('button[type=submit]') as HTMLButtonElement
   button.disabled = true
   errorBox.textContent = ''

@@ -1,21 +1,28 @@
-import type { RoomEvent, Message } from '@chat/common/chat-protocol'
+import { addHistory, addPastEvents, applyToRoom, createRoomState, type Notice, type PastItem, type RoomState, type StreamItem } from '@chat/client/room-state'
+import type { Message } from '@chat/common/chat-protocol'
 import { byId, el } from './dom'
 import { renderMessage, type ShownMessage } from './message-item'
 import type { NameBook } from './names'
-import { applyEvent, seenBy, targetOf } from './timeline-state'
+import { renderNoticeLine } from './timeline-line'
+import { seenBy } from './timeline-state'
 
 /** A message jumped to stays marked this long. */
 const HIGHLIGHT_MS = 3_000
 
 /**
- * The open room's messages on screen: kept in `seq` order, each drawn from its current
- * state (edits, deletions and reactions applied), with "Sending…" copies of the user's own
- * messages until they are stored, and the "seen by" line. Nothing here talks to the server.
+ * The open room's timeline on screen: its messages and its membership and room changes
+ * (lines such as "Ada added Bob") in `seq` order, each message drawn from its current
+ * state, with "Sending…" copies of the user's own messages until they are stored, and the
+ * "seen by" line. The state is the client package's room reducer (@chat/client/room-state),
+ * fed with history pages and live frames; this module draws what each step changed.
+ * Nothing here talks to the server.
  */
 export function createMessageList(deps: { names: NameBook; myId: string }) {
   const { names, myId } = deps
   const list = byId<HTMLOListElement>('message-list')
-  const messages = new Map<string, Message>()
+  let state: RoomState = createRoomState('')
+  /** The state's messages by id, for replies' quotes and the actions. */
+  let messages = new Map<string, Message>()
   let markers = new Map<string, number>()
   let canModerate = false
 
@@ -66,23 +73,77 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
     item?.append(el('p', { className: 'seen-by' }, ['Seen by ', ...people]))
   }
 
+  /**
+   * Moves to the reducer's next state and draws the difference: new messages and lines go
+   * where their seq belongs, changed messages are drawn again.
+   */
+  function show(next: RoomState) {
+    if (next === state) return
+    const previous = state
+    state = next
+    messages = new Map(next.messages.map((m) => [m.id, m]))
+    const before = new Map(previous.messages.map((m) => [m.id, m]))
+    let added = false
+    for (const message of next.messages) {
+      const old = before.get(message.id)
+      if (old === undefined) added = placeMessage(message) || added
+      else if (old !== message) redraw(message)
+    }
+    if (next.notices !== previous.notices) {
+      const shown = new Set(previous.notices.map((n) => n.seq))
+      for (const notice of next.notices) if (!shown.has(notice.seq)) placeLine(notice)
+    }
+    if (added) renderSeenBy()
+  }
+
+  /** Puts a stored message where its seq belongs, replacing its own "Sending…" copy. */
+  function placeMessage(message: Message): boolean {
+    if (itemOf(message.id) !== null) return false
+    const pending = list.querySelector(`.pending[data-client-id="${CSS.escape(message.clientId)}"]`)
+    if (pending !== null && message.senderId === myId) pending.remove()
+    placeBySeq(renderMessage(message, context()), message.seq)
+    return true
+  }
+
+  function placeLine(notice: Notice) {
+    if (list.querySelector(`.timeline-line[data-seq="${notice.seq}"]`) === null) placeBySeq(renderNoticeLine(notice, names), notice.seq)
+  }
+
+  /** Pending messages (no seq yet) stay last; otherwise the item goes after the last one with a smaller seq. */
+  function placeBySeq(item: HTMLElement, seq: number) {
+    let before: Element | null = null
+    for (let child = list.lastElementChild; child !== null; child = child.previousElementSibling) {
+      const childSeq = (child as HTMLElement).dataset.seq
+      if (childSeq !== undefined && Number(childSeq) < seq) break
+      before = child
+    }
+    list.insertBefore(item, before)
+  }
+
   return {
     get: (messageId: string) => messages.get(messageId),
-    /** Puts a stored message where its seq belongs, replacing its own "Sending…" copy; a seq already shown is skipped. */
-    insert(message: Message) {
-      if (messages.has(message.id) || list.querySelector(`[data-seq="${message.seq}"]`) !== null) return
-      messages.set(message.id, message)
-      const pending = list.querySelector(`.pending[data-client-id="${CSS.escape(message.clientId)}"]`)
-      if (pending !== null && message.senderId === myId) pending.remove()
-      // Pending messages (no seq yet) stay last; otherwise find the last item with a smaller seq.
-      let before: Element | null = null
-      for (let child = list.lastElementChild; child !== null; child = child.previousElementSibling) {
-        const seq = (child as HTMLElement).dataset.seq
-        if (seq !== undefined && Number(seq) < message.seq) break
-        before = child
-      }
-      list.insertBefore(renderMessage(message, context()), before)
-      renderSeenBy()
+    /** The room whose timeline is shown from now on (null: none); everything shown goes. */
+    reset(roomId: string | null) {
+      state = createRoomState(roomId ?? '')
+      messages = new Map()
+      markers = new Map()
+      canModerate = false
+      list.replaceChildren()
+    },
+
+    /** A page of history and the seq it reflects (its `lastSeq`): live changes it already includes are not applied again. */
+    addPage(items: Message[], asOf: number) {
+      show(addHistory(state, items, asOf))
+    },
+
+    /** Membership and room changes of a stretch of the past stream (`listEvents`), drawn between the messages. */
+    addPast(items: PastItem[]) {
+      show(addPastEvents(state, items))
+    },
+
+    /** A live message or event of the room. */
+    receive(item: StreamItem) {
+      show(applyToRoom(state, item, myId))
     },
 
     /** The user's own message, shown until it is stored; answers a function that marks it failed. */
@@ -94,17 +155,6 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
         item.classList.replace('pending', 'failed')
         item.querySelector('.state')!.textContent = `Not sent: ${reason}`
       }
-    },
-
-    /** Applies an edit, deletion or reaction to the message it targets, if shown. */
-    apply(event: RoomEvent) {
-      const target = targetOf(event)
-      const message = target === null ? undefined : messages.get(target)
-      if (message === undefined) return
-      const next = applyEvent(message, event, myId)
-      if (next === message) return
-      messages.set(next.id, next)
-      redraw(next)
     },
 
     /** Draws a message again if it changed while the user was working in it. */
@@ -141,13 +191,6 @@ export function createMessageList(deps: { names: NameBook; myId: string }) {
 
     notice(text: string) {
       list.append(el('li', { className: 'notice', text }))
-    },
-
-    clear() {
-      messages.clear()
-      markers = new Map()
-      canModerate = false
-      list.replaceChildren()
     },
   }
 }

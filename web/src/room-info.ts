@@ -1,8 +1,11 @@
 import type { ApiClient } from '@chat/client/api'
-import type { MemberRole } from '@chat/common/chat-protocol'
+import type { MemberChange, MemberRole } from '@chat/common/chat-protocol'
 import { describeError } from './auth-view'
+import { createBanList } from './ban-list'
+import { askFirst } from './confirm'
 import { announce, byId, el } from './dom'
 import type { NameBook } from './names'
+import { createRoomDeletion } from './room-deletion'
 import type { Member, Room } from './types'
 
 /** Member pages read for one room; a room bigger than this shows its first members only. */
@@ -41,6 +44,9 @@ export function createRoomInfo(deps: {
   /** Bumped on every room switch, so answers for the previous room are dropped. */
   let generation = 0
 
+  const bans = createBanList({ api, names })
+  const deletion = createRoomDeletion({ api })
+
   const canModerate = () => myRole === 'owner' || myRole === 'admin'
 
   async function loadMembers() {
@@ -72,6 +78,16 @@ export function createRoomInfo(deps: {
     if (myRole === 'owner') {
       const next = member.role === 'admin' ? 'member' : 'admin'
       buttons.push(memberAction(member.userId, next === 'admin' ? 'Make admin' : 'Make member', () => api.setMemberRole(room!.id, member.userId, next)))
+      // One owner per room: handing over makes the caller an admin, and only the new owner can undo it.
+      buttons.push(
+        memberAction(
+          member.userId,
+          'Hand over to',
+          () => api.setMemberRole(room!.id, member.userId, 'owner'),
+          'as owner? You become an admin, and only they can make you owner again.',
+          `${names.nameOf(member.userId)} is now the owner; you are an admin`,
+        ),
+      )
     }
     if (myRole === 'owner' || member.role === 'member') {
       buttons.push(memberAction(member.userId, 'Remove', () => api.removeMember(room!.id, member.userId), 'from the room?'))
@@ -84,31 +100,19 @@ export function createRoomInfo(deps: {
    * A button for a change to a member, named with the member's name (a hidden part, which
    * the name book fills in when the profile arrives); `question` asks for a second click first.
    */
-  function memberAction(userId: string, verb: string, call: () => Promise<unknown>, question?: string): HTMLElement {
+  function memberAction(userId: string, verb: string, call: () => Promise<unknown>, question?: string, done = `${verb} ${names.nameOf(userId)}: done`): HTMLElement {
     const button = el('button', { text: verb, attrs: { type: 'button' } }, [' ', names.nameSpan(userId, 'visually-hidden')])
-    const run = async () => {
+    const run = async (near: HTMLElement) => {
       try {
         await call()
-        announce(`${verb} ${names.nameOf(userId)}: done`)
+        announce(done)
         await loadMembers()
       } catch (error) {
-        button.after(el('span', { className: 'form-error', text: ` ${describeError(error)}`, attrs: { role: 'alert' } }))
+        near.after(el('span', { className: 'form-error', text: ` ${describeError(error)}`, attrs: { role: 'alert' } }))
       }
     }
-    button.addEventListener('click', () => {
-      if (question === undefined) return void run()
-      const yes = el('button', { className: 'danger', text: `Yes, ${verb.toLowerCase()} ${names.nameOf(userId)}`, attrs: { type: 'button' } })
-      const no = el('button', { text: 'Cancel', attrs: { type: 'button' } })
-      const text = `${verb} ${names.nameOf(userId)} ${question}`
-      const box = el('span', { className: 'confirm', attrs: { role: 'group', 'aria-label': text } }, [el('span', { text }), yes, no])
-      yes.addEventListener('click', () => void run())
-      no.addEventListener('click', () => {
-        box.replaceWith(button)
-        button.focus()
-      })
-      button.replaceWith(box)
-      no.focus()
-    })
+    if (question === undefined) button.addEventListener('click', () => void run(button))
+    else askFirst(button, () => ({ question: `${verb} ${names.nameOf(userId)} ${question}`, yes: `Yes, ${verb.toLowerCase()} ${names.nameOf(userId)}` }), (box) => void run(box))
     return button
   }
 
@@ -125,6 +129,8 @@ export function createRoomInfo(deps: {
     )
     settings.hidden = !canModerate()
     inviteSection.hidden = !canModerate()
+    bans.show(canModerate() && room !== null ? room.id : null)
+    deletion.show(myRole === 'owner' ? room : null)
   }
 
   function setOpen(open: boolean) {
@@ -204,14 +210,17 @@ export function createRoomInfo(deps: {
       byId('invite-link-label').hidden = true
       settingsError.textContent = inviteError.textContent = ''
       settings.hidden = inviteSection.hidden = true
+      bans.show(null)
+      deletion.show(null)
       // Only rooms with roles are opened here: direct rooms have no owner, nobody moderates them (room-pane.ts).
       toggle.hidden = false
       void loadMembers().catch(() => {})
     },
 
-    /** A membership changed in the open room: roles and the list are read again. */
-    membersChanged() {
+    /** A membership changed in the open room: roles and the list are read again (and the bans, for a ban or unban). */
+    membersChanged(change: MemberChange) {
       void loadMembers().catch(() => {})
+      if (change === 'banned' || change === 'unbanned') bans.changed()
     },
 
     /** The room was renamed or got a topic (by anyone): the form shows it unless the user is typing there. */
@@ -225,6 +234,8 @@ export function createRoomInfo(deps: {
       room = null
       members = []
       myRole = null
+      bans.show(null)
+      deletion.show(null)
       setOpen(false)
       toggle.hidden = true
     },

@@ -7,6 +7,7 @@ import { announce, byId, el } from './dom'
 import { wireMessageActions } from './message-actions'
 import { DELETED_TEXT } from './message-item'
 import { createMessageList } from './message-list'
+import { readPastStream } from './past-lines'
 import { directPeerOf, type NameBook } from './names'
 import { createRoomInfo } from './room-info'
 import { createTypingLine } from './typing-line'
@@ -24,6 +25,12 @@ const LOAD_MORE_THRESHOLD_PX = 80
 const NEAR_BOTTOM_PX = 120
 
 type OpenOptions = { focus: boolean; around?: { seq: number; id: string } }
+type Page = { items: Message[]; nextCursor: number | null; lastSeq: number }
+
+/** Where a page's stretch of the stream starts: its membership lines are those after this seq (from the room's start for its first page). */
+const startOf = (page: Page) => (page.nextCursor === null || page.items.length === 0 ? 0 : page.items[0].seq - 1)
+/** Where a newer page's stretch ends: the page's seq when it reaches the present, else its last message. */
+const endOf = (page: Page) => (page.nextCursor === null ? page.lastSeq : (page.items.at(-1)?.seq ?? page.lastSeq))
 
 /**
  * The open room: its header (name, topic, presence, the room panel), its history (newest
@@ -72,8 +79,27 @@ export function createRoomPane(deps: {
     newerButton.hidden = newerCursor === null
   }
 
+  /**
+   * Draws the membership and room changes among the messages of a history page: those of
+   * the stream with `after < seq <= upTo`. Best effort: the messages are shown already.
+   * As with pages, `keep: 'bottom'` keeps what the reader sees in place while lines go in above it.
+   */
+  async function loadLines(roomId: string, after: number, upTo: number, current: number, keep: 'top' | 'bottom') {
+    try {
+      const items = await readPastStream(api, roomId, after, upTo)
+      if (current !== generation) return
+      const pinned = isNearBottom()
+      const fromBottom = scroller.scrollHeight - scroller.scrollTop
+      list.addPast(items)
+      if (pinned) scrollToBottom()
+      else if (keep === 'bottom') scroller.scrollTop = scroller.scrollHeight - fromBottom
+    } catch {
+      // Lines are context; live ones keep arriving, and the next visit reads them again.
+    }
+  }
+
   /** Runs one history request at a time for the current room; false if it was dropped or failed. */
-  async function loadPage(read: (roomId: string) => Promise<{ items: Message[]; nextCursor: number | null }>, keep: 'top' | 'bottom', use: (cursor: number | null) => void): Promise<boolean> {
+  async function loadPage(read: (roomId: string) => Promise<Page>, keep: 'top' | 'bottom', use: (page: Page) => void): Promise<boolean> {
     if (room === null || loading) return false
     const current = generation
     loading = true
@@ -82,9 +108,9 @@ export function createRoomPane(deps: {
       if (current !== generation) return false
       // Keep what the reader is looking at in place while messages go in above it.
       const fromBottom = scroller.scrollHeight - scroller.scrollTop
-      for (const message of page.items) list.insert(message)
+      list.addPage(page.items, page.lastSeq)
       if (keep === 'bottom') scroller.scrollTop = scroller.scrollHeight - fromBottom
-      use(page.nextCursor)
+      use(page)
       showCursors()
       return true
     } catch (error) {
@@ -95,14 +121,22 @@ export function createRoomPane(deps: {
     }
   }
 
-  const loadOlder = () =>
-    olderCursor === null
-      ? Promise.resolve(false)
-      : loadPage((id) => api.listMessages(id, { before: olderCursor!, limit: HISTORY_PAGE_SIZE }), 'bottom', (cursor) => (olderCursor = cursor))
-  const loadNewer = () =>
-    newerCursor === null
-      ? Promise.resolve(false)
-      : loadPage((id) => api.listMessages(id, { after: newerCursor!, limit: HISTORY_PAGE_SIZE }), 'top', (cursor) => (newerCursor = cursor))
+  const loadOlder = () => {
+    const before = olderCursor
+    if (before === null) return Promise.resolve(false)
+    return loadPage((id) => api.listMessages(id, { before, limit: HISTORY_PAGE_SIZE }), 'bottom', (page) => {
+      olderCursor = page.nextCursor
+      void loadLines(room!.id, startOf(page), before - 1, generation, 'bottom')
+    })
+  }
+  const loadNewer = () => {
+    const after = newerCursor
+    if (after === null) return Promise.resolve(false)
+    return loadPage((id) => api.listMessages(id, { after, limit: HISTORY_PAGE_SIZE }), 'top', (page) => {
+      newerCursor = page.nextCursor
+      void loadLines(room!.id, after, endOf(page), generation, 'top')
+    })
+  }
 
   /** Shows the original of a reply: older pages are read until it is found (a bounded number). */
   async function jumpTo(messageId: string) {
@@ -155,7 +189,7 @@ export function createRoomPane(deps: {
       olderCursor = newerCursor = null
       markers = new Map()
       typing.clear()
-      list.clear()
+      list.reset(next.id)
       title.textContent = label
       showTopic(next.topic)
       presenceLine.textContent = ''
@@ -170,8 +204,9 @@ export function createRoomPane(deps: {
         if (around === undefined) {
           const page = await api.listMessages(next.id, { limit: HISTORY_PAGE_SIZE })
           if (current !== generation) return
-          for (const message of page.items) list.insert(message)
+          list.addPage(page.items, page.lastSeq)
           olderCursor = page.nextCursor
+          void loadLines(next.id, startOf(page), page.lastSeq, current, 'bottom')
           showCursors()
           scrollToBottom()
           return
@@ -182,7 +217,9 @@ export function createRoomPane(deps: {
           api.listMessages(next.id, { after: around.seq, limit: AROUND_PAGE_SIZE }),
         ])
         if (current !== generation) return
-        for (const message of [...before.items, ...after.items]) list.insert(message)
+        list.addPage(before.items, before.lastSeq)
+        list.addPage(after.items, after.lastSeq)
+        void loadLines(next.id, startOf(before), endOf(after), current, 'top')
         olderCursor = before.nextCursor
         newerCursor = after.nextCursor
         showCursors()
@@ -197,7 +234,7 @@ export function createRoomPane(deps: {
       // Jumped back in history, the newest messages are not shown yet: newer pages bring this one in order.
       if (newerCursor !== null) return
       const pinned = isNearBottom() || message.senderId === me.id
-      list.insert(message)
+      list.receive(message)
       typing.stop(message.senderId)
       if (pinned) scrollToBottom()
       if (message.senderId !== me.id) announce(`${names.nameOf(message.senderId)}: ${message.deleted === true ? DELETED_TEXT : message.body}`)
@@ -205,8 +242,14 @@ export function createRoomPane(deps: {
 
     /** A live event of the open room. */
     receiveEvent(event: RoomEvent) {
-      if (event.kind === 'member') return info.membersChanged()
+      const pinned = isNearBottom()
+      list.receive(event)
+      if (event.kind === 'member') {
+        if (pinned) scrollToBottom()
+        return info.membersChanged(event.data.change)
+      }
       if (event.kind === 'room') {
+        if (pinned) scrollToBottom()
         if (room === null) return
         if (event.data.name !== undefined) {
           room.name = event.data.name
@@ -216,7 +259,6 @@ export function createRoomPane(deps: {
         info.roomChanged(event.data)
         return deps.onRoomChanged(room.id, event.data)
       }
-      list.apply(event)
     },
 
     /** A member's read marker moved. */
@@ -250,7 +292,7 @@ export function createRoomPane(deps: {
       olderCursor = newerCursor = null
       title.textContent = 'Pick a room'
       showTopic(null)
-      list.clear()
+      list.reset(null)
       presenceLine.textContent = ''
       typing.clear()
       composer.setRoom(null)

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
-import { startTestStack, type TestStack } from '../../test/harness'
+import { startTestStack, type TestStack, type TestStackOptions } from '../../test/harness'
 import { uniqueName } from '../../test/client'
 import { waitUntil } from '../../test/wait'
 
@@ -36,11 +36,16 @@ export const PASSWORD = 'correct horse battery staple'
 export type Account = { username: string; displayName: string }
 export type BrowserKit = {
   readonly stack: TestStack
-  openApp(viewport: { width: number; height: number }, path?: string): Promise<{ context: BrowserContext; page: Page }>
+  /** Opens `path` (default `/`) and waits for `shown` (default the login view). */
+  openApp(viewport: { width: number; height: number }, path?: string, shown?: string): Promise<{ context: BrowserContext; page: Page }>
 }
 
-/** Registers the file's hooks: the stack and Chromium start before its tests, and every page error fails the test it happened in. */
-export function useBrowser(): BrowserKit {
+/**
+ * Registers the file's hooks: the stack and Chromium start before its tests, and every page
+ * error fails the test it happened in. `stackEnv` is read when the stack starts (after the
+ * file's own earlier `beforeAll`, e.g. one starting an SMTP server).
+ */
+export function useBrowser(options: { stackEnv?: () => TestStackOptions['env'] } = {}): BrowserKit {
   let stack: TestStack
   let browser: Browser
   const contexts: BrowserContext[] = []
@@ -53,7 +58,7 @@ export function useBrowser(): BrowserKit {
     }
     await mkdir(SCREENSHOT_DIR, { recursive: true })
     // The stack builds the web client (scripts/build-web.ts) into a WEB_ROOT of its own.
-    stack = await startTestStack({ chat: 2 })
+    stack = await startTestStack({ chat: 2, env: options.stackEnv?.() })
     const page = await fetch(stack.url + '/', { headers: { accept: 'text/html' } })
     const html = await page.text()
     if (!html.includes('id="chat-view"')) {
@@ -78,14 +83,14 @@ export function useBrowser(): BrowserKit {
     get stack() {
       return stack
     },
-    async openApp(viewport, path = '/') {
+    async openApp(viewport, path = '/', shown = '#auth-view') {
       const context = await browser.newContext({ viewport })
       context.setDefaultTimeout(STEP_TIMEOUT_MS)
       context.on('weberror', (error) => pageErrors.push(String(error.error())))
       contexts.push(context)
       const page = await context.newPage()
       await page.goto(stack.url + path)
-      await page.locator('#auth-view').waitFor()
+      await page.locator(shown).waitFor()
       return { context, page }
     },
   }
@@ -152,3 +157,23 @@ export const bodies = (page: Page) => page.locator('#message-list .message:not(.
 export const roomButton = (page: Page, name: string) => page.locator('#my-rooms').getByRole('button', { name })
 /** A unique room name with a readable prefix. */
 export const roomName = (prefix: string) => `${prefix} ${uniqueName('r').slice(-8)}`
+
+export const messageItem = (page: Page, text: string) => page.locator('#message-list .message:not(.pending)', { hasText: text })
+export const memberRow = (page: Page, name: string) => page.locator('#member-list li', { hasText: name })
+
+export async function openRoomInfo(page: Page) {
+  await page.getByRole('button', { name: 'Room info' }).click()
+  await page.locator('#room-info').waitFor()
+}
+
+/** Two people in one public room, Ada (desktop) its owner and Bob (phone) a member. */
+export async function twoInARoom(kit: BrowserKit, prefix: string) {
+  const ada = await kit.openApp(DESKTOP)
+  const bob = await kit.openApp(PHONE)
+  const adaAccount = await register(ada.page, 'ada')
+  const bobAccount = await register(bob.page, 'bob')
+  const room = roomName(prefix)
+  await createRoom(ada.page, room)
+  await findAndJoinRoom(bob.page, room)
+  return { ada: { ...ada, account: adaAccount }, bob: { ...bob, account: bobAccount }, room }
+}

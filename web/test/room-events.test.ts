@@ -1,12 +1,31 @@
 import { describe, expect, test } from 'bun:test'
-import type { Page } from 'playwright-core'
 import { createApiClient } from '@chat/client/api'
 import { createChatSocket } from '@chat/client/socket'
 import { createMemoryTokenStore } from '@chat/client/tokens'
 import { uniqueName } from '../../test/client'
 import { waitUntil } from '../../test/wait'
 import { wsUrl } from '../../test/ws-client'
-import { bodies, createRoom, DESKTOP, findAndJoinRoom, logIn, PASSWORD, PHONE, register, roomButton, roomName, say, screenshot, STEP_TIMEOUT_MS, useBrowser, waitForTexts } from './browser-kit'
+import {
+  bodies,
+  createRoom,
+  DESKTOP,
+  findAndJoinRoom,
+  logIn,
+  memberRow,
+  messageItem,
+  openRoomInfo,
+  PASSWORD,
+  PHONE,
+  register,
+  roomButton,
+  roomName,
+  say,
+  screenshot,
+  STEP_TIMEOUT_MS,
+  twoInARoom,
+  useBrowser,
+  waitForTexts,
+} from './browser-kit'
 
 /**
  * The room events of issue 9 in the web client, two (or three) people in Chromium: edits,
@@ -15,29 +34,9 @@ import { bodies, createRoom, DESKTOP, findAndJoinRoom, logIn, PASSWORD, PHONE, r
  */
 const kit = useBrowser()
 
-const messageItem = (page: Page, text: string) => page.locator('#message-list .message:not(.pending)', { hasText: text })
-const memberRow = (page: Page, name: string) => page.locator('#member-list li', { hasText: name })
-
-/** Two people in one public room, Ada (desktop) its owner and Bob (phone) a member. */
-async function twoInARoom(prefix: string) {
-  const ada = await kit.openApp(DESKTOP)
-  const bob = await kit.openApp(PHONE)
-  const adaAccount = await register(ada.page, 'ada')
-  const bobAccount = await register(bob.page, 'bob')
-  const room = roomName(prefix)
-  await createRoom(ada.page, room)
-  await findAndJoinRoom(bob.page, room)
-  return { ada: { ...ada, account: adaAccount }, bob: { ...bob, account: bobAccount }, room }
-}
-
-async function openRoomInfo(page: Page) {
-  await page.getByRole('button', { name: 'Room info' }).click()
-  await page.locator('#room-info').waitFor()
-}
-
 describe('room events in the web client', () => {
   test('a sender edits and deletes their own message, and the other member sees both live', async () => {
-    const { ada, bob, room } = await twoInARoom('Edits')
+    const { ada, bob, room } = await twoInARoom(kit, 'Edits')
     await say(ada.page, 'helo wrld')
     await waitForTexts(bodies(bob.page), ['helo wrld'])
     // Only one's own messages offer Edit; a member cannot delete someone else's.
@@ -75,7 +74,7 @@ describe('room events in the web client', () => {
   })
 
   test('reactions are picked from a small set, counted for everyone, and toggled by clicking one’s own', async () => {
-    const { ada, bob } = await twoInARoom('Reactions')
+    const { ada, bob } = await twoInARoom(kit, 'Reactions')
     await say(ada.page, 'ship it?')
     await waitForTexts(bodies(bob.page), ['ship it?'])
 
@@ -102,7 +101,7 @@ describe('room events in the web client', () => {
   })
 
   test('a reply quotes its original, and the quote jumps to the original even when it is pages back', async () => {
-    const { ada, bob, room } = await twoInARoom('Replies')
+    const { ada, bob, room } = await twoInARoom(kit, 'Replies')
     await say(ada.page, 'the original question')
     // Enough messages after it that the original is not on the newest page any more.
     const api = createApiClient({ baseUrl: kit.stack.url, tokens: createMemoryTokenStore() })
@@ -135,7 +134,7 @@ describe('room events in the web client', () => {
   })
 
   test('"seen by" under the newest message names the member who has read it', async () => {
-    const { ada, bob } = await twoInARoom('Receipts')
+    const { ada, bob } = await twoInARoom(kit, 'Receipts')
     await bob.page.getByRole('button', { name: 'Rooms' }).click()
     await say(ada.page, 'did you read this?')
     expect(await ada.page.locator('.seen-by').count()).toBe(0)
@@ -164,7 +163,7 @@ describe('room events in the web client', () => {
   })
 
   test('the owner sees members with roles, promotes one, and removes and bans another, who is told and cannot rejoin', async () => {
-    const { ada, bob, room } = await twoInARoom('Moderation')
+    const { ada, bob, room } = await twoInARoom(kit, 'Moderation')
     const cy = await kit.openApp(DESKTOP)
     const cyAccount = await register(cy.page, 'cy')
     await findAndJoinRoom(cy.page, room)
@@ -204,7 +203,7 @@ describe('room events in the web client', () => {
   })
 
   test('an owner renames the room and sets a topic, which the other member sees live', async () => {
-    const { ada, bob, room } = await twoInARoom('Settings')
+    const { ada, bob, room } = await twoInARoom(kit, 'Settings')
     await openRoomInfo(ada.page)
     const renamed = `${room} renamed`
     await ada.page.getByLabel('Name', { exact: true }).fill(renamed)

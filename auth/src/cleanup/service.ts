@@ -3,13 +3,14 @@ import type { AuthDeps } from '../deps'
 type CleanupDeps = Pick<AuthDeps, 'sql' | 'config' | 'log'>
 type CountRow = { count: number }
 
-export type SweepResult = { sessions: number; refreshTokens: number; revocations: number }
+export type SweepResult = { sessions: number; refreshTokens: number; revocations: number; emailTokens: number }
 
 /**
  * Deletes what no check needs any more: sessions that expired or were revoked (their
  * revocation lives on in auth.revocations; their refresh tokens go with them), spent
  * refresh tokens older than the reuse-detection retention, and revocations whose access
- * tokens have all expired. Safe on several instances at once: every delete is idempotent
+ * tokens have all expired, and mailed tokens (verification, reset) past their expiry, used
+ * or not. Safe on several instances at once: every delete is idempotent
  * and takes a batch of rows no other sweep holds (`skip locked`), so sweeps share the work
  * instead of waiting on each other.
  */
@@ -47,7 +48,17 @@ export async function sweepExpired(deps: CleanupDeps): Promise<SweepResult> {
       select count(*)::int as count from gone`,
     batch,
   )
-  return { sessions, refreshTokens, revocations }
+  const emailTokens = await deleteInBatches(
+    () => sql<CountRow[]>`
+      with gone as (
+        delete from auth.email_tokens where token_hash in (
+          select token_hash from auth.email_tokens where expires_at <= now()
+          limit ${batch} for update skip locked)
+        returning 1)
+      select count(*)::int as count from gone`,
+    batch,
+  )
+  return { sessions, refreshTokens, revocations, emailTokens }
 }
 
 /** Runs one batched delete until a batch comes back short; returns the rows deleted. */
@@ -75,7 +86,7 @@ export function startCleanupJob(deps: CleanupDeps): { stop(): void } {
   const sweepOnce = async () => {
     try {
       const swept = await sweepExpired(deps)
-      if (swept.sessions + swept.refreshTokens + swept.revocations > 0) deps.log.info('cleanup', swept)
+      if (swept.sessions + swept.refreshTokens + swept.revocations + swept.emailTokens > 0) deps.log.info('cleanup', swept)
     } catch (error) {
       deps.log.warn('cleanup failed', { error })
     }

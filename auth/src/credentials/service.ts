@@ -1,44 +1,71 @@
 import { isUniqueViolation } from '@chat/common/db'
 import type { FailureLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
+import { queueVerificationMail } from '../email/service'
+import { queueMail } from '../mail/outbox'
 import { reauthenticate, type ReauthResult } from '../password/reauthentication'
 import { announceRevocations, listActiveSessionIds, recordRevocations } from '../sessions/service'
 
 type Identity = { username: string; email: string }
-type UserIdRow = { user_id: string }
 type PasswordHashRow = { password_hash: string }
+type IdentityRow = { username: string; email: string }
 
 export type CreateCredentialResult = { ok: true } | { ok: false; reason: 'USERNAME_TAKEN' | 'EMAIL_TAKEN' | 'CONFLICT' }
 
-/** Stores the password credential of a user the user service is registering. */
+/**
+ * Stores the password credential of a user the user service is registering, with the
+ * verification mail, in one transaction: no account without its mail, no mail without the
+ * account. (If the user service then fails to commit, it deletes the credential, and the
+ * queued mail goes with it.)
+ */
 export async function createCredential(
-  deps: Pick<AuthDeps, 'sql' | 'hasher'>,
+  deps: Pick<AuthDeps, 'sql' | 'hasher' | 'config' | 'mailer'>,
   userId: string,
   identity: Identity,
   password: string,
 ): Promise<CreateCredentialResult> {
   const hash = await deps.hasher.hash(password)
   try {
-    await deps.sql`
-      insert into auth.credentials (user_id, username, email, password_hash)
-      values (${userId}, ${identity.username}, ${identity.email}, ${hash})`
-    return { ok: true }
+    await deps.sql.begin(async (tx) => {
+      await tx`
+        insert into auth.credentials (user_id, username, email, password_hash)
+        values (${userId}, ${identity.username}, ${identity.email}, ${hash})`
+      await queueVerificationMail(tx, deps.config, { userId, ...identity })
+    })
   } catch (error) {
     return { ok: false, reason: conflictReason(error) }
   }
+  deps.mailer.wake()
+  return { ok: true }
 }
 
-/** Keeps the login identifiers in step with the user service's profile. */
-export async function updateIdentity(deps: Pick<AuthDeps, 'sql'>, userId: string, identity: Partial<Identity>) {
+/**
+ * Keeps the login identifiers in step with the user service's profile. A new email (not
+ * merely another letter case) is unverified: a verification mail goes to it, and the
+ * former address is told, in the same transaction as the change.
+ */
+export async function updateIdentity(deps: Pick<AuthDeps, 'sql' | 'config' | 'mailer'>, userId: string, identity: Partial<Identity>) {
   try {
-    const [row] = await deps.sql<UserIdRow[]>`
-      update auth.credentials
-      set username = coalesce(${identity.username ?? null}, username),
-          email = coalesce(${identity.email ?? null}, email),
-          updated_at = now()
-      where user_id = ${userId}
-      returning user_id`
-    return row === undefined ? ({ ok: false, reason: 'NOT_FOUND' } as const) : ({ ok: true } as const)
+    const mailed = await deps.sql.begin(async (tx) => {
+      const [before] = await tx<IdentityRow[]>`select username, email from auth.credentials where user_id = ${userId} for update`
+      if (before === undefined) return null
+      const emailChanged = identity.email !== undefined && identity.email.toLowerCase() !== before.email.toLowerCase()
+      const [after] = await tx<IdentityRow[]>`
+        update auth.credentials
+        set username = coalesce(${identity.username ?? null}, username),
+            email = coalesce(${identity.email ?? null}, email),
+            email_verified_at = ${emailChanged ? null : tx`email_verified_at`},
+            updated_at = now()
+        where user_id = ${userId}
+        returning username, email`
+      if (!emailChanged) return false
+      await queueVerificationMail(tx, deps.config, { userId, ...after })
+      await queueMail(tx, { userId, kind: 'email_changed', to: before.email, data: { username: after.username, newEmail: after.email } })
+      return true
+    })
+    if (mailed === null) return { ok: false, reason: 'NOT_FOUND' } as const
+    if (mailed) deps.mailer.wake()
+    return { ok: true } as const
   } catch (error) {
     return { ok: false, reason: conflictReason(error) } as const
   }

@@ -1,6 +1,7 @@
 import type { FailureLimiter } from '@chat/common/limits'
 import { findPasswordWeakness } from '@chat/common/passwords'
 import type { AuthDeps } from '../deps'
+import { queueMail } from '../mail/outbox'
 import { listActiveSessionIds, revokeSessions } from '../sessions/service'
 import { reauthenticate, type ReauthResult } from './reauthentication'
 
@@ -8,9 +9,9 @@ type CredentialRow = { password_hash: string; username: string; email: string }
 
 export type ChangePasswordResult = ReauthResult | { ok: false; reason: 'WEAK_PASSWORD'; why: string }
 
-/** Checks the current password, stores the new hash, and ends every other session. */
+/** Checks the current password, stores the new hash with a "your password was changed" mail, and ends every other session. */
 export async function changePassword(
-  deps: Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'hasher'>,
+  deps: Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'hasher' | 'mailer'>,
   limiter: FailureLimiter,
   userId: string,
   currentSessionId: string,
@@ -23,7 +24,12 @@ export async function changePassword(
   const why = findPasswordWeakness(newPassword, credential)
   if (why !== null) return { ok: false, reason: 'WEAK_PASSWORD', why }
   const hash = await deps.hasher.hash(newPassword)
-  await deps.sql`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${userId}`
+  await deps.sql.begin(async (tx) => {
+    await tx`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${userId}`
+    // reauthenticate confirms only against a stored hash: the credential is there.
+    await queueMail(tx, { userId, kind: 'password_changed', to: credential!.email, data: { username: credential!.username } })
+  })
+  deps.mailer.wake()
   const others = (await listActiveSessionIds(deps.sql, userId)).filter((id) => id !== currentSessionId)
   await revokeSessions(deps, others, 'password-changed')
   return { ok: true }

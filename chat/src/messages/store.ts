@@ -1,13 +1,12 @@
-import type { TransactionSql as Tx } from 'postgres'
 import type { Message } from '@chat/common/chat-protocol'
 import { withTimeout } from '@chat/common/async'
-import type { Sql } from '@chat/common/db'
+import { runInOneRoundTrip, type Sql } from '@chat/common/db'
 import type { Logger } from '@chat/common/logger'
 import { countDependencyError } from '@chat/common/metrics'
 import type { ChatConfig } from '../config'
 import { messagesStored, storeBatchSize, storeDuration } from '../metrics'
 import { createFailureGate } from './failure-gate'
-import { toMessage, type MessageRow } from './model'
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './model'
 
 export type NewMessage = { roomId: string; senderId: string; body: string; clientId: string; replyTo?: string }
 export type StoreResult = { ok: true; message: Message; duplicate: boolean } | { ok: false; reason: 'UNAVAILABLE' | 'NOT_A_MEMBER' | 'BAD_REPLY' }
@@ -105,106 +104,111 @@ async function storeWithRetry(sql: Sql, batch: NewMessage[], statementTimeoutMs:
 }
 
 /**
- * One transaction, five statements whatever the batch size (six when some reply): find
- * re-sent clientIds, lock the rooms in id order (no deadlock between instances, and
- * leave/removal lock the room row too), keep only messages whose sender is a member at
- * that moment and whose `replyTo` is a message of the same room, reserve a seq range per
- * room for those, then insert them. Refused messages take no seq, so seqs stay gapless.
+ * A row of the storing statement: a message it inserted (by its place in the batch, with
+ * what Postgres chose; the rest is the batch's own), one stored earlier under the same
+ * clientId (whole), or a member's message refused for its reply (by its place).
+ */
+type StoredRow =
+  | { outcome: 'new'; ord: string; seq: string; id: string; created_at: Date }
+  | { outcome: 'bad-reply'; ord: string }
+  | ({ outcome: 'earlier'; ord: null } & MessageRow)
+
+/**
+ * One transaction in one round trip (see runInOneRoundTrip), two statements whatever the
+ * batch size: lock the batch's rooms in id order (no deadlock between instances, and
+ * leave/removal lock the room row too), then one statement that skips clientIds stored
+ * before (or repeated within the batch: the first wins), keeps messages whose sender is a
+ * member and whose `replyTo` is a message of the same room, reserves a seq range per room
+ * for those in batch order, and inserts them. It is a statement of its own on purpose:
+ * under READ COMMITTED it takes its snapshot after the lock was granted, so it sees a leave
+ * that committed while the lock was awaited. Refused messages take no seq, so seqs stay
+ * gapless; nothing holds the rooms' locks across a round trip to this process.
  */
 async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: number): Promise<StoreResult[]> {
-  return sql.begin(async (tx) => {
-    // Sent in the same round trip as the first query; from then on Postgres cancels any
-    // statement of this transaction that runs longer. The value is a validated number.
-    const [, rows] = await Promise.all([
-      tx.unsafe(`set local statement_timeout = ${Math.round(statementTimeoutMs)}`),
-      tx<MessageRow[]>`
-        select m.* from chat.messages m
-        join unnest(${batch.map((m) => m.roomId)}::uuid[], ${batch.map((m) => m.senderId)}::uuid[], ${batch.map((m) => m.clientId)}::text[])
-          as k (room_id, sender_id, client_id) using (room_id, sender_id, client_id)`,
-    ])
-    const earlier = new Map<string, Message>()
-    for (const row of rows) earlier.set(idempotencyKey(row.room_id, row.sender_id, row.client_id), toMessage(row))
-
-    // Within the batch too, the first of several sends with one clientId wins.
-    const fresh = new Map<string, NewMessage>()
-    for (const m of batch) {
-      const key = idempotencyKey(m.roomId, m.senderId, m.clientId)
-      if (!earlier.has(key) && !fresh.has(key)) fresh.set(key, m)
+  const roomIds = [...new Set(batch.map((m) => m.roomId.toLowerCase()))].sort()
+  const [, , rows] = await runInOneRoundTrip(sql, (tx) => [
+    // From here on Postgres cancels any statement of this transaction that runs longer. The value is a validated number.
+    tx.unsafe(`set local statement_timeout = ${Math.round(statementTimeoutMs)}`),
+    tx`select id from chat.rooms where id = any(${roomIds}::uuid[]) order by id for update`,
+    // New messages come back as (ord, seq, id, created_at) only: the rest is the batch's, not worth decoding again.
+    tx<StoredRow[]>`
+      with batch as (
+        select * from unnest(
+          ${batch.map((m) => m.roomId)}::uuid[], ${batch.map((m) => m.senderId)}::uuid[], ${batch.map((m) => m.clientId)}::text[],
+          ${batch.map((m) => m.body)}::text[], ${batch.map((m) => m.replyTo ?? null)}::uuid[]
+        ) with ordinality as b (room_id, sender_id, client_id, body, reply_to, ord)
+      ),
+      earlier as (
+        select ${tx(MESSAGE_COLUMNS.map((c) => `m.${c}`))} from chat.messages m
+        join (select distinct room_id, sender_id, client_id from batch) k using (room_id, sender_id, client_id)
+      ),
+      fresh as (
+        select distinct on (b.room_id, b.sender_id, b.client_id) b.* from batch b
+        where not exists (select from earlier e where e.room_id = b.room_id and e.sender_id = b.sender_id and e.client_id = b.client_id)
+        order by b.room_id, b.sender_id, b.client_id, b.ord
+      ),
+      members as (
+        select f.* from fresh f where exists (select from chat.members m where m.room_id = f.room_id and m.user_id = f.sender_id)
+      ),
+      accepted as (
+        select m.* from members m
+        where m.reply_to is null or exists (select from chat.messages r where r.id = m.reply_to and r.room_id = m.room_id)
+      ),
+      reserved as (
+        update chat.rooms r set last_seq = r.last_seq + c.n
+        from (select room_id, count(*) as n from accepted group by room_id) c
+        where r.id = c.room_id
+        returning r.id, r.last_seq - c.n as before
+      ),
+      numbered as (
+        select a.*, r.before + row_number() over (partition by a.room_id order by a.ord) as seq, gen_random_uuid() as id, now() as created_at
+        from accepted a join reserved r on r.id = a.room_id
+      ),
+      inserted as (
+        insert into chat.messages (room_id, seq, id, sender_id, body, client_id, reply_to, created_at)
+        select room_id, seq, id, sender_id, body, client_id, reply_to, created_at from numbered
+      )
+      select 'new' as outcome, n.ord, null::uuid as room_id, n.seq, n.id, null::uuid as sender_id, null as body, null as client_id,
+        n.created_at, null::uuid as reply_to, null::timestamptz as edited_at, null::timestamptz as deleted_at
+      from numbered n
+      union all
+      select 'earlier', null, e.* from earlier e
+      union all
+      select 'bad-reply', m.ord, null, null, null, null, null, null, null, null, null, null
+      from members m where not exists (select from accepted a where a.ord = m.ord)`,
+  ])
+  /** Per idempotency key: the message stored for it (now or earlier), or that it was refused for its reply. */
+  const found = new Map<string, { message: Message; fresh: boolean } | 'bad-reply'>()
+  for (const row of rows) {
+    if (row.outcome === 'earlier') {
+      found.set(idempotencyKey(row.room_id, row.sender_id, row.client_id), { message: toMessage(row), fresh: false })
+      continue
     }
-    const members = fresh.size === 0 ? fresh : await keepMembers(tx, fresh)
-    const accepted = await keepValidReplies(tx, members)
-    if (accepted.size > 0) {
-      for (const [key, message] of await insertMessages(tx, accepted)) earlier.set(key, message)
+    const m = batch[Number(row.ord) - 1]
+    const key = idempotencyKey(m.roomId, m.senderId, m.clientId)
+    if (row.outcome === 'bad-reply') {
+      found.set(key, 'bad-reply')
+      continue
     }
-    const firstSeen = new Set<string>()
-    return batch.map((m): StoreResult => {
-      const key = idempotencyKey(m.roomId, m.senderId, m.clientId)
-      const message = earlier.get(key)
-      if (message === undefined) return members.has(key) ? BAD_REPLY : NOT_A_MEMBER
-      const isNew = accepted.has(key) && !firstSeen.has(key)
-      firstSeen.add(key)
-      return { ok: true, message, duplicate: !isNew }
-    })
+    // The room as the sender named it: the room's topic and channel use that spelling, like every ack.
+    const message: Message = { id: row.id, room: m.roomId, seq: Number(row.seq), senderId: m.senderId, body: m.body, clientId: m.clientId, createdAt: row.created_at.toISOString() }
+    if (m.replyTo !== undefined) message.replyTo = m.replyTo.toLowerCase()
+    found.set(key, { message, fresh: true })
+  }
+  const answered = new Set<string>()
+  return batch.map((m): StoreResult => {
+    const key = idempotencyKey(m.roomId, m.senderId, m.clientId)
+    const stored = found.get(key)
+    if (stored === undefined) return NOT_A_MEMBER
+    if (stored === 'bad-reply') return BAD_REPLY
+    // The first send of a clientId in the batch stored it; the others are its duplicates.
+    const duplicate = !stored.fresh || answered.has(key)
+    answered.add(key)
+    return { ok: true, message: stored.message, duplicate }
   })
 }
 
-/**
- * Locks the batch's rooms in id order, then keeps the messages whose sender is a member.
- * Two statements on purpose: under READ COMMITTED the second takes its snapshot after the
- * lock was granted, so it sees a leave that committed while this transaction waited.
- * An unknown room has no row to lock and no members: its messages are refused too.
- */
-async function keepMembers(tx: Tx, fresh: Map<string, NewMessage>): Promise<Map<string, NewMessage>> {
-  const roomIds = [...new Set([...fresh.values()].map((m) => m.roomId))].sort()
-  await tx`select id from chat.rooms where id = any(${roomIds}::uuid[]) order by id for update`
-  const pairs = [...new Map([...fresh.values()].map((m) => [`${m.roomId}|${m.senderId}`, m])).values()]
-  const members = await tx<{ room_id: string; user_id: string }[]>`
-    select m.room_id, m.user_id from chat.members m
-    join unnest(${pairs.map((m) => m.roomId)}::uuid[], ${pairs.map((m) => m.senderId)}::uuid[]) as k (room_id, user_id) using (room_id, user_id)`
-  const allowed = new Set(members.map((row) => `${row.room_id}|${row.user_id}`))
-  return new Map([...fresh].filter(([, m]) => allowed.has(`${m.roomId}|${m.senderId}`)))
-}
-
-/** Keeps the messages that reply to nothing or to a message of their own room (a tombstone counts: its id stays). */
-async function keepValidReplies(tx: Tx, members: Map<string, NewMessage>): Promise<Map<string, NewMessage>> {
-  const replyIds = [...new Set([...members.values()].flatMap((m) => (m.replyTo === undefined ? [] : [m.replyTo])))]
-  if (replyIds.length === 0) return members
-  const rows = await tx<{ id: string; room_id: string }[]>`select id, room_id from chat.messages where id = any(${replyIds}::uuid[])`
-  const roomOf = new Map(rows.map((row) => [row.id, row.room_id]))
-  return new Map([...members].filter(([, m]) => m.replyTo === undefined || roomOf.get(m.replyTo.toLowerCase()) === m.roomId.toLowerCase()))
-}
-
-/** Reserves a seq range per (already locked) room and inserts the messages with them. */
-async function insertMessages(tx: Tx, accepted: Map<string, NewMessage>): Promise<Map<string, Message>> {
-  const perRoom = new Map<string, number>()
-  for (const m of accepted.values()) perRoom.set(m.roomId, (perRoom.get(m.roomId) ?? 0) + 1)
-  const roomIds = [...perRoom.keys()]
-  const reserved = await tx<{ id: string; last_seq: string; now: Date }[]>`
-    update chat.rooms r set last_seq = r.last_seq + v.n
-    from unnest(${roomIds}::uuid[], ${roomIds.map((id) => perRoom.get(id)!)}::int[]) as v (id, n)
-    where r.id = v.id
-    returning r.id, r.last_seq, now() as now`
-  const nextSeq = new Map(reserved.map((r) => [r.id, Number(r.last_seq) - perRoom.get(r.id)! + 1]))
-  const createdAt = reserved[0].now
-  const inserted = new Map<string, Message>()
-  for (const [key, m] of accepted) {
-    const seq = nextSeq.get(m.roomId)!
-    nextSeq.set(m.roomId, seq + 1)
-    const message: Message = { id: crypto.randomUUID(), room: m.roomId, seq, senderId: m.senderId, body: m.body, clientId: m.clientId, createdAt: createdAt.toISOString() }
-    if (m.replyTo !== undefined) message.replyTo = m.replyTo.toLowerCase()
-    inserted.set(key, message)
-  }
-  const list = [...inserted.values()]
-  await tx`
-    insert into chat.messages (room_id, seq, id, sender_id, body, client_id, reply_to, created_at)
-    select u.*, ${createdAt}::timestamptz from unnest(
-      ${list.map((m) => m.room)}::uuid[], ${list.map((m) => m.seq)}::bigint[], ${list.map((m) => m.id)}::uuid[],
-      ${list.map((m) => m.senderId)}::uuid[], ${list.map((m) => m.body)}::text[], ${list.map((m) => m.clientId)}::text[],
-      ${list.map((m) => m.replyTo ?? null)}::uuid[]
-    ) as u`
-  return inserted
-}
-
+/** Postgres answers uuids in lower case; a client may send them in upper case. */
 function idempotencyKey(roomId: string, senderId: string, clientId: string): string {
-  return `${roomId}\u0000${senderId}\u0000${clientId}`
+  return `${roomId.toLowerCase()}\u0000${senderId.toLowerCase()}\u0000${clientId}`
 }

@@ -4,8 +4,8 @@ import { authGuard } from '@chat/common/tokens'
 import type { ChatDeps } from '../deps'
 import { NOT_ALLOWED, ROOM_ACCESS_FAILURES } from '../rooms/failures'
 import { RoomIdParams } from '../rooms/model'
-import { BanBody, Member, MemberPage, MemberPageQuery, MemberParams, SetRoleBody } from './model'
-import { banUser, listMembers, removeMember, setRole, unbanUser } from './service'
+import { BanBody, BanPage, Member, MemberPage, MemberPageQuery, MemberParams, SetRoleBody } from './model'
+import { banUser, listBans, listMembers, removeMember, setRole, unbanUser } from './service'
 
 const fail = failureAnswers({
   ...ROOM_ACCESS_FAILURES,
@@ -98,6 +98,25 @@ export function moderationController(deps: ChatDeps) {
           tags: TAGS,
           description:
             'A member is removed at once (their sockets get `left{room, reason:"banned"}`); a non-member may be banned beforehand. Until unbanned, joining, being added and accepting an invite answer 403 `BANNED`. A `member` event `banned` goes to the room’s stream; banning again changes nothing. The same ranks as removal apply (nobody bans the owner, admins ban only plain members and non-members).',
+        },
+      },
+    )
+    .get(
+      '/rooms/:id/bans',
+      async ({ auth, params, query }) => {
+        const result = await listBans(deps, params.id, auth.userId, query)
+        return result.ok ? result.page : fail(result.reason)
+      },
+      {
+        auth: true,
+        params: RoomIdParams,
+        query: MemberPageQuery,
+        response: { 200: BanPage, ...errorResponses },
+        detail: {
+          summary: 'The room’s bans (owner or admin)',
+          tags: TAGS,
+          description:
+            'Newest first, with the reason given and who banned; pass `nextCursor` as `cursor` for the next page (`limit` as for members). 403 `NOT_ALLOWED` for plain members and direct-message rooms, 403 for a non-member of a public room, 404 for a private one.',
         },
       },
     )

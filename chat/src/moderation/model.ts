@@ -43,3 +43,20 @@ export const BanBody = t.Object(
   { additionalProperties: false, examples: [{ userId: '3f0c7a52-9d1e-4b8a-a6f2-1c5e9b7d2a40', reason: 'spam' }] },
 )
 export type BanBody = typeof BanBody.static
+
+export const Ban = t.Object(
+  {
+    userId: Uuid,
+    reason: t.String({ description: 'As given when banning; empty when none' }),
+    bannedAt: Timestamp,
+    bannedBy: Uuid,
+  },
+  { title: 'Ban' },
+)
+export type Ban = typeof Ban.static
+
+export const BanPage = t.Object(
+  { items: t.Array(Ban, { description: 'Newest ban first' }), nextCursor: t.Nullable(t.String({ description: 'The `cursor` of the next page; null on the last' })) },
+  { title: 'BanPage' },
+)
+export type BanPage = typeof BanPage.static

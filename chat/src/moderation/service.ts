@@ -3,9 +3,9 @@ import { clampLimit, decodeCursor, encodeCursor } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
 import { lockRoom, moderatorFailure, outranks, ownerFailure, readStanding, type AuthorityFailure, type Role } from '../rooms/authority'
 import { announce, memberEvent } from '../rooms/membership'
-import { findAccessFailure, findRoomAccess, type AccessFailure } from '../rooms/service'
+import { findAccessFailure, findRoomAccess, peekRoom, type AccessFailure } from '../rooms/service'
 import { appendEvents } from '../timeline/service'
-import type { BanBody, Member, MemberPage, MemberPageQuery } from './model'
+import type { Ban, BanBody, BanPage, Member, MemberPage, MemberPageQuery } from './model'
 
 type MemberRow = { user_id: string; role: Role; joined_at: Date; joined_key: string }
 
@@ -142,4 +142,44 @@ export async function unbanUser(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>
   })
   if (outcome.ok && outcome.events !== undefined) await announce(deps, { roomId, events: outcome.events })
   return outcome.ok ? { ok: true } : outcome
+}
+
+type BanRow = { user_id: string; reason: string; banned_by: string; created_at: Date; created_key: string }
+
+export type BanPageResult = { ok: true; page: BanPage } | { ok: false; reason: AuthorityFailure | 'BAD_CURSOR' }
+
+/**
+ * The room's bans for its moderators, newest first, paged by (created_at, user_id) like
+ * the member list (the cursor keeps Postgres's microseconds as text). Plain members get
+ * 403: who was banned, by whom and why is for the people who may lift it.
+ */
+export async function listBans(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId: string, callerId: string, query: MemberPageQuery): Promise<BanPageResult> {
+  const failure = moderatorFailure(await peekRoom(deps.sql, roomId, callerId))
+  if (failure !== null) return { ok: false, reason: failure }
+  const before = query.cursor === undefined ? null : decodeCursor(query.cursor)
+  if (before === undefined) return { ok: false, reason: 'BAD_CURSOR' }
+  const limit = clampLimit(query.limit, deps.config.MEMBER_PAGE_DEFAULT, deps.config.MEMBER_PAGE_MAX)
+  const { sql } = deps
+  const position = before === null ? sql`` : sql`and (created_at, user_id) < (${before[0]}::text::timestamptz, ${before[1]}::uuid)`
+  let rows: BanRow[]
+  try {
+    rows = await sql<BanRow[]>`
+      select user_id, reason, banned_by, created_at, created_at::text as created_key from chat.bans
+      where room_id = ${roomId} ${position}
+      order by created_at desc, user_id desc
+      limit ${limit + 1}`
+  } catch (error) {
+    // A cursor we made always holds a valid timestamp; anything else is someone else's.
+    if ((error as { code?: string }).code === '22007' || (error as { code?: string }).code === '22008') return { ok: false, reason: 'BAD_CURSOR' }
+    throw error
+  }
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  return {
+    ok: true,
+    page: {
+      items: page.map((row): Ban => ({ userId: row.user_id, reason: row.reason, bannedAt: row.created_at.toISOString(), bannedBy: row.banned_by })),
+      nextCursor: rows.length > limit && last !== undefined ? encodeCursor([last.created_key, last.user_id]) : null,
+    },
+  }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '@chat/common/logger'
-import type { Redis } from '@chat/common/redis'
+import type { RedisClient as Redis } from '@chat/common/redis'
 import { brokerPublishErrors } from '../metrics'
 import type { RoomBroker, BrokerEvent } from './broker'
 import { startRedisSubscriber } from './subscriber.redis'

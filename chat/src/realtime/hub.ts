@@ -41,7 +41,7 @@ export function toStreamFrame(item: StreamItem): ServerFrame {
  * broker subscriptions behind them, presence, and delivery through Bun's topic publish
  * (one serialization per message whatever the number of local sockets).
  */
-export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroker, presence: Presence, publish: TopicPublish) {
+export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker: RoomBroker, presence: Presence, publish: TopicPublish) {
   const rooms = new Map<string, LiveRoom>()
   /** Local sockets per (room, user), to know when a user comes online or goes offline here. */
   const localPresence = new Map<string, Map<string, number>>()
@@ -49,6 +49,7 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
   const deliver = (item: StreamItem) => {
     messagesDelivered.inc({ path: 'live' }, publish(roomTopic(item.room), JSON.stringify(toStreamFrame(item))))
   }
+  // On the primary: a feed reads past what it has delivered, which only the primary surely holds.
   const readAfter = (roomId: string, seq: number) => {
     catchUpReads.inc()
     return readTimelineAfter(deps.sql, roomId, seq, null, CATCH_UP_PAGE)
@@ -135,8 +136,11 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'log'>, broker: RoomBroke
     if (since !== undefined) {
       // The next page is read while this one is sent. The loop ends when a page is read up
       // to the feed's position with no await between that check and the subscription below.
-      const readFrom = (cursor: number) =>
-        cursor < room.feed.deliveredSeq ? readTimelineAfter(deps.sql, roomId, cursor, room.feed.deliveredSeq, CATCH_UP_PAGE) : null
+      // Everything up to that position is stored, so the replica may answer once it holds it.
+      const readFrom = (cursor: number) => {
+        const upto = room.feed.deliveredSeq
+        return cursor < upto ? deps.reads.forRoom(roomId, upto, (sql) => readTimelineAfter(sql, roomId, cursor, upto, CATCH_UP_PAGE)) : null
+      }
       let next = readFrom(since)
       while (next !== null && member.isOpen()) {
         const page = await next

@@ -1,9 +1,11 @@
 import type { Logger } from '@chat/common/logger'
-import type { Redis } from '@chat/common/redis'
+import { isCluster, type Redis } from '@chat/common/redis'
 import type { ChatConfig } from '../config'
 import type { Sql } from '@chat/common/db'
 import type { LeftReason } from '@chat/common/chat-protocol'
+import type { ReplicaReads } from '../replica'
 import { startRedisBroker } from './broker.redis'
+import { startShardedRoomBroker, startShardedUserBroker } from './broker.redis-sharded'
 import { createHub, type TopicPublish } from './hub'
 import { createPresence } from './presence'
 import { createReceiptRelay } from './receipts'
@@ -18,11 +20,14 @@ const MAINTENANCE_INTERVAL_MS = 5000
 const RECONCILE_INTERVAL_MS = 1000
 
 /** Wires the brokers, presence and hub of one chat instance and runs their upkeep. */
-export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; redis: Redis }, publish: TopicPublish) {
+export async function startRealtime(deps: { config: ChatConfig; log: Logger; sql: Sql; reads: ReplicaReads; redis: Redis }, publish: TopicPublish) {
   const instanceId = crypto.randomUUID()
   const prefix = deps.config.REDIS_PREFIX
-  const broker = await startRedisBroker(deps.redis, deps.log, prefix)
-  const users = await startRedisUserBroker(deps.redis, deps.log, prefix)
+  // A cluster gets sharded pub/sub (fan-out grows with its shards); a single Redis keeps
+  // plain pub/sub, which costs the same there and works on Redis before 7 too.
+  const [broker, users] = isCluster(deps.redis)
+    ? await Promise.all([startShardedRoomBroker(deps.redis, deps.log, prefix), startShardedUserBroker(deps.redis, deps.log, prefix)])
+    : await Promise.all([startRedisBroker(deps.redis, deps.log, prefix), startRedisUserBroker(deps.redis, deps.log, prefix)])
   const presence = createPresence(deps.redis, instanceId, deps.config.PRESENCE_TTL_SECONDS, prefix)
   const hub = createHub(deps, broker, presence, publish)
   const receipts = createReceiptRelay(broker, publish, deps.config.RECEIPT_FLUSH_MS)

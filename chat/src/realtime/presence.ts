@@ -70,18 +70,18 @@ export function createPresence(redis: Redis, instanceId: string, ttlSeconds: num
       await redis.zRem(userSocketsPrefix + userId, socketId)
     },
 
-    /** Renews every entry this instance holds, in one round trip. */
+    /**
+     * Renews every entry this instance holds. One MULTI per key (keys of many rooms and
+     * users lie on different slots of a Redis Cluster); sent together, they still share one
+     * round trip per Redis node.
+     */
     async heartbeat(entries: { rooms: [roomId: string, userId: string][]; sockets: [userId: string, socketId: string][] }) {
-      if (entries.rooms.length === 0 && entries.sockets.length === 0) return
       const until = expiry()
-      const multi = redis.multi()
-      for (const [roomId, userId] of entries.rooms) {
-        multi.zAdd(presencePrefix + roomId, { score: until, value: member(userId) }).expire(presencePrefix + roomId, ttlSeconds * 2)
-      }
-      for (const [userId, socketId] of entries.sockets) {
-        multi.zAdd(userSocketsPrefix + userId, { score: until, value: socketId }).expire(userSocketsPrefix + userId, ttlSeconds * 2)
-      }
-      await multi.exec()
+      const renew = (key: string, value: string) => redis.multi().zAdd(key, { score: until, value }).expire(key, ttlSeconds * 2).exec()
+      await Promise.all([
+        ...entries.rooms.map(([roomId, userId]) => renew(presencePrefix + roomId, member(userId))),
+        ...entries.sockets.map(([userId, socketId]) => renew(userSocketsPrefix + userId, socketId)),
+      ])
     },
   }
 }

@@ -26,15 +26,16 @@ const ROOM_PAGE_MAX = 100
 export type AccessFailure = 'NOT_FOUND' | 'NOT_A_MEMBER'
 export type RoomResult = { ok: true } | { ok: false; reason: AccessFailure }
 
-type RoomAccess = { private: boolean; ownerId: string | null; member: boolean }
+/** `lastSeq`: the room's last assigned seq as this read found it, a bound on what the caller may have seen of the room. */
+type RoomAccess = { private: boolean; ownerId: string | null; member: boolean; lastSeq: number }
 
 export async function findRoomAccess(sql: Sql, roomId: string, userId: string): Promise<RoomAccess | null> {
-  const [row] = await sql<{ private: boolean; owner_id: string | null; member: boolean }[]>`
-    select r.private, r.owner_id,
+  const [row] = await sql<{ private: boolean; owner_id: string | null; member: boolean; last_seq: string }[]>`
+    select r.private, r.owner_id, r.last_seq,
       exists (select 1 from chat.members m where m.room_id = r.id and m.user_id = ${userId}) as member
     from chat.rooms r
     where r.id = ${roomId}`
-  return row === undefined ? null : { private: row.private, ownerId: row.owner_id, member: row.member }
+  return row === undefined ? null : { private: row.private, ownerId: row.owner_id, member: row.member, lastSeq: Number(row.last_seq) }
 }
 
 /** Whether the user is a member of the room now (false for an unknown room). */
@@ -66,7 +67,7 @@ export async function readLastSeqs(sql: Sql, roomIds: string[]): Promise<Map<str
 }
 
 /** null when the user is a member; otherwise what to answer (404 hides private rooms, 403 for public ones). */
-export function findAccessFailure(access: RoomAccess | null): AccessFailure | null {
+export function findAccessFailure(access: Pick<RoomAccess, 'private' | 'member'> | null): AccessFailure | null {
   if (access === null || (access.private && !access.member)) return 'NOT_FOUND'
   return access.member ? null : 'NOT_A_MEMBER'
 }
@@ -332,7 +333,7 @@ export async function deleteRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'
 }
 
 /** The caller's standing without a lock: for answering early, never for deciding a write. */
-async function peekRoom(sql: Sql, roomId: string, callerId: string): Promise<LockedRoom | null> {
+export async function peekRoom(sql: Sql, roomId: string, callerId: string): Promise<LockedRoom | null> {
   const [room] = await sql<{ id: string; private: boolean; dm_key: string | null; owner_id: string | null; last_seq: string; role: Role | null }[]>`
     select r.id, r.private, r.dm_key, r.owner_id, r.last_seq,
       (select role from chat.members m where m.room_id = r.id and m.user_id = ${callerId}) as role

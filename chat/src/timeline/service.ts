@@ -59,12 +59,17 @@ export async function readTimelineAfter(sql: Sql, roomId: string, afterSeq: numb
 
 export type EventsPageResult = { ok: true; page: TimelinePage } | { ok: false; reason: AccessFailure }
 
-/** `GET /chat/rooms/:id/events`: members only; one item more than the page is read to know whether another follows. */
-export async function readEventsPage(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId: string, userId: string, query: EventsQuery): Promise<EventsPageResult> {
-  const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, userId))
+/** `GET /chat/rooms/:id/events`: members only (checked on the primary); one item more than the page is read to know whether another follows. */
+export async function readEventsPage(deps: Pick<ChatDeps, 'sql' | 'reads' | 'config'>, roomId: string, userId: string, query: EventsQuery): Promise<EventsPageResult> {
+  const access = await findRoomAccess(deps.sql, roomId, userId)
+  const failure = findAccessFailure(access)
   if (failure !== null) return { ok: false, reason: failure }
   const limit = clampLimit(query.limit, deps.config.EVENTS_PAGE_DEFAULT, deps.config.EVENTS_PAGE_MAX)
-  const items = await readTimelineAfter(deps.sql, roomId, Number(query.after ?? 0), null, limit + 1)
+  // Membership on the primary; the stream (from the replica once it holds what that check
+  // saw) up to the last seq the check found: every seq up to it was committed before either
+  // table is read, so the two reads cannot disagree about a seq committed between them.
+  const { lastSeq } = access!
+  const items = await deps.reads.forRoom(roomId, lastSeq, (sql) => readTimelineAfter(sql, roomId, Number(query.after ?? 0), lastSeq, limit + 1))
   const page = items.slice(0, limit)
   return { ok: true, page: { items: page.map(toTimelineItem), nextCursor: items.length > limit ? page[page.length - 1].seq : null } }
 }

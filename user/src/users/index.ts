@@ -11,6 +11,7 @@ const fail = failureAnswers({
   EMAIL_TAKEN: { code: 'EMAIL_TAKEN', message: 'That email is already registered' },
   WEAK_PASSWORD: { code: 'WEAK_PASSWORD', message: 'The password is too weak', field: 'password' },
   INVALID_PASSWORD: { code: 'INVALID_PASSWORD', message: 'The password is wrong' },
+  PASSWORD_REQUIRED: { code: 'VALIDATION_FAILED', message: 'Changing the email needs the current password', field: 'currentPassword' },
   UNAVAILABLE: { code: 'DEPENDENCY_DOWN', message: 'The auth service is unavailable; nothing was changed, try again shortly' },
   NOT_FOUND: { code: 'NOT_FOUND', message: 'No such user' },
   BAD_CURSOR,
@@ -42,7 +43,7 @@ export function usersController(deps: UserDeps) {
           summary: 'Register',
           tags: ['Users'],
           description:
-            'Creates the account. No token is issued: log in next with POST /auth/login. More than 20 attempts from one IP within an hour answer 429 RATE_LIMITED with Retry-After.',
+            'Creates the account and mails a verification link to its address (`emailVerified` is false until it is opened, see POST /auth/email/verify). No token is issued: log in next with POST /auth/login. More than 20 attempts from one IP within an hour answer 429 RATE_LIMITED with Retry-After.',
         },
       },
     )
@@ -55,13 +56,19 @@ export function usersController(deps: UserDeps) {
       '/me',
       async ({ auth, body, requestId }) => {
         const result = await updateUser(deps, auth.userId, body, requestId)
-        return result.ok ? result.user : fail(result.reason)
+        if (result.ok) return result.user
+        return result.reason === 'TOO_MANY_ATTEMPTS' ? fail(result.reason, { retryAfterSeconds: result.retryAfterSeconds }) : fail(result.reason)
       },
       {
         auth: true,
         body: UpdateMeBody,
         response: { 200: User, ...errorResponses },
-        detail: { summary: 'Update the caller’s profile', tags: ['Users'], description: '`bio` and `avatarUrl` can be cleared with null.' },
+        detail: {
+          summary: 'Update the caller’s profile',
+          tags: ['Users'],
+          description:
+            '`bio` and `avatarUrl` can be cleared with null. A new `email` needs `currentPassword` (422 without it, 403 INVALID_PASSWORD when wrong; wrong ones count against the same limit as PUT /auth/password, then 429 TOO_MANY_ATTEMPTS): `emailVerified` becomes false, a verification mail goes to the new address and the former one is told of the change.',
+        },
       },
     )
     .delete(

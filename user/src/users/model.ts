@@ -18,6 +18,7 @@ export const User = t.Object(
     id: Uuid,
     username: t.String(),
     email: t.String(),
+    emailVerified: t.Boolean({ description: 'Whether the address was confirmed with the link mailed to it; false again after every email change' }),
     displayName: t.String(),
     bio: t.Nullable(t.String()),
     avatarUrl: t.Nullable(t.String()),
@@ -41,6 +42,9 @@ export const UpdateMeBody = t.Object(
     displayName: t.Optional(DisplayName),
     bio: t.Optional(Bio),
     avatarUrl: t.Optional(AvatarUrl),
+    currentPassword: t.Optional(
+      t.String({ minLength: 1, maxLength: 128, description: 'Required with a new `email`: a stolen access token alone must not be able to move the account to another address' }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 )
@@ -66,3 +70,6 @@ export const UserPage = t.Object({ items: t.Array(PublicProfile), nextCursor: t.
 export type UserPage = typeof UserPage.static
 
 export const UserIdParams = t.Object({ id: Uuid })
+
+/** Auth marks an address verified only if the user still has it. */
+export const EmailVerifiedBody = t.Object({ email: t.String({ maxLength: 254 }) })

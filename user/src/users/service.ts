@@ -10,6 +10,7 @@ type UserRow = {
   id: string
   username: string
   email: string
+  email_verified: boolean
   display_name: string
   bio: string | null
   avatar_url: string | null
@@ -82,20 +83,47 @@ export async function getUser(deps: Pick<UserDeps, 'sql'>, id: string): Promise<
   return row === undefined ? null : toUser(row)
 }
 
+/** Called by auth when a verification link is used; only the address the link was sent to, if the user still has it. */
+export async function markEmailVerified(deps: Pick<UserDeps, 'sql'>, id: string, email: string): Promise<boolean> {
+  const rows = await deps.sql`update users.users set email_verified = true where id = ${id} and lower(email) = lower(${email}) returning id`
+  return rows.length > 0
+}
+
 export async function getPublicProfile(deps: Pick<UserDeps, 'sql'>, id: string): Promise<PublicProfile | null> {
   const user = await getUser(deps, id)
   return user === null ? null : toPublicProfile(user)
 }
 
-export type UpdateResult = { ok: true; user: User } | { ok: false; reason: Conflict | 'NOT_FOUND' | 'UNAVAILABLE' }
+export type UpdateResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: Conflict | 'NOT_FOUND' | 'UNAVAILABLE' | 'PASSWORD_REQUIRED' | 'INVALID_PASSWORD' }
+  | { ok: false; reason: 'TOO_MANY_ATTEMPTS'; retryAfterSeconds: number }
 
-/** Username and email changes are mirrored to the auth service inside the same transaction. */
+type EmailRow = { email: string }
+
+/**
+ * Username and email changes are mirrored to the auth service inside the same transaction
+ * (auth then mails the new address a verification link and tells the former one). A new
+ * email needs the current password, checked by auth (wrong ones count against its
+ * re-authentication limit): otherwise a stolen access token plus "forgot password" sent
+ * to an address of the thief's would take the account over.
+ */
 export async function updateUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: string, patch: UpdateMeBody, requestId?: string): Promise<UpdateResult> {
+  if (patch.email !== undefined) {
+    const [current] = await deps.sql<EmailRow[]>`select email from users.users where id = ${id}`
+    if (current === undefined) return { ok: false, reason: 'NOT_FOUND' }
+    if (current.email.toLowerCase() !== patch.email.toLowerCase()) {
+      if (patch.currentPassword === undefined) return { ok: false, reason: 'PASSWORD_REQUIRED' }
+      const verified = await deps.auth.verifyPassword(id, patch.currentPassword, requestId)
+      if (!verified.ok) return verified
+    }
+  }
   try {
     const user = await deps.sql.begin(async (tx) => {
       const [row] = await tx<UserRow[]>`
         update users.users set
           username = coalesce(${patch.username ?? null}, username),
+          email_verified = email_verified and lower(email) = lower(coalesce(${patch.email ?? null}, email)),
           email = coalesce(${patch.email ?? null}, email),
           display_name = coalesce(${patch.displayName?.normalize('NFC').trim() ?? null}, display_name),
           bio = ${patch.bio === undefined ? tx`bio` : patch.bio},
@@ -172,6 +200,7 @@ function toUser(row: UserRow): User {
     id: row.id,
     username: row.username,
     email: row.email,
+    emailVerified: row.email_verified,
     displayName: row.display_name,
     bio: row.bio,
     avatarUrl: row.avatar_url,

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto'
+import type { Sql } from '@chat/common/db'
+import { randomToken } from '@chat/common/dev-secrets'
+import type { TransactionSql } from 'postgres'
+
+/** What a mailed token lets its holder do; one token, one purpose. */
+export type TokenPurpose = 'verify_email' | 'reset_password'
+
+/** Only this is stored: a leaked table gives no usable link. Lookup is by hash, so no comparison leaks timing. */
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest()
+}
+
+/** The token as mailed: 32 random bytes, base64url. */
+export function generateToken(): string {
+  return randomToken(32)
+}
+
+type SpentRow = { user_id: string; email: string }
+
+/**
+ * Stores a new token for the user's current address (in the caller's transaction) and
+ * returns it, for the mail only. Earlier unused tokens of the same purpose stay valid
+ * until they expire: a user may open the first of two mails.
+ */
+export async function createToken(tx: TransactionSql | Sql, userId: string, email: string, purpose: TokenPurpose, ttlSeconds: number): Promise<string> {
+  const token = generateToken()
+  await tx`
+    insert into auth.email_tokens (token_hash, user_id, purpose, email, expires_at)
+    values (${hashToken(token)}, ${userId}, ${purpose}, ${email}, now() + make_interval(secs => ${ttlSeconds}))`
+  return token
+}
+
+/**
+ * Spends a token in the caller's transaction: only if it has this purpose, is unused and
+ * unexpired, and the account's email is still the address it was sent to (a link mailed
+ * to a former address opens nothing). The conditional update makes one of two concurrent
+ * uses the winner. Null for anything else, all alike: unknown, tampered, expired or used.
+ */
+export async function spendToken(tx: TransactionSql, token: string, purpose: TokenPurpose): Promise<SpentRow | null> {
+  const [row] = await tx<SpentRow[]>`
+    update auth.email_tokens t set used_at = now()
+    from auth.credentials c
+    where t.token_hash = ${hashToken(token)} and t.purpose = ${purpose} and t.used_at is null and t.expires_at > now()
+      and c.user_id = t.user_id and lower(c.email) = lower(t.email)
+    returning t.user_id, t.email`
+  return row ?? null
+}
+
+/** After a reset, the other reset links of the user open nothing either. */
+export async function spendOtherTokens(tx: TransactionSql, userId: string, purpose: TokenPurpose): Promise<void> {
+  await tx`update auth.email_tokens set used_at = now() where user_id = ${userId} and purpose = ${purpose} and used_at is null`
+}
