@@ -80,6 +80,16 @@ const FORBIDDEN_CHARACTERS: [string, string][] = [
   ['a right-to-left override (U+202E)', 'ab\u202Ecd'],
   ['a bidi isolate (U+2067)', 'ab\u2067cd'],
 ]
+/** Refused by every two-factor code field: neither six digits nor a recovery code. */
+const MALFORMED_CODES: [string, unknown][] = [
+  ['an empty string', ''],
+  ['5 digits', '12345'],
+  ['7 digits', '1234567'],
+  ['6 letters', 'abcdef'],
+  ['6 full-width digits', '１２３４５６'],
+  ['a recovery code with a character outside base32', 'abcd1-efgh8'],
+  ['a recovery code with two dashes', 'abcde--fghij'],
+]
 const LONE_SURROGATES: [string, string][] = [
   ['a lone high surrogate', 'ab\uD800cd'],
   ['a lone low surrogate', 'ab\uDC00cd'],
@@ -210,6 +220,49 @@ const ROUTES: Route[] = [
       { what: 'a new password that is a common one', body: (f) => ({ currentPassword: f.owner.password, newPassword: 'password123' }), status: 422, error: 'WEAK_PASSWORD', field: 'newPassword' },
       { what: 'a new password containing the username', body: (f) => ({ currentPassword: f.owner.password, newPassword: `my-${f.owner.username}-pw` }), status: 422, error: 'WEAK_PASSWORD', field: 'newPassword' },
       { what: 'a wrong current password', body: { currentPassword: 'not the password', newPassword: 'an entirely new passphrase' }, status: 403, error: 'INVALID_PASSWORD' },
+    ],
+  },
+  {
+    method: 'GET',
+    path: '/auth/mfa',
+    bearer: true,
+    cases: [],
+  },
+  {
+    method: 'POST',
+    path: '/auth/mfa/verify',
+    bearer: false,
+    valid: () => ({ mfaToken: 'never-issued', code: '123456' }),
+    cases: [
+      without('mfaToken', () => ({ mfaToken: 'x', code: '123456' })),
+      without('code', () => ({ mfaToken: 'x', code: '123456' })),
+      ...badStrings('mfaToken', () => ({ code: '123456' }), { extra: [['an empty string', ''], ['513 characters', 'm'.repeat(513)]] }),
+      ...badStrings('code', () => ({ mfaToken: 'x' }), { patterned: true, loneSurrogates: true, extra: [...MALFORMED_CODES, ['a TOTP code with a space', '123 456']] }),
+      { what: 'an mfaToken that was never issued', body: { mfaToken: 'never-issued', code: '123456' }, status: 401, error: 'INVALID_TOKEN' },
+      { what: 'an access token given as the mfaToken', body: (f) => ({ mfaToken: f.owner.tokens.accessToken.slice(0, 512), code: '123456' }), status: 401, error: 'INVALID_TOKEN' },
+      { what: 'a refresh token given as the mfaToken', body: (f) => ({ mfaToken: f.owner.tokens.refreshToken, code: 'abcde-fghij' }), status: 401, error: 'INVALID_TOKEN' },
+    ],
+  },
+  {
+    method: 'POST',
+    path: '/auth/mfa/totp/confirm',
+    bearer: true,
+    valid: () => ({ code: '123456' }),
+    cases: [
+      without('code', () => ({ code: '123456' })),
+      ...badStrings('code', () => ({}), { patterned: true, extra: [...MALFORMED_CODES, ['a recovery code', 'abcde-fghij']] }),
+      { what: 'a code with no enrolment pending', body: { code: '123456' }, status: 409, error: 'CONFLICT' },
+    ],
+  },
+  {
+    method: 'DELETE',
+    path: '/auth/mfa/totp',
+    bearer: true,
+    valid: () => ({ code: '123456' }),
+    cases: [
+      without('code', () => ({ code: '123456' })),
+      ...badStrings('code', () => ({}), { patterned: true, extra: MALFORMED_CODES }),
+      { what: 'a code while two-factor is off', body: { code: 'abcde-fghij' }, status: 409, error: 'CONFLICT' },
     ],
   },
   {
@@ -521,17 +574,28 @@ async function craftBadTokens(realToken: string) {
 
 /** Everything a bad request must leave alone, including the blacklist in Redis. */
 async function snapshotState() {
-  const [users, credentials, sessions, refreshTokens, emailTokens] = await Promise.all([
+  const [users, credentials, sessions, refreshTokens, emailTokens, totpFactors, recoveryCodes, mfaChallenges] = await Promise.all([
     stack.sql`select * from users.users order by id`,
     stack.sql`select * from auth.credentials order by user_id`,
     stack.sql`select * from auth.sessions order by id`,
     stack.sql`select * from auth.refresh_tokens order by token_hash`,
     stack.sql`select * from auth.email_tokens order by token_hash`,
+    stack.sql`select * from auth.totp_factors order by user_id`,
+    stack.sql`select * from auth.recovery_codes order by user_id, code_hash`,
+    stack.sql`select * from auth.mfa_challenges order by token_hash`,
   ])
   const redis = new Bun.RedisClient(stack.redisUrl)
   try {
     const revoked = ((await redis.send('KEYS', [`${stack.env.REDIS_PREFIX}{auth:revoked}:*`])) as string[]).sort()
-    return { users: [...users], credentials: [...credentials], sessions: [...sessions], refreshTokens: [...refreshTokens], emailTokens: [...emailTokens], revoked }
+    return {
+      users: [...users],
+      credentials: [...credentials],
+      sessions: [...sessions],
+      refreshTokens: [...refreshTokens],
+      emailTokens: [...emailTokens],
+      twoFactor: [...totpFactors, ...recoveryCodes, ...mfaChallenges],
+      revoked,
+    }
   } finally {
     redis.close()
   }

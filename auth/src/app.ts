@@ -4,6 +4,7 @@ import { emailController } from './email'
 import type { AuthDeps } from './deps'
 import { keysController } from './keys'
 import { loginController } from './login'
+import { mfaController } from './mfa'
 import { passwordController } from './password'
 import { recoveryController } from './recovery'
 import { revocationsController } from './revocations'
@@ -20,13 +21,14 @@ export function createAuthApp(deps: AuthDeps) {
     openapi: {
       title: 'Auth service',
       description:
-        'Login, refresh-token rotation, logout, sessions, email verification, password reset and the public signing keys. Access tokens are EdDSA JWTs (15 min) verified locally by every service; revocations reach every instance through Redis, and are kept in Postgres as their source of truth.',
+        'Login (with TOTP two-factor), refresh-token rotation, logout, sessions, email verification, password reset and the public signing keys. Access tokens are EdDSA JWTs (15 min) verified locally by every service; revocations reach every instance through Redis, and are kept in Postgres as their source of truth.',
     },
   })
     .use(keysController(deps.key))
     .use(loginController(deps))
     .use(sessionsController(deps))
     .use(passwordController(deps))
+    .use(mfaController(deps))
     .use(recoveryController(deps))
     .use(emailController(deps))
     .use(credentialsController(deps))

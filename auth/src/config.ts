@@ -33,6 +33,16 @@ export const AuthConfig = t.Composite([
     /** argon2id cost, OWASP's first recommended set: m = 19 MiB, t = 2, p = 1. */
     ARGON2_MEMORY_KIB: t.Number({ minimum: 8192, default: 19_456 }),
     ARGON2_TIME_COST: t.Number({ minimum: 1, default: 2 }),
+    /** Encrypts TOTP secrets at rest (AES-256-GCM, key derived with HKDF). Required in production; generated into .data/ in development. */
+    MFA_ENCRYPTION_KEY: t.Optional(t.String({ minLength: 32 })),
+    /** The issuer authenticator apps show beside the account name. */
+    MFA_ISSUER: t.String({ minLength: 1, maxLength: 64, default: 'Chat' }),
+    /** How long the mfaToken of a login waits for its code. */
+    MFA_TOKEN_TTL_SECONDS: t.Number({ minimum: 30, maximum: 3600, default: 300 }),
+    /** Codes tried with one mfaToken before it is spent. */
+    MFA_MAX_CODE_FAILURES: t.Number({ minimum: 1, maximum: 20, default: 5 }),
+    /** Wrong two-factor codes from one client IP, across accounts, per LOGIN_FAILURE_WINDOW_SECONDS before that IP's codes answer 429. */
+    MFA_MAX_FAILURES_PER_IP: t.Number({ minimum: 1, default: 100 }),
     /** The user service's internal base URL, one per instance, comma-separated: it shows `emailVerified`. */
     USER_INTERNAL_URL: t.String({ pattern: PEER_URLS_PATTERN, default: localServiceUrl('user') }),
     /**

@@ -19,6 +19,8 @@ export type AuthDeps = {
   verifier: TokenVerifier
   hasher: PasswordHasher
   internalToken: string
+  /** AES-256 key sealing TOTP secrets (from MFA_ENCRYPTION_KEY). */
+  mfaKey: Buffer
   /** Wakes this instance's outbox worker after a transaction queued mail. */
   mailer: Mailer
   users: UsersClient

@@ -2,12 +2,14 @@ import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
 import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
+import { loadPasswordDictionaries } from '@chat/common/passwords'
 import { createTokenVerifier } from '@chat/common/tokens'
 import { createAuthApp } from './app'
 import { startCleanupJob } from './cleanup/service'
 import { loadAuthConfig } from './config'
 import { createMailTransport, startMailWorker } from './mail/worker'
 import { createAccessTokenSigner, loadSigningKey } from './keys/signing-key'
+import { resolveMfaKey } from './mfa/key'
 import { createPasswordHasher } from './password/hashing'
 import { createUsersClient } from './users-client'
 import { listRevocationsInForce } from './sessions/service'
@@ -17,6 +19,8 @@ const internalToken = resolveInternalToken(config)
 const key = await loadSigningKey(config)
 // Auth is the revocations' source of truth: it reads its own table, not its own route.
 const runtime = await bootService('auth', config, SERVICE_DEFAULTS.auth.schema, join(import.meta.dir, '..', 'migrations'), { loadRevocations: listRevocationsInForce })
+// After the migrations, before listening: the password-strength dictionaries (about 2 s of CPU).
+await loadPasswordDictionaries()
 // The auth service verifies with its own public key: no JWKS round trip to itself.
 const verifier = createTokenVerifier({
   keys: key.publicKey,
@@ -35,6 +39,7 @@ const app = createAuthApp({
   verifier,
   hasher: createPasswordHasher(config),
   internalToken,
+  mfaKey: resolveMfaKey(config),
   mailer: mailWorker,
   users: createUsersClient(config.USER_INTERNAL_URL, internalToken),
 }).listen({ port: config.PORT, hostname: config.HOST })

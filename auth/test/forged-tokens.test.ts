@@ -29,6 +29,10 @@ const PROTECTED_ROUTES: [string, string, unknown?][] = [
   ['DELETE', '/auth/sessions/00000000-0000-4000-8000-000000000000'],
   ['POST', '/auth/logout', {}],
   ['PUT', '/auth/password', { currentPassword: 'whatever', newPassword: 'another long one' }],
+  ['GET', '/auth/mfa'],
+  ['POST', '/auth/mfa/totp'],
+  ['POST', '/auth/mfa/totp/confirm', { code: '123456' }],
+  ['DELETE', '/auth/mfa/totp', { code: '123456' }],
 ]
 
 async function forgeries(): Promise<Record<string, string>> {

@@ -165,9 +165,19 @@ function createEdenApiClient(options: ApiClientOptions) {
 
   return {
     // Sessions (auth service)
-    /** Opens a session and keeps its tokens. */
+    /**
+     * Opens a session and keeps its tokens. For a user with two-factor on the answer is
+     * `{mfaRequired: true, mfaToken}` and nothing is kept: `verifyMfa` with a code finishes.
+     */
     async login(login: string, password: string) {
-      const pair = await unwrap(open.auth.login.post({ login, password }))
+      const answer = await unwrap(open.auth.login.post({ login, password }))
+      if ('mfaRequired' in answer) return answer
+      tokens.save(toStoredTokens(answer))
+      return answer
+    },
+    /** Finishes a login that answered `mfaRequired`, with a TOTP or recovery code; keeps the tokens. */
+    async verifyMfa(mfaToken: string, code: string) {
+      const pair = await unwrap(open.auth.mfa.verify.post({ mfaToken, code }))
       tokens.save(toStoredTokens(pair))
       return pair
     },
@@ -182,6 +192,14 @@ function createEdenApiClient(options: ApiClientOptions) {
     changePassword: (currentPassword: string, newPassword: string) => unwrap(authed.auth.password.put({ currentPassword, newPassword })),
     getSigningKeys: () => unwrap(open.auth['.well-known']['jwks.json'].get()),
 
+    // Two-factor (auth service)
+    getMfaStatus: () => unwrap(authed.auth.mfa.get()),
+    /** A fresh TOTP secret and its `otpauth://` URL; two-factor is on once confirmed. */
+    startTotpEnrolment: () => unwrap(authed.auth.mfa.totp.post()),
+    /** Turns two-factor on; answers the 10 recovery codes (shown once). Other sessions are revoked. */
+    confirmTotpEnrolment: (code: string) => unwrap(authed.auth.mfa.totp.confirm.post({ code })),
+    /** With a TOTP or recovery code. */
+    disableTotp: (code: string) => unwrap(authed.auth.mfa.totp.delete({ code })),
     // Email verification and password reset (auth service; the tokens come from mailed links)
     verifyEmail: (token: string) => unwrap(open.auth.email.verify.post({ token })),
     /** Mails a new verification link to the signed-in user's address. */

@@ -228,6 +228,17 @@ export type ApiClient = {
         tokenType: "Bearer";
         expiresIn: number;
         sessionId: string;
+    } | {
+        expiresIn: number;
+        mfaRequired: true;
+        mfaToken: string;
+    }>;
+    verifyMfa: (mfaToken: string, code: string) => Promise<{
+        accessToken: string;
+        refreshToken: string;
+        tokenType: "Bearer";
+        expiresIn: number;
+        sessionId: string;
     }>;
     refresh: () => Promise<StoredTokens>;
     getAccessToken: () => Promise<AccessToken>;
@@ -248,6 +259,17 @@ export type ApiClient = {
             [x: string]: unknown;
         }[];
     }>;
+    getMfaStatus: () => Promise<{
+        totp: boolean;
+    }>;
+    startTotpEnrolment: () => Promise<{
+        secret: string;
+        otpauthUrl: string;
+    }>;
+    confirmTotpEnrolment: (code: string) => Promise<{
+        recoveryCodes: string[];
+    }>;
+    disableTotp: (code: string) => Promise<void>;
     verifyEmail: (token: string) => Promise<void>;
     resendVerification: () => Promise<void>;
     forgotPassword: (email: string) => Promise<{

@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   TOKEN_EXPIRED: 401,
   TOKEN_REVOKED: 401,
   INVALID_CREDENTIALS: 401,
+  /** A wrong or already used two-factor code. */
+  INVALID_CODE: 401,
   INVALID_REFRESH_TOKEN: 401,
   REFRESH_TOKEN_REUSED: 401,
   FORBIDDEN: 403,

@@ -13,7 +13,7 @@ export const REVOKED_SESSION_PREFIX = '{auth:revoked}:sid:'
 export const REVOCATION_CHANNEL = 'auth:revocations'
 const PRUNE_INTERVAL_MS = 60_000
 
-export type RevocationReason = 'logout' | 'session-revoked' | 'password-changed' | 'account-deleted' | 'refresh-reused' | 'session-limit'
+export type RevocationReason = 'logout' | 'session-revoked' | 'password-changed' | 'account-deleted' | 'refresh-reused' | 'session-limit' | 'mfa-enabled'
 export type RevocationEvent = { sessionIds: string[]; reason: RevocationReason; expiresAt: number }
 /** A revocation still in force, as the durable store (auth's Postgres) lists it; `expiresAt` in epoch ms. */
 export type RevokedSession = { sessionId: string; expiresAt: number }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
 import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
+import { loadPasswordDictionaries } from '@chat/common/passwords'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
 import { createUserApp } from './app'
 import { createAuthClient } from './auth-client'
@@ -10,6 +11,8 @@ import { loadUserConfig } from './config'
 const config = loadUserConfig()
 const internalToken = resolveInternalToken(config)
 const runtime = await bootService('user', config, SERVICE_DEFAULTS.user.schema, join(import.meta.dir, '..', 'migrations'))
+// After the migrations, before listening: the password-strength dictionaries (about 2 s of CPU).
+await loadPasswordDictionaries()
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,

@@ -5,6 +5,7 @@ import { describeError, setUpAuthView, showAuthView } from './auth-view'
 import { showBanner, startChat } from './chat-view'
 import { byId } from './dom'
 import { captureInviteCode } from './invite-link'
+import { setUpSecurityView } from './security-view'
 import { setUpForgotForm, showResetView, showVerifyBanner, showVerifyView } from './recovery-view'
 import { createSessionTokenStore } from './session-store'
 
@@ -56,11 +57,26 @@ async function logOut(scope: Exclude<LogoutScope, 'others'>) {
   }
 }
 
+/** The security page is its own route (a full page load from the chat's header, so the chat's socket is not kept open behind it). */
+const SECURITY_PATH = '/security'
+const security = setUpSecurityView(api)
+
+async function enterSecurity() {
+  try {
+    await security.show()
+  } catch (error) {
+    if (isSessionEnded(error)) leaveChat(ENDED_NOTICE)
+    else showBanner(describeError(error))
+  }
+}
+
+const enterApp = () => void (location.pathname === SECURITY_PATH ? enterSecurity() : enterChat())
+
 // Before anything else: a login form shown for `/invite/<code>` must not lose the code,
 // and a mailed link's token leaves the address bar.
 captureInviteCode()
 const accountLink = takeAccountLink()
-setUpAuthView(api, () => void enterChat())
+setUpAuthView(api, enterApp)
 setUpForgotForm(api)
 byId('logout-button').addEventListener('click', () => void logOut('local'))
 byId('logout-everywhere-button').addEventListener('click', () => void logOut('global'))
@@ -68,5 +84,5 @@ byId('logout-everywhere-button').addEventListener('click', () => void logOut('gl
 // A reset ended every session, this tab's included.
 if (accountLink?.page === 'reset-password') showResetView(api, accountLink.token, () => tokens.save(null))
 else if (accountLink?.page === 'verify-email') void showVerifyView(api, accountLink.token)
-else if (api.isLoggedIn()) void enterChat()
+else if (api.isLoggedIn()) enterApp()
 else showAuthView(null)

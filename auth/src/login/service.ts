@@ -2,17 +2,20 @@ import { createHash } from 'node:crypto'
 import { createFailureLimiter, ipLimitKey } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
 import type { ClientInfo, TokenPair } from '../sessions/model'
+import type { MfaChallenge } from '../mfa/model'
+import { createMfaChallenge } from '../mfa/service'
 import { createSession } from '../sessions/service'
 import type { LoginBody } from './model'
 
 export type LoginResult =
   | { ok: true; pair: TokenPair }
+  | { ok: true; challenge: MfaChallenge }
   | { ok: false; reason: 'INVALID_CREDENTIALS' }
   | { ok: false; reason: 'TOO_MANY_ATTEMPTS'; retryAfterSeconds: number }
 
 export type LoginLimiters = ReturnType<typeof createLoginLimiters>
 
-type CredentialRow = { user_id: string; password_hash: string }
+type CredentialRow = { user_id: string; password_hash: string; mfa: boolean }
 
 /**
  * Two limits: per (account, client IP), so a stranger elsewhere cannot lock the owner out,
@@ -36,8 +39,10 @@ export function createLoginLimiters(deps: Pick<AuthDeps, 'redis' | 'config'>) {
 }
 
 /**
- * Checks a password and opens a session. Unknown logins and wrong passwords take the
- * same path (a dummy argon2id verify) and get the same answer.
+ * Checks a password and opens a session, or, for a user with two-factor on, a challenge
+ * that POST /auth/mfa/verify finishes without checking the password again (one argon2id
+ * verify per login). Unknown logins and wrong passwords take the same path (a dummy
+ * argon2id verify) and get the same answer.
  */
 export async function login(
   deps: Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'hasher' | 'signAccessToken'>,
@@ -47,8 +52,9 @@ export async function login(
 ): Promise<LoginResult> {
   const login = body.login.trim().toLowerCase()
   const [credential] = await deps.sql<CredentialRow[]>`
-    select user_id, password_hash from auth.credentials
-    where lower(username) = ${login} or lower(email) = ${login}
+    select c.user_id, c.password_hash, t.confirmed_at is not null as mfa
+    from auth.credentials c left join auth.totp_factors t on t.user_id = c.user_id
+    where lower(c.username) = ${login} or lower(c.email) = ${login}
     limit 1`
   const ipKey = ipLimitKey(client.ip)
   const pairKey = `${ipKey}:${accountKey(login, credential)}`
@@ -68,6 +74,11 @@ export async function login(
       ? await deps.hasher.verifyAgainstDummy(body.password)
       : await deps.hasher.verify(body.password, credential.password_hash)
   if (!valid || credential === undefined) return { ok: false, reason: 'INVALID_CREDENTIALS' }
+  if (credential.mfa) {
+    // The password was right: it is no failure, whatever the code step brings (it has its own limits).
+    await Promise.all([limiters.perAccountAndIp.reset(pairKey), limiters.perIp.forgive(ipKey)])
+    return { ok: true, challenge: await createMfaChallenge(deps, credential.user_id) }
+  }
   const session = await createSession(deps, credential.user_id, client)
   // The account was deleted while its password was being checked: refused, but not a failure.
   if (!session.ok) {

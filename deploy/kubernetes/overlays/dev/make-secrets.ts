@@ -26,6 +26,7 @@ const randomSecret = (bytes: number) => randomBytes(bytes).toString('base64url')
 
 mkdirSync(folder, { recursive: true, mode: 0o700 })
 writeOnce('internal-token', () => randomSecret(48))
+writeOnce('mfa-encryption-key', () => randomSecret(48))
 writeOnce('jwt-private-key.pem', () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())
 const password = writeOnce('postgres-password', () => randomSecret(24))
 // The overlay's own stores (stores.yaml), by Service name.

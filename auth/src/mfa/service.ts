@@ -1,0 +1,216 @@
+import { isForeignKeyViolation } from '@chat/common/db'
+import { createFailureLimiter, ipLimitKey, type FailureLimiter } from '@chat/common/limits'
+import type { AuthDeps } from '../deps'
+import type { ClientInfo, TokenPair } from '../sessions/model'
+import { generateRefreshToken, hashRefreshToken } from '../sessions/refresh-token'
+import { createSession, listActiveSessionIds, revokeSessions } from '../sessions/service'
+import type { MfaChallenge } from './model'
+import { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, isTotpCode, matchTotpStep, openSecret, otpauthUrl, sealSecret } from './totp'
+
+type MfaDeps = Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'mfaKey'>
+
+type FactorRow = { secret_sealed: Buffer; confirmed_at: Date | null }
+type UsernameRow = { username: string }
+type ChallengeRow = { user_id: string }
+type OkRow = { ok: 1 }
+
+export type CodeFailure = { ok: false; reason: 'INVALID_CODE' } | { ok: false; reason: 'TOO_MANY_ATTEMPTS'; retryAfterSeconds: number }
+
+/**
+ * Wrong codes from anywhere per client IP, on top of the per-user re-authentication limit
+ * (which wrong codes count against too): one IP trying codes for many accounts whose
+ * passwords it holds.
+ */
+export function createMfaIpLimiter(deps: Pick<AuthDeps, 'redis' | 'config'>): FailureLimiter {
+  return createFailureLimiter(deps.redis, {
+    prefix: `${deps.config.REDIS_PREFIX}auth:mfa-failures:ip:`,
+    max: deps.config.MFA_MAX_FAILURES_PER_IP,
+    windowSeconds: deps.config.LOGIN_FAILURE_WINDOW_SECONDS,
+  })
+}
+
+export async function isTotpEnabled(deps: Pick<AuthDeps, 'sql'>, userId: string): Promise<boolean> {
+  const [row] = await deps.sql<OkRow[]>`select 1 as ok from auth.totp_factors where user_id = ${userId} and confirmed_at is not null`
+  return row !== undefined
+}
+
+export type StartEnrolmentResult = { ok: true; secret: string; otpauthUrl: string } | { ok: false; reason: 'ALREADY_ENABLED' | 'NO_CREDENTIAL' }
+
+/**
+ * Starts (or restarts) a TOTP enrolment with a fresh secret, stored sealed. Nothing changes
+ * for login until the enrolment is confirmed with a code; a user whose TOTP is already on
+ * must disable it first, so a stolen access token cannot replace the owner's factor.
+ */
+export async function startTotpEnrolment(deps: MfaDeps, userId: string): Promise<StartEnrolmentResult> {
+  const [credential] = await deps.sql<UsernameRow[]>`select username from auth.credentials where user_id = ${userId}`
+  if (credential === undefined) return { ok: false, reason: 'NO_CREDENTIAL' }
+  const secret = generateTotpSecret()
+  try {
+    const [stored] = await deps.sql<OkRow[]>`
+      insert into auth.totp_factors (user_id, secret_sealed) values (${userId}, ${sealSecret(deps.mfaKey, userId, secret)})
+      on conflict (user_id) do update set secret_sealed = excluded.secret_sealed, created_at = now()
+        where auth.totp_factors.confirmed_at is null
+      returning 1 as ok`
+    if (stored === undefined) return { ok: false, reason: 'ALREADY_ENABLED' }
+  } catch (error) {
+    if (isForeignKeyViolation(error)) return { ok: false, reason: 'NO_CREDENTIAL' }
+    throw error
+  }
+  return { ok: true, secret, otpauthUrl: otpauthUrl(secret, deps.config.MFA_ISSUER, credential.username) }
+}
+
+export type ConfirmEnrolmentResult = { ok: true; recoveryCodes: string[] } | { ok: false; reason: 'NOT_PENDING' } | CodeFailure
+
+/**
+ * Turns TOTP on once a code proves the app holds the secret. That code's step counts as
+ * used; ten recovery codes replace any earlier ones and are returned this once (only their
+ * hashes are kept); every other session of the user is revoked, since it was opened
+ * without the second factor.
+ */
+export async function confirmTotpEnrolment(
+  deps: MfaDeps,
+  limiter: FailureLimiter,
+  userId: string,
+  currentSessionId: string,
+  code: string,
+): Promise<ConfirmEnrolmentResult> {
+  const [factor] = await deps.sql<FactorRow[]>`select secret_sealed, confirmed_at from auth.totp_factors where user_id = ${userId}`
+  if (factor === undefined || factor.confirmed_at !== null) return { ok: false, reason: 'NOT_PENDING' }
+  const check = await limiter.begin(userId)
+  if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
+  const step = matchTotpStep(openSealedSecret(deps, userId, factor.secret_sealed), code)
+  if (step === null) return { ok: false, reason: 'INVALID_CODE' }
+  const recoveryCodes = generateRecoveryCodes()
+  const confirmed = await deps.sql.begin(async (tx) => {
+    const [row] = await tx<OkRow[]>`
+      update auth.totp_factors set confirmed_at = now(), last_used_step = ${step}
+      where user_id = ${userId} and confirmed_at is null and secret_sealed = ${factor.secret_sealed}
+      returning 1 as ok`
+    if (row === undefined) return false
+    // Hex text: postgres.js sends an array of Buffers as one bytea, not as bytea[].
+    await tx`
+      with cleared as (delete from auth.recovery_codes where user_id = ${userId})
+      insert into auth.recovery_codes (user_id, code_hash)
+      select ${userId}, decode(hash, 'hex') from unnest(${recoveryCodes.map((code) => hashRecoveryCode(code).toString('hex'))}::text[]) as hash`
+    return true
+  })
+  // Another confirmation or a restarted enrolment got there first: this code proved an older secret.
+  if (!confirmed) return { ok: false, reason: 'NOT_PENDING' }
+  await limiter.reset(userId)
+  const others = (await listActiveSessionIds(deps.sql, userId)).filter((id) => id !== currentSessionId)
+  await revokeSessions(deps, others, 'mfa-enabled')
+  return { ok: true, recoveryCodes }
+}
+
+export type DisableResult = { ok: true } | { ok: false; reason: 'NOT_ENABLED' } | CodeFailure
+
+/** Turns TOTP off, and drops the recovery codes and running challenges, for a valid TOTP or recovery code. */
+export async function disableTotp(deps: MfaDeps, limiter: FailureLimiter, userId: string, code: string): Promise<DisableResult> {
+  if (!(await isTotpEnabled(deps, userId))) return { ok: false, reason: 'NOT_ENABLED' }
+  const check = await limiter.begin(userId)
+  if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
+  if (!(await spendSecondFactor(deps, userId, code))) return { ok: false, reason: 'INVALID_CODE' }
+  await deps.sql`
+    with factor as (delete from auth.totp_factors where user_id = ${userId}),
+         codes as (delete from auth.recovery_codes where user_id = ${userId})
+    delete from auth.mfa_challenges where user_id = ${userId}`
+  await limiter.reset(userId)
+  return { ok: true }
+}
+
+/**
+ * Opens the step between password and code: a random mfaToken, only its hash stored,
+ * valid MFA_TOKEN_TTL_SECONDS. The user's finished challenges are cleared on the way, so
+ * each user keeps at most the few that are still running.
+ */
+export async function createMfaChallenge(deps: Pick<AuthDeps, 'sql' | 'config'>, userId: string): Promise<MfaChallenge> {
+  const token = generateRefreshToken()
+  const ttl = deps.config.MFA_TOKEN_TTL_SECONDS
+  await deps.sql`
+    with finished as (
+      delete from auth.mfa_challenges where user_id = ${userId} and (spent_at is not null or expires_at <= now())
+    )
+    insert into auth.mfa_challenges (token_hash, user_id, expires_at)
+    values (${hashRefreshToken(token)}, ${userId}, now() + make_interval(secs => ${ttl}))`
+  return { mfaRequired: true, mfaToken: token, expiresIn: ttl }
+}
+
+export type VerifyChallengeResult = { ok: true; pair: TokenPair } | { ok: false; reason: 'INVALID_TOKEN' } | CodeFailure
+
+export type VerifyLimiters = { reauth: FailureLimiter; perIp: FailureLimiter }
+
+/**
+ * Finishes a login with the second factor. Each try is counted on the challenge before
+ * the code is checked, in one conditional update, so guesses sent together get no more
+ * than MFA_MAX_CODE_FAILURES between them; the challenge is spent by the first right code.
+ * No password is checked here: the login that opened the challenge did that.
+ */
+export async function verifyMfaChallenge(
+  deps: MfaDeps & Pick<AuthDeps, 'signAccessToken'>,
+  limiters: VerifyLimiters,
+  mfaToken: string,
+  code: string,
+  client: ClientInfo & { ip: string },
+): Promise<VerifyChallengeResult> {
+  const hash = hashRefreshToken(mfaToken)
+  const max = deps.config.MFA_MAX_CODE_FAILURES
+  const [open] = await deps.sql<ChallengeRow[]>`
+    select user_id from auth.mfa_challenges
+    where token_hash = ${hash} and spent_at is null and expires_at > now() and attempts < ${max}`
+  if (open === undefined) return { ok: false, reason: 'INVALID_TOKEN' }
+  const userId = open.user_id
+  const ipKey = ipLimitKey(client.ip)
+  const [user, ip] = await Promise.all([limiters.reauth.begin(userId), limiters.perIp.begin(ipKey)])
+  if (!user.allowed || !ip.allowed) {
+    await Promise.all([user.allowed && limiters.reauth.forgive(userId), ip.allowed && limiters.perIp.forgive(ipKey)])
+    const refused = user.allowed ? ip : user
+    return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: refused.allowed ? 1 : refused.retryAfterSeconds }
+  }
+  const [counted] = await deps.sql<ChallengeRow[]>`
+    update auth.mfa_challenges set attempts = attempts + 1
+    where token_hash = ${hash} and spent_at is null and expires_at > now() and attempts < ${max}
+    returning user_id`
+  if (counted === undefined) {
+    await Promise.all([limiters.reauth.forgive(userId), limiters.perIp.forgive(ipKey)])
+    return { ok: false, reason: 'INVALID_TOKEN' }
+  }
+  if (!(await spendSecondFactor(deps, userId, code))) return { ok: false, reason: 'INVALID_CODE' }
+  await Promise.all([limiters.reauth.reset(userId), limiters.perIp.forgive(ipKey)])
+  const [spent] = await deps.sql<OkRow[]>`
+    update auth.mfa_challenges set spent_at = now() where token_hash = ${hash} and spent_at is null returning 1 as ok`
+  if (spent === undefined) return { ok: false, reason: 'INVALID_TOKEN' }
+  const session = await createSession(deps, userId, client)
+  if (!session.ok) return { ok: false, reason: 'INVALID_TOKEN' }
+  return { ok: true, pair: session.pair }
+}
+
+/**
+ * Accepts a TOTP code of a step after the last one used, or an unused recovery code, and
+ * marks it used in the same conditional update: of two requests with one code, one wins.
+ */
+async function spendSecondFactor(deps: MfaDeps, userId: string, code: string): Promise<boolean> {
+  if (!isTotpCode(code)) {
+    const [used] = await deps.sql<OkRow[]>`
+      update auth.recovery_codes set used_at = now()
+      where user_id = ${userId} and code_hash = ${hashRecoveryCode(code)} and used_at is null
+      returning 1 as ok`
+    return used !== undefined
+  }
+  const [factor] = await deps.sql<FactorRow[]>`
+    select secret_sealed, confirmed_at from auth.totp_factors where user_id = ${userId} and confirmed_at is not null`
+  if (factor === undefined) return false
+  const step = matchTotpStep(openSealedSecret(deps, userId, factor.secret_sealed), code)
+  if (step === null) return false
+  const [used] = await deps.sql<OkRow[]>`
+    update auth.totp_factors set last_used_step = ${step}
+    where user_id = ${userId} and confirmed_at is not null and last_used_step < ${step}
+    returning 1 as ok`
+  return used !== undefined
+}
+
+/** A secret that does not open means MFA_ENCRYPTION_KEY changed: an operator's error, not the user's. */
+function openSealedSecret(deps: Pick<AuthDeps, 'mfaKey'>, userId: string, sealed: Buffer): string {
+  const secret = openSecret(deps.mfaKey, userId, sealed)
+  if (secret === null) throw new Error('a TOTP secret does not open with MFA_ENCRYPTION_KEY (was the key changed?)')
+  return secret
+}
