@@ -150,8 +150,8 @@ describe('the /docs page', () => {
       expect(secured.length).toBeGreaterThan(0)
       // The routes a caller reaches without a token are exactly the contract's public ones.
       const open = operations.filter(({ operation }) => !secured.some((s) => s.operation === operation)).map(({ route }) => route)
-      // Mailed links carry their own token instead of a session.
-      const PUBLIC = ['POST /auth/login', 'POST /auth/refresh', 'GET /auth/.well-known/jwks.json', 'POST /users/', 'POST /users', 'POST /auth/password/forgot', 'POST /auth/password/reset', 'POST /auth/email/verify']
+      // Mailed links carry their own token instead of a session, and so does a login's second step (its mfaToken).
+      const PUBLIC = ['POST /auth/login', 'POST /auth/refresh', 'GET /auth/.well-known/jwks.json', 'POST /users/', 'POST /users', 'POST /auth/password/forgot', 'POST /auth/password/reset', 'POST /auth/email/verify', 'POST /auth/mfa/verify']
       expect(open.filter((route) => !/\/(health|ready)$/.test(route) && !PUBLIC.includes(route))).toEqual([])
     })
   }
