@@ -142,9 +142,11 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
         return cursor < upto ? deps.reads.forRoom(roomId, upto, (sql) => readTimelineAfter(sql, roomId, cursor, upto, CATCH_UP_PAGE)) : null
       }
       let next = readFrom(since)
-      while (next !== null && member.isOpen()) {
+      // A membership that ended during the replay (left, removed, banned) stops it before the
+      // next page: that page may already hold what was sent after the end.
+      while (next !== null && stillJoined(room, member)) {
         const page = await next
-        if (page.length === 0) break
+        if (page.length === 0 || !stillJoined(room, member)) break
         next = readFrom(page.at(-1)!.seq)
         for (const item of page) member.send(toStreamFrame(item))
         messagesDelivered.inc({ path: 'replay' }, page.length)
@@ -153,11 +155,13 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
       next?.catch(() => {})
     }
     // Closed, or left (by the client or because the membership ended) during the replay.
-    if (!member.isOpen() || !room.members.has(member)) return void room.members.delete(member)
+    if (!stillJoined(room, member)) return void room.members.delete(member)
     member.subscribe(roomTopic(roomId))
     room.present.add(member)
     await userArrived(roomId, member.userId)
   }
+
+  const stillJoined = (room: LiveRoom, member: Member) => member.isOpen() && room.members.has(member)
 
   async function leave(member: Member, roomId: string): Promise<void> {
     const room = rooms.get(roomId)
