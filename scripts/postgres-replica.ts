@@ -1,10 +1,11 @@
-import { chown, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { existsSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { spawnChild, type Child } from './child'
 import { findFreePorts, waitFor } from './net'
+import { removeStaleWorkDirs } from './work-dirs'
 
 /**
  * A throwaway primary and its streaming replica, made from the machine's PostgreSQL
@@ -91,7 +92,7 @@ export async function startPostgresReplica(options: { settings?: string[] } = {}
   const asPostgres = (cmd: string[]) => (user === null ? cmd : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', ...cmd])
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }
 
-  await removeStaleWorkDirs()
+  await removeStaleWorkDirs(WORK_DIR_PREFIX, STALE_WORK_DIR_MS)
   const workDir = await mkdtemp(join(tmpdir(), WORK_DIR_PREFIX))
   const [primaryDir, replicaDir, logDir] = ['primary', 'replica', 'logs'].map((name) => join(workDir, name))
   await Promise.all([primaryDir, replicaDir, logDir].map((dir) => mkdir(dir, { mode: 0o700 })))
@@ -182,15 +183,5 @@ async function answers(url: string): Promise<boolean> {
     return false
   } finally {
     await sql.end({ timeout: 1 })
-  }
-}
-
-async function removeStaleWorkDirs() {
-  const cutoff = Date.now() - STALE_WORK_DIR_MS
-  for (const name of await readdir(tmpdir())) {
-    if (!name.startsWith(WORK_DIR_PREFIX)) continue
-    const path = join(tmpdir(), name)
-    const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: Infinity }))
-    if (mtimeMs < cutoff) await rm(path, { recursive: true, force: true }).catch(() => {})
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
@@ -7,6 +7,7 @@ import { BaseConfig } from '@chat/common/config'
 import { createDb, type Sql } from '@chat/common/db'
 import { findFreePorts } from './net'
 import { startStack, type Instance, type ServiceName, type Stack } from './stack'
+import { removeStaleWorkDirs } from './work-dirs'
 
 /** The machine's own servers; every test stack gets a database and a Redis DB number of its own on them. */
 const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? BaseConfig.properties.DATABASE_URL.default
@@ -91,7 +92,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     options.redisCluster === undefined ? claimRedisDb() : Promise.resolve(clusterInsteadOfDb(options.redisCluster.seeds)),
     findFreePorts(instanceCount + 1),
     mkdtemp(join(tmpdir(), WORK_DIR_PREFIX)),
-    removeStaleWorkDirs(),
+    removeStaleWorkDirs(WORK_DIR_PREFIX, STALE_WORK_DIR_MS),
   ])
   if (database.status === 'rejected' || claim.status === 'rejected' || freePorts.status === 'rejected' || work.status === 'rejected') {
     // Undo whichever half succeeded, then report the first failure.
@@ -186,16 +187,6 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await sql.end({ timeout: 5 })
       await cleanUp()
     },
-  }
-}
-
-async function removeStaleWorkDirs() {
-  const cutoff = Date.now() - STALE_WORK_DIR_MS
-  for (const name of await readdir(tmpdir())) {
-    if (!name.startsWith(WORK_DIR_PREFIX)) continue
-    const path = join(tmpdir(), name)
-    const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: Infinity }))
-    if (mtimeMs < cutoff) await rm(path, { recursive: true, force: true }).catch(() => {})
   }
 }
 
