@@ -245,6 +245,17 @@ const ROUTES: Route[] = [
   },
   {
     method: 'POST',
+    path: '/auth/mfa/totp',
+    bearer: true,
+    valid: (f) => ({ currentPassword: f.owner.password }),
+    cases: [
+      without('currentPassword', () => ({ currentPassword: 'not the password' })),
+      ...badStrings('currentPassword', () => ({}), { extra: [['an empty string', ''], ['129 characters', 'p'.repeat(129)]] }),
+      { what: 'a wrong password', body: { currentPassword: 'not the password' }, status: 403, error: 'INVALID_PASSWORD' },
+    ],
+  },
+  {
+    method: 'POST',
     path: '/auth/mfa/totp/confirm',
     bearer: true,
     valid: () => ({ code: '123456' }),

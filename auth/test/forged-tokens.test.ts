@@ -30,7 +30,7 @@ const PROTECTED_ROUTES: [string, string, unknown?][] = [
   ['POST', '/auth/logout', {}],
   ['PUT', '/auth/password', { currentPassword: 'whatever', newPassword: 'another long one' }],
   ['GET', '/auth/mfa'],
-  ['POST', '/auth/mfa/totp'],
+  ['POST', '/auth/mfa/totp', { currentPassword: 'anything at all' }],
   ['POST', '/auth/mfa/totp/confirm', { code: '123456' }],
   ['DELETE', '/auth/mfa/totp', { code: '123456' }],
 ]

@@ -32,7 +32,7 @@ type Enrolled = Account & { tokens: Tokens; secret: string; recoveryCodes: strin
 async function enrolledUser(): Promise<Enrolled> {
   const account = await register(stack.url)
   const tokens = await login(stack.url, account)
-  const started = await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken })
+  const started = await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken, body: { currentPassword: account.password } })
   expect(started.status).toBe(200)
   const { secret } = started.body
   await awayFromStepEdge()
@@ -58,7 +58,7 @@ describe('TOTP two-factor', () => {
     const tokens = await login(stack.url, account)
     expect((await call(stack.url, 'GET', '/auth/mfa', { token: tokens.accessToken })).body).toEqual({ totp: false })
 
-    const started = await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken })
+    const started = await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken, body: { currentPassword: account.password } })
     expect(started.status).toBe(200)
     expect(started.body.secret).toMatch(/^[A-Z2-7]{32}$/)
     expect(started.body.otpauthUrl).toBe(`otpauth://totp/Chat:${account.username}?issuer=Chat&secret=${started.body.secret}&algorithm=SHA1&digits=6&period=30`)
@@ -155,7 +155,7 @@ describe('TOTP two-factor', () => {
     const older = await login(stack.url, account)
     const socket = await connect(stack.url, older.accessToken)
     const current = await login(stack.url, account)
-    const { secret } = (await call(stack.url, 'POST', '/auth/mfa/totp', { token: current.accessToken })).body
+    const { secret } = (await call(stack.url, 'POST', '/auth/mfa/totp', { token: current.accessToken, body: { currentPassword: account.password } })).body
     await awayFromStepEdge()
     expect((await call(stack.url, 'POST', '/auth/mfa/totp/confirm', { token: current.accessToken, body: { code: codeAt(secret, 0) } })).status).toBe(200)
 
@@ -165,10 +165,19 @@ describe('TOTP two-factor', () => {
     expect((await call(stack.url, 'GET', '/users/me', { token: current.accessToken })).status).toBe(200)
   })
 
+  test('an access token alone cannot start an enrolment: the password is asked, and a wrong one is refused and counted', async () => {
+    const account = await register(stack.url)
+    const tokens = await login(stack.url, account)
+    expectError(await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken, body: {} }), 422)
+    expectError(await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken, body: { currentPassword: 'not the password' } }), 403, 'INVALID_PASSWORD')
+    const [{ count }] = await stack.sql`select count(*)::int as count from auth.totp_factors where user_id = ${account.id}`
+    expect(count).toBe(0)
+  })
+
   test('a wrong confirming code leaves two-factor off', async () => {
     const account = await register(stack.url)
     const tokens = await login(stack.url, account)
-    const { secret } = (await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken })).body
+    const { secret } = (await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken, body: { currentPassword: account.password } })).body
     expectError(await call(stack.url, 'POST', '/auth/mfa/totp/confirm', { token: tokens.accessToken, body: { code: wrongCode(secret) } }), 401, 'INVALID_CODE')
     expect((await call(stack.url, 'GET', '/auth/mfa', { token: tokens.accessToken })).body).toEqual({ totp: false })
     expect((await login(stack.url, account)).accessToken).toBeString()
@@ -176,7 +185,7 @@ describe('TOTP two-factor', () => {
 
   test('a second enrolment while two-factor is on is refused, so a stolen token cannot replace the factor', async () => {
     const user = await enrolledUser()
-    expectError(await call(stack.url, 'POST', '/auth/mfa/totp', { token: user.tokens.accessToken }), 409, 'CONFLICT')
+    expectError(await call(stack.url, 'POST', '/auth/mfa/totp', { token: user.tokens.accessToken, body: { currentPassword: user.password } }), 409, 'CONFLICT')
   })
 
   test('disabling needs a valid code; afterwards login gives tokens directly', async () => {
@@ -226,14 +235,15 @@ describe('TOTP two-factor', () => {
   })
 
   test('confirm takes only a 6-digit code, not a recovery code', async () => {
-    const tokens = await login(stack.url, await register(stack.url))
-    await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken })
+    const account = await register(stack.url)
+    const tokens = await login(stack.url, account)
+    await call(stack.url, 'POST', '/auth/mfa/totp', { token: tokens.accessToken, body: { currentPassword: account.password } })
     expectError(await call(stack.url, 'POST', '/auth/mfa/totp/confirm', { token: tokens.accessToken, body: { code: 'abcde-fghij' } }), 422, 'VALIDATION_FAILED')
   })
 
   test('the two-factor routes a user calls need a token', async () => {
     expectError(await call(stack.url, 'GET', '/auth/mfa'), 401)
-    expectError(await call(stack.url, 'POST', '/auth/mfa/totp'), 401)
+    expectError(await call(stack.url, 'POST', '/auth/mfa/totp', { body: { currentPassword: 'anything at all' } }), 401)
     expectError(await call(stack.url, 'POST', '/auth/mfa/totp/confirm', { body: { code: '123456' } }), 401)
     expectError(await call(stack.url, 'DELETE', '/auth/mfa/totp', { body: { code: '123456' } }), 401)
   })

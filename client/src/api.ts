@@ -194,8 +194,8 @@ function createEdenApiClient(options: ApiClientOptions) {
 
     // Two-factor (auth service)
     getMfaStatus: () => unwrap(authed.auth.mfa.get()),
-    /** A fresh TOTP secret and its `otpauth://` URL; two-factor is on once confirmed. */
-    startTotpEnrolment: () => unwrap(authed.auth.mfa.totp.post()),
+    /** A fresh TOTP secret and its `otpauth://` URL (the password is asked again); two-factor is on once confirmed. */
+    startTotpEnrolment: (currentPassword: string) => unwrap(authed.auth.mfa.totp.post({ currentPassword })),
     /** Turns two-factor on; answers the 10 recovery codes (shown once). Other sessions are revoked. */
     confirmTotpEnrolment: (code: string) => unwrap(authed.auth.mfa.totp.confirm.post({ code })),
     /** With a TOTP or recovery code. */

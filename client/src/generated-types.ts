@@ -262,7 +262,7 @@ export type ApiClient = {
     getMfaStatus: () => Promise<{
         totp: boolean;
     }>;
-    startTotpEnrolment: () => Promise<{
+    startTotpEnrolment: (currentPassword: string) => Promise<{
         secret: string;
         otpauthUrl: string;
     }>;

@@ -102,14 +102,14 @@ function setUpPasswordForm(api: ApiClient, onChanged: () => Promise<void>) {
  */
 function createTotpPanel(api: ApiClient, onEnabled: () => Promise<void>) {
   const status = byId('totp-status')
-  const start = byId<HTMLButtonElement>('totp-start')
+  const startForm = byId<HTMLFormElement>('totp-start-form')
   const enrolForm = byId<HTMLFormElement>('totp-enrol-form')
   const disableForm = byId<HTMLFormElement>('totp-disable-form')
   const recoveryBox = byId('recovery-box')
 
   function show(state: 'off' | 'enrolling' | 'recovery' | 'on') {
     status.textContent = state === 'on' || state === 'recovery' ? 'Two-factor authentication is on.' : 'Two-factor authentication is off.'
-    start.hidden = state !== 'off'
+    startForm.hidden = state !== 'off'
     enrolForm.hidden = state !== 'enrolling'
     recoveryBox.hidden = state !== 'recovery'
     disableForm.hidden = state !== 'on'
@@ -123,13 +123,21 @@ function createTotpPanel(api: ApiClient, onEnabled: () => Promise<void>) {
     }
   }
 
-  start.addEventListener('click', () => void guarded(start, byId('totp-enrol-error'), async () => {
-    const { secret, otpauthUrl } = await api.startTotpEnrolment()
+  startForm.addEventListener('submit', (event) => {
+    event.preventDefault()
+    void startEnrolment()
+  })
+
+  // The password is asked again: an access token alone must not put the account behind another authenticator.
+  const startEnrolment = () => guarded(submitOf(startForm), byId('totp-start-error'), async () => {
+    const password = inputOf(startForm, 'currentPassword')
+    const { secret, otpauthUrl } = await api.startTotpEnrolment(password.value)
+    password.value = ''
     byId('totp-secret').textContent = secret
     await QRCode.toCanvas(byId<HTMLCanvasElement>('totp-qr'), otpauthUrl, { width: 200, margin: 2, errorCorrectionLevel: 'M' })
     show('enrolling')
     inputOf(enrolForm, 'code').focus()
-  }))
+  })
 
   enrolForm.addEventListener('submit', (event) => {
     event.preventDefault()

@@ -85,6 +85,7 @@ describe('the security page in Chromium', () => {
     await openSecurityPage(page)
     await waitForTexts(page.locator('#totp-status'), ['Two-factor authentication is off.'])
 
+    await page.locator('#totp-start-password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Set up two-factor' }).click()
     await page.locator('#totp-enrol-form').waitFor()
     const secret = (await page.locator('#totp-secret').textContent()) ?? ''
@@ -154,7 +155,7 @@ describe('the security page in Chromium', () => {
     const { page } = await kit.openApp(DESKTOP)
     const account = await register(page, 'rec')
     const api = await otherDevice(account)
-    const { secret } = await api.startTotpEnrolment()
+    const { secret } = await api.startTotpEnrolment(PASSWORD)
     await awayFromStepEdge()
     const { recoveryCodes } = await api.confirmTotpEnrolment(appCode(secret, 0))
 
@@ -189,6 +190,7 @@ describe('the security page in Chromium', () => {
     await otherDevice(account)
     await openSecurityPage(page)
     await waitUntil(async () => (await sessionItems(page).count()) === 2, 'two sessions are listed', STEP_TIMEOUT_MS)
+    await page.locator('#totp-start-password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Set up two-factor' }).click()
     await page.locator('#totp-enrol-form').waitFor()
     await screenshot(page, 'security-page')

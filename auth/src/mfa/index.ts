@@ -5,7 +5,8 @@ import { authGuard } from '@chat/common/tokens'
 import type { AuthDeps } from '../deps'
 import { createReauthLimiter } from '../password/reauthentication'
 import { TokenPair } from '../sessions/model'
-import { ConfirmTotpBody, DisableTotpBody, MfaStatus, RecoveryCodes, TotpEnrolment, VerifyMfaBody } from './model'
+import { verifyPassword } from '../credentials/service'
+import { ConfirmTotpBody, DisableTotpBody, MfaStatus, RecoveryCodes, StartTotpBody, TotpEnrolment, VerifyMfaBody } from './model'
 import { confirmTotpEnrolment, createMfaIpLimiter, disableTotp, isTotpEnabled, startTotpEnrolment, verifyMfaChallenge } from './service'
 
 const fail = failureAnswers({
@@ -16,6 +17,7 @@ const fail = failureAnswers({
   NOT_PENDING: { code: 'CONFLICT', message: 'No TOTP enrolment is pending; start one with POST /auth/mfa/totp' },
   NOT_ENABLED: { code: 'CONFLICT', message: 'Two-factor is not on' },
   NO_CREDENTIAL: { code: 'NOT_FOUND', message: 'No such account' },
+  INVALID_PASSWORD: { code: 'INVALID_PASSWORD', message: 'The password is wrong' },
 })
 
 const LIMIT_NOTE =
@@ -34,19 +36,22 @@ export function mfaController(deps: AuthDeps) {
     })
     .post(
       '/totp',
-      async ({ auth }) => {
+      async ({ auth, body }) => {
+        const confirmed = await verifyPassword(deps, limiters.reauth, auth.userId, body.currentPassword)
+        if (!confirmed.ok) return failWith(confirmed)
         const result = await startTotpEnrolment(deps, auth.userId)
         if (!result.ok) return fail(result.reason)
         return { secret: result.secret, otpauthUrl: result.otpauthUrl }
       },
       {
         auth: true,
+        body: StartTotpBody,
         response: { 200: TotpEnrolment, ...errorResponses },
         detail: {
           summary: 'Start a TOTP enrolment',
           tags: ['Two-factor'],
           description:
-            'A fresh secret (RFC 6238: SHA-1, 6 digits, 30 s), stored encrypted. Nothing changes until POST /auth/mfa/totp/confirm; calling this again replaces a pending secret. 409 CONFLICT when two-factor is already on.',
+            `Needs the account password (403 INVALID_PASSWORD when wrong; ${LIMIT_NOTE.replace('A wrong code', 'A wrong password')}), so an access token alone cannot put the account behind someone else's authenticator. A fresh secret (RFC 6238: SHA-1, 6 digits, 30 s), stored encrypted. Nothing changes until POST /auth/mfa/totp/confirm; calling this again replaces a pending secret. 409 CONFLICT when two-factor is already on.`,
         },
       },
     )

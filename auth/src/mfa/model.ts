@@ -1,3 +1,4 @@
+import { PASSWORD_MAX_LENGTH } from '@chat/common/passwords'
 import { t } from 'elysia'
 import { ANY_CODE_PATTERN, TOTP_CODE_PATTERN } from './totp'
 
@@ -21,6 +22,15 @@ const TotpCode = t.String({ pattern: TOTP_CODE_PATTERN, description: 'The 6-digi
 const AnyCode = t.String({ pattern: ANY_CODE_PATTERN, description: 'A 6-digit TOTP code, or a recovery code (`xxxxx-xxxxx`)', examples: ['123456'] })
 
 export const ConfirmTotpBody = t.Object({ code: TotpCode }, { additionalProperties: false })
+/**
+ * Enrolment asks for the password: with only a (possibly stolen) access token, turning
+ * two-factor on would revoke the owner's other sessions and lock them out behind the thief's
+ * authenticator.
+ */
+export const StartTotpBody = t.Object(
+  { currentPassword: t.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH, description: 'The account password, checked as for a password change' }) },
+  { additionalProperties: false },
+)
 export const DisableTotpBody = t.Object({ code: AnyCode }, { additionalProperties: false })
 export const VerifyMfaBody = t.Object(
   { mfaToken: t.String({ minLength: 1, maxLength: 512, description: 'From the login answer' }), code: AnyCode },
