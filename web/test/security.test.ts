@@ -107,7 +107,9 @@ describe('the security page in Chromium', () => {
     await waitUntil(async () => ((await page.locator('#totp-enrol-error').textContent()) ?? '').includes('not right'), 'the wrong code is refused', STEP_TIMEOUT_MS)
 
     await awayFromStepEdge()
-    await page.getByLabel('Code from the app', { exact: true }).fill(appCode(secret, -1))
+    // Kept as typed: by the login below the step may have moved on, and a fresh appCode(secret, -1) would be a new, valid code.
+    const enrolmentCode = appCode(secret, -1)
+    await page.getByLabel('Code from the app', { exact: true }).fill(enrolmentCode)
     await page.getByRole('button', { name: 'Turn on two-factor' }).click()
     await page.locator('#recovery-box').waitFor()
     const recoveryCodes = await page.locator('#recovery-codes li').allTextContents()
@@ -133,7 +135,7 @@ describe('the security page in Chromium', () => {
     expect(await second.page.locator('#login-form').isHidden()).toBe(true)
     await awayFromStepEdge()
     // The code that turned two-factor on is used up.
-    await second.page.getByLabel('Authentication code').fill(appCode(secret, -1))
+    await second.page.getByLabel('Authentication code').fill(enrolmentCode)
     await second.page.getByRole('button', { name: 'Verify' }).click()
     await waitUntil(async () => ((await second.page.locator('#mfa-error').textContent()) ?? '').includes('already used'), 'the used code is refused', STEP_TIMEOUT_MS)
     await second.page.getByLabel('Authentication code').fill(appCode(secret, 0))
