@@ -13,7 +13,7 @@ const MAX_SESSIONS_PER_USER = 50
 const isRefused = async (token: string) => (await call(stack.url, 'GET', '/users/me', { token })).status === 401
 
 describe('session hygiene', () => {
-  test('a periodic sweep deletes ended sessions, old spent refresh tokens, expired revocations and expired mailed tokens, and keeps what is live', async () => {
+  test('a periodic sweep deletes ended sessions, old spent refresh tokens, expired revocations, mailed tokens and two-factor challenges, and keeps what is live', async () => {
     const account = await register(stack.url)
     const live = await login(stack.url, account)
     const revoked = await login(stack.url, account)
@@ -32,6 +32,9 @@ describe('session hygiene', () => {
     await stack.sql`
       insert into auth.email_tokens (token_hash, user_id, purpose, email, expires_at)
       values (${oldMailedToken}, ${account.id}, 'reset_password', ${account.email}, now() - interval '1 minute')`
+    const oldChallenge = Buffer.from(crypto.getRandomValues(new Uint8Array(32)))
+    await stack.sql`
+      insert into auth.mfa_challenges (token_hash, user_id, expires_at) values (${oldChallenge}, ${account.id}, now() - interval '1 minute')`
     const count = async (table: string, column: string, id: string | Buffer) =>
       (await stack.sql<{ count: number }[]>`select count(*)::int as count from ${stack.sql(table)} where ${stack.sql(column)} = ${id}`)[0].count
 
@@ -43,7 +46,8 @@ describe('session hygiene', () => {
         (await count('auth.sessions', 'id', revoked.sessionId)) === 0 &&
         (await count('auth.refresh_tokens', 'token_hash', oldSpentToken)) === 0 &&
         (await count('auth.revocations', 'session_id', oldRevocation)) === 0 &&
-        (await count('auth.email_tokens', 'token_hash', oldMailedToken)) === 0,
+        (await count('auth.email_tokens', 'token_hash', oldMailedToken)) === 0 &&
+        (await count('auth.mfa_challenges', 'token_hash', oldChallenge)) === 0,
       'the sweep has removed the ended rows',
     )
     // The live session and its refresh token work; the revoked one stays refused.
