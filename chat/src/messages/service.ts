@@ -64,9 +64,11 @@ async function runChange<Extra extends object, After extends readonly Fragment[]
   change: (tx: Sql) => ChangeSql,
   after: (tx: Sql) => After = () => [] as unknown as After,
 ): Promise<{ row: (ChangeRow & Extra) | undefined; appended: RoomEvent | null; after: { [K in keyof After]: Awaited<After[K]> } }> {
-  const [, [row], ...rest] = await runInOneRoundTrip(deps.sql, (tx) => {
+  const [, , [row], ...rest] = await runInOneRoundTrip(deps.sql, (tx) => {
     const { allowedIf, writes, columns } = change(tx)
     return [
+      // Like the message store's statement: a generic plan, not planned anew each time.
+      tx`set local plan_cache_mode = force_generic_plan`,
       tx`select from chat.rooms where id = ${roomId} for update`,
       tx<(ChangeRow & Extra)[]>`
         with target as (
