@@ -81,6 +81,12 @@ export const AuthConfig = t.Composite([
     /** Reset mails per address per window; further requests are answered the same and send nothing. */
     FORGOT_MAX_PER_ADDRESS: t.Number({ minimum: 1, default: 3 }),
     FORGOT_ADDRESS_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
+    /**
+     * Wrong mailed tokens (verification and reset links share the count) per client IP per
+     * window; more answer 429. The tokens are 256-bit random: this stops probing, not guessing.
+     */
+    MAILED_TOKEN_MAX_FAILURES_PER_IP: t.Number({ minimum: 1, default: 30 }),
+    MAILED_TOKEN_FAILURE_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
     /** Reset requests per client IP per window, whatever the address; more answer 429. */
     FORGOT_MAX_PER_IP: t.Number({ minimum: 1, default: 20 }),
     FORGOT_IP_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),

@@ -50,6 +50,28 @@ const CHANGED = 'Your password was changed'
 const me = async (token: string) => (await call(stack.url, 'GET', '/users/me', { token })).body
 
 describe('email verification', () => {
+  test('invalid links from one client IP, on either route: the 31st answers 429 with Retry-After; a link that works is not counted, and other IPs go on', async () => {
+    // Straight to an instance, which trusts loopback's X-Forwarded-For: a client IP of the test's own.
+    const authUrl = stack.instancesOf('auth')[0].url
+    const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`
+    const from = (address: string, path: string, body: object) => call(authUrl, 'POST', path, { body, headers: { 'x-forwarded-for': address } })
+    const account = await register(stack.url)
+    const token = tokenOf(await smtp.waitForMail(account.email), 'verify-email')
+    const failTwice = async (i: number) => {
+      expectError(await from(ip, '/auth/email/verify', { token: `bogus-${i}` }), 400, 'INVALID_TOKEN')
+      expectError(await from(ip, '/auth/password/reset', { token: `bogus-${i}`, newPassword: 'an entirely new passphrase' }), 400, 'INVALID_TOKEN')
+    }
+    for (let i = 0; i < 14; i++) await failTwice(i)
+    // 28 failures, then a link that works: it is not counted, so two more failures reach the limit of 30.
+    expect((await from(ip, '/auth/email/verify', { token })).status).toBe(204)
+    await failTwice(14)
+    const limited = await from(ip, '/auth/password/reset', { token: 'bogus-again', newPassword: 'an entirely new passphrase' })
+    expectError(limited, 429, 'RATE_LIMITED')
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+    expectError(await from(ip, '/auth/email/verify', { token: 'bogus-again' }), 429, 'RATE_LIMITED')
+    expectError(await from('198.51.100.0', '/auth/email/verify', { token: 'bogus-elsewhere' }), 400, 'INVALID_TOKEN')
+  })
+
   test('registration mails a verification link (text and HTML, from MAIL_FROM, to PUBLIC_URL) that verifies the address once', async () => {
     const account = await register(stack.url)
     const created = await call(stack.url, 'GET', '/users/me', { token: (await login(stack.url, account)).accessToken })

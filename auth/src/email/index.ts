@@ -4,25 +4,28 @@ import { requestContext } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { AuthDeps } from '../deps'
 import { VerifyEmailBody } from './model'
+import { createTokenFailureLimiter, useTokenLimited } from '../mail/tokens'
 import { createResendLimiter, resendVerification, verifyEmail } from './service'
 
 const fail = failureAnswers({
   INVALID_TOKEN: { code: 'INVALID_TOKEN', message: 'This link is invalid, expired or already used', status: 400 },
   UNAVAILABLE: { code: 'DEPENDENCY_DOWN', message: 'The user service is unavailable; the link still works, try again shortly' },
   RATE_LIMITED: { code: 'RATE_LIMITED', message: 'Too many verification mails asked for; try again later' },
+  TOKENS_LIMITED: { code: 'RATE_LIMITED', message: 'Too many invalid links from this address; try again later' },
 })
 
 export function emailController(deps: AuthDeps) {
   const resendLimiter = createResendLimiter(deps)
+  const tokenLimiter = createTokenFailureLimiter(deps)
   return new Elysia({ name: 'email-controller', prefix: '/auth/email' })
     .use(requestContext)
     .use(authGuard(deps.verifier))
     .post(
       '/verify',
-      async ({ body, set, requestId }) => {
-        const result = await verifyEmail(deps, body.token, requestId)
-        if (!result.ok) return fail(result.reason)
-        set.status = 204
+      async ({ body, set, requestId, clientIp }) => {
+        const result = await useTokenLimited(tokenLimiter, clientIp, () => verifyEmail(deps, body.token, requestId))
+        if (result.ok) return void (set.status = 204)
+        return result.reason === 'RATE_LIMITED' ? fail('TOKENS_LIMITED', { retryAfterSeconds: result.retryAfterSeconds }) : fail(result.reason)
       },
       {
         body: VerifyEmailBody,
@@ -31,7 +34,7 @@ export function emailController(deps: AuthDeps) {
           summary: 'Confirm an email address with the token from the verification mail',
           tags: ['Email'],
           description:
-            'The token is the `token` of the link in the mail (`/verify-email?token=…`), sent at registration and after every email change. It works once, for 24 hours, and only while the account still has the address it was sent to; anything else answers 400 INVALID_TOKEN. Afterwards GET /users/me shows `emailVerified: true`.',
+            'The token is the `token` of the link in the mail (`/verify-email?token=…`), sent at registration and after every email change. It works once, for 24 hours, and only while the account still has the address it was sent to; anything else answers 400 INVALID_TOKEN. Afterwards GET /users/me shows `emailVerified: true`. Invalid tokens from one client IP (30 per hour, counted with those of POST /auth/password/reset) then answer 429 RATE_LIMITED with Retry-After.',
         },
       },
     )

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Sql } from '@chat/common/db'
 import { randomToken } from '@chat/common/dev-secrets'
+import { createFailureLimiter, ipLimitKey, type FailureLimiter } from '@chat/common/limits'
 import type { TransactionSql } from 'postgres'
+import type { AuthDeps } from '../deps'
 
 /** What a mailed token lets its holder do; one token, one purpose. */
 export type TokenPurpose = 'verify_email' | 'reset_password'
@@ -50,4 +52,36 @@ export async function spendToken(tx: TransactionSql, token: string, purpose: Tok
 /** After a reset, the other reset links of the user open nothing either. */
 export async function spendOtherTokens(tx: TransactionSql, userId: string, purpose: TokenPurpose): Promise<void> {
   await tx`update auth.email_tokens set used_at = now() where user_id = ${userId} and purpose = ${purpose} and used_at is null`
+}
+
+/**
+ * Wrong tokens per client IP, for both links. A token cannot be guessed, but a client
+ * sending token after token is probing rather than opening a mail.
+ */
+export function createTokenFailureLimiter(deps: Pick<AuthDeps, 'redis' | 'config'>): FailureLimiter {
+  return createFailureLimiter(deps.redis, {
+    prefix: `${deps.config.REDIS_PREFIX}auth:token-failures:ip:`,
+    max: deps.config.MAILED_TOKEN_MAX_FAILURES_PER_IP,
+    windowSeconds: deps.config.MAILED_TOKEN_FAILURE_WINDOW_SECONDS,
+  })
+}
+
+export type TokenLimited = { ok: false; reason: 'RATE_LIMITED'; retryAfterSeconds: number }
+
+/**
+ * Runs a use of a mailed token under the per-IP limit: counted before it runs (so tries
+ * sent together cannot all pass), given back unless the token opened nothing.
+ */
+export async function useTokenLimited<R extends { ok: boolean; reason?: string }>(limiter: FailureLimiter, clientIp: string, use: () => Promise<R>): Promise<R | TokenLimited> {
+  const key = ipLimitKey(clientIp)
+  const check = await limiter.begin(key)
+  if (!check.allowed) return { ok: false, reason: 'RATE_LIMITED', retryAfterSeconds: check.retryAfterSeconds }
+  let opened = true
+  try {
+    const result = await use()
+    opened = result.reason !== 'INVALID_TOKEN'
+    return result
+  } finally {
+    if (opened) await limiter.forgive(key)
+  }
 }
