@@ -7,45 +7,51 @@ import { findAccessFailure, findRoomAccess, peekRoom, type AccessFailure } from 
 import { appendEvents } from '../timeline/service'
 import type { Ban, BanBody, BanPage, Member, MemberPage, MemberPageQuery } from './model'
 
-type MemberRow = { user_id: string; role: Role; joined_at: Date; joined_key: string }
+type MemberRow = { user_id: string; role: Role; joined_at: Date; time_key: string }
 
 export type MemberPageResult = { ok: true; page: MemberPage } | { ok: false; reason: AccessFailure | 'BAD_CURSOR' }
 
-/**
- * Members in the order they joined, paged by (joined_at, user_id) so a page boundary stays
- * put while people join. The cursor holds joined_at as Postgres prints it, microseconds
- * included, and goes back as text: a parameter typed timestamptz would pass through a
- * JavaScript Date and lose the microseconds.
- */
+/** Members in the order they joined, paged by (joined_at, user_id) so a page boundary stays put while people join. */
 export async function listMembers(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId: string, callerId: string, query: MemberPageQuery): Promise<MemberPageResult> {
   const failure = findAccessFailure(await findRoomAccess(deps.sql, roomId, callerId))
   if (failure !== null) return { ok: false, reason: failure }
-  const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
-  if (after === undefined) return { ok: false, reason: 'BAD_CURSOR' }
-  const limit = clampLimit(query.limit, deps.config.MEMBER_PAGE_DEFAULT, deps.config.MEMBER_PAGE_MAX)
   const { sql } = deps
-  const position = after === null ? sql`` : sql`and (joined_at, user_id) > (${after[0]}::text::timestamptz, ${after[1]}::uuid)`
-  let rows: MemberRow[]
+  const page = await readUserPage<MemberRow>(query, deps.config, (after, count) => sql`
+    select user_id, role, joined_at, joined_at::text as time_key from chat.members
+    where room_id = ${roomId} ${after === null ? sql`` : sql`and (joined_at, user_id) > (${after[0]}::text::timestamptz, ${after[1]}::uuid)`}
+    order by joined_at, user_id
+    limit ${count}`)
+  if (page === null) return { ok: false, reason: 'BAD_CURSOR' }
+  return { ok: true, page: { items: page.rows.map((row): Member => ({ userId: row.user_id, role: row.role, joinedAt: row.joined_at.toISOString() })), nextCursor: page.nextCursor } }
+}
+
+/**
+ * One page of a room's list of users keyed by (a timestamp, user_id): members, bans. The
+ * cursor holds the timestamp as Postgres prints it (`time_key`), microseconds included,
+ * and goes back as text: a parameter typed timestamptz would pass through a JavaScript
+ * Date and lose the microseconds. `read` gets the cursor's key (null on the first page)
+ * and how many rows to ask for. Null: a cursor this API did not hand out.
+ */
+async function readUserPage<Row extends { user_id: string; time_key: string }>(
+  query: MemberPageQuery,
+  config: Pick<ChatDeps['config'], 'MEMBER_PAGE_DEFAULT' | 'MEMBER_PAGE_MAX'>,
+  read: (after: [string, string] | null, count: number) => Promise<Row[]>,
+): Promise<{ rows: Row[]; nextCursor: string | null } | null> {
+  const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
+  if (after === undefined) return null
+  const limit = clampLimit(query.limit, config.MEMBER_PAGE_DEFAULT, config.MEMBER_PAGE_MAX)
+  let rows: Row[]
   try {
-    rows = await sql<MemberRow[]>`
-      select user_id, role, joined_at, joined_at::text as joined_key from chat.members
-      where room_id = ${roomId} ${position}
-      order by joined_at, user_id
-      limit ${limit + 1}`
+    rows = await read(after, limit + 1)
   } catch (error) {
     // A cursor we made always holds a valid timestamp; anything else is someone else's.
-    if ((error as { code?: string }).code === '22007' || (error as { code?: string }).code === '22008') return { ok: false, reason: 'BAD_CURSOR' }
+    const code = (error as { code?: string }).code
+    if (code === '22007' || code === '22008') return null
     throw error
   }
   const page = rows.slice(0, limit)
   const last = page.at(-1)
-  return {
-    ok: true,
-    page: {
-      items: page.map((row): Member => ({ userId: row.user_id, role: row.role, joinedAt: row.joined_at.toISOString() })),
-      nextCursor: rows.length > limit && last !== undefined ? encodeCursor([last.joined_key, last.user_id]) : null,
-    },
-  }
+  return { rows: page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor([last.time_key, last.user_id]) : null }
 }
 
 export type SetRoleResult = { ok: true; member: Member } | { ok: false; reason: AuthorityFailure | 'NO_SUCH_MEMBER' | 'LAST_OWNER' }
@@ -144,42 +150,25 @@ export async function unbanUser(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>
   return outcome.ok ? { ok: true } : outcome
 }
 
-type BanRow = { user_id: string; reason: string; banned_by: string; created_at: Date; created_key: string }
+type BanRow = { user_id: string; reason: string; banned_by: string; created_at: Date; time_key: string }
 
 export type BanPageResult = { ok: true; page: BanPage } | { ok: false; reason: AuthorityFailure | 'BAD_CURSOR' }
 
 /**
  * The room's bans for its moderators, newest first, paged by (created_at, user_id) like
- * the member list (the cursor keeps Postgres's microseconds as text). Plain members get
- * 403: who was banned, by whom and why is for the people who may lift it.
+ * the member list. Plain members get 403: who was banned, by whom and why is for the
+ * people who may lift it.
  */
 export async function listBans(deps: Pick<ChatDeps, 'sql' | 'config'>, roomId: string, callerId: string, query: MemberPageQuery): Promise<BanPageResult> {
   const failure = moderatorFailure(await peekRoom(deps.sql, roomId, callerId))
   if (failure !== null) return { ok: false, reason: failure }
-  const before = query.cursor === undefined ? null : decodeCursor(query.cursor)
-  if (before === undefined) return { ok: false, reason: 'BAD_CURSOR' }
-  const limit = clampLimit(query.limit, deps.config.MEMBER_PAGE_DEFAULT, deps.config.MEMBER_PAGE_MAX)
   const { sql } = deps
-  const position = before === null ? sql`` : sql`and (created_at, user_id) < (${before[0]}::text::timestamptz, ${before[1]}::uuid)`
-  let rows: BanRow[]
-  try {
-    rows = await sql<BanRow[]>`
-      select user_id, reason, banned_by, created_at, created_at::text as created_key from chat.bans
-      where room_id = ${roomId} ${position}
-      order by created_at desc, user_id desc
-      limit ${limit + 1}`
-  } catch (error) {
-    // A cursor we made always holds a valid timestamp; anything else is someone else's.
-    if ((error as { code?: string }).code === '22007' || (error as { code?: string }).code === '22008') return { ok: false, reason: 'BAD_CURSOR' }
-    throw error
-  }
-  const page = rows.slice(0, limit)
-  const last = page.at(-1)
-  return {
-    ok: true,
-    page: {
-      items: page.map((row): Ban => ({ userId: row.user_id, reason: row.reason, bannedAt: row.created_at.toISOString(), bannedBy: row.banned_by })),
-      nextCursor: rows.length > limit && last !== undefined ? encodeCursor([last.created_key, last.user_id]) : null,
-    },
-  }
+  const page = await readUserPage<BanRow>(query, deps.config, (before, count) => sql`
+    select user_id, reason, banned_by, created_at, created_at::text as time_key from chat.bans
+    where room_id = ${roomId} ${before === null ? sql`` : sql`and (created_at, user_id) < (${before[0]}::text::timestamptz, ${before[1]}::uuid)`}
+    order by created_at desc, user_id desc
+    limit ${count}`)
+  if (page === null) return { ok: false, reason: 'BAD_CURSOR' }
+  const items = page.rows.map((row): Ban => ({ userId: row.user_id, reason: row.reason, bannedAt: row.created_at.toISOString(), bannedBy: row.banned_by }))
+  return { ok: true, page: { items, nextCursor: page.nextCursor } }
 }
