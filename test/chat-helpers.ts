@@ -1,6 +1,6 @@
 import { expect } from 'bun:test'
 import { call, login, register, uniqueName, type Tokens } from './client'
-import { connect, joinRoom, type Frame, type SocketClient } from './ws-client'
+import { connect, joinRoom, openSocket, type Frame, type SocketClient } from './ws-client'
 
 /** Chat test helpers over a stack's public URL: people, rooms, and checks on `seq` streams. */
 
@@ -58,4 +58,23 @@ export async function expectResumed(baseUrl: string, token: string, reader: Sock
   const rest = await resumed.collect(isMessageIn(room), total - seen.length, 10_000)
   expect([...seen, ...rest.map((f) => f.seq)]).toEqual(messageSeqs(room, total))
   return resumed
+}
+
+/**
+ * Opens `count` sockets of one user at once, alternating over `urls`, and tells how each
+ * ended: `ready`, or its close code. The sockets are closed afterwards.
+ */
+export async function openSocketsAtOnce(urls: string[], token: string, count: number): Promise<('ready' | number)[]> {
+  const sockets = await Promise.all(Array.from({ length: count }, (_, i) => openSocket(urls[i % urls.length], { token })))
+  const outcome = async (socket: SocketClient) => {
+    try {
+      await socket.next((f) => f.type === 'ready', 10_000)
+      return 'ready' as const
+    } catch {
+      return (await socket.closed).code
+    }
+  }
+  const outcomes = await Promise.all(sockets.map(outcome))
+  for (const socket of sockets) socket.close()
+  return outcomes
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { createRoom, person, range } from '../../test/chat-helpers'
+import { createRoom, openSocketsAtOnce, person, range } from '../../test/chat-helpers'
 import { call, sleep } from '../../test/client'
-import { connect, joinRoom, openSocket, type Frame, type SocketClient } from '../../test/ws-client'
+import { connect, joinRoom, type Frame } from '../../test/ws-client'
 import { createClient } from 'redis'
 
 let stack: TestStack
@@ -175,18 +175,8 @@ describe('per-user socket limit', () => {
   test('60 sockets of one user opened at once, half on each instance: exactly 20 get ready, the others close with 4429 before ready', async () => {
     const alice = await person(stack.url)
     const urls = stack.instancesOf('chat').map((instance) => instance.url)
-    const sockets = await Promise.all(Array.from({ length: 60 }, (_, i) => openSocket(urls[i % 2], { token: alice.accessToken })))
-    const outcome = async (socket: SocketClient) => {
-      try {
-        await socket.next((f) => f.type === 'ready', 10_000)
-        return 'ready'
-      } catch {
-        return (await socket.closed).code
-      }
-    }
-    const outcomes = await Promise.all(sockets.map(outcome))
+    const outcomes = await openSocketsAtOnce(urls, alice.accessToken, 60)
     expect(outcomes.filter((o) => o === 'ready')).toHaveLength(20)
     expect(outcomes.filter((o) => o === 4429)).toHaveLength(40)
-    for (const socket of sockets) socket.close()
   })
 })

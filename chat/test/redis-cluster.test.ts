@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SERVICES } from '../../scripts/stack'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { createRoom, expectAllMessages, messageSeqs, person, seqsIn } from '../../test/chat-helpers'
+import { createRoom, expectAllMessages, messageSeqs, openSocketsAtOnce, person, seqsIn } from '../../test/chat-helpers'
 import { call, expectError, register } from '../../test/client'
 import { startRedisCluster, type RedisCluster } from '../../test/redis-cluster'
 import { waitUntil } from '../../test/wait'
-import { connect, joinRoom, openSocket, type Frame, type SocketClient } from '../../test/ws-client'
+import { connect, joinRoom, type Frame } from '../../test/ws-client'
 
 /**
  * The chat on a Redis Cluster of three masters with one replica each (started here from
@@ -99,19 +99,9 @@ describe('chat on a Redis Cluster', () => {
   test('30 sockets of one user opened at once on both instances: exactly 20 get ready, the others close with 4429', async () => {
     const alice = await person(stack.url)
     const urls = stack.instancesOf('chat').map((instance) => instance.url)
-    const sockets = await Promise.all(Array.from({ length: 30 }, (_, i) => openSocket(urls[i % 2], { token: alice.accessToken })))
-    const outcome = async (socket: SocketClient) => {
-      try {
-        await socket.next((f) => f.type === 'ready', 10_000)
-        return 'ready'
-      } catch {
-        return (await socket.closed).code
-      }
-    }
-    const outcomes = await Promise.all(sockets.map(outcome))
+    const outcomes = await openSocketsAtOnce(urls, alice.accessToken, 30)
     expect(outcomes.filter((o) => o === 'ready')).toHaveLength(20)
     expect(outcomes.filter((o) => o === 4429)).toHaveLength(10)
-    for (const socket of sockets) socket.close()
   })
 
   test('failed logins are counted on the cluster: the 11th for one account and IP answers 429 with Retry-After', async () => {
