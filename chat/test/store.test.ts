@@ -70,4 +70,19 @@ describe('one storing transaction per batch', () => {
     const [{ last_seq }] = await stack.sql<{ last_seq: string }[]>`select last_seq from chat.rooms where id = ${room}`
     expect(Number(last_seq)).toBe(3)
   })
+
+  test('a batch Postgres refuses for one message is stored one by one: only that message fails, and the store stays open', async () => {
+    const alice = crypto.randomUUID()
+    const room = await roomWith([alice])
+    const first = store.store({ roomId: room, senderId: alice, body: 'first', clientId: 'p0' })
+    // Queued together behind the first commit: one value Postgres cannot store (validation keeps it out of real frames).
+    const batch = await Promise.all([
+      store.store({ roomId: room, senderId: alice, body: 'before', clientId: 'p1' }),
+      store.store({ roomId: room, senderId: alice, body: 'poison', clientId: 'p\u0000' }),
+      store.store({ roomId: room, senderId: alice, body: 'after', clientId: 'p2' }),
+    ])
+    expect(seqOf(await first)).toBe(1)
+    expect(batch.map(seqOf)).toEqual([2, 'UNAVAILABLE', 3])
+    expect(seqOf(await store.store({ roomId: room, senderId: alice, body: 'later', clientId: 'p3' }))).toBe(4)
+  })
 })

@@ -270,6 +270,42 @@ describe('bad frames and limits', () => {
     socket.close()
   })
 
+  test('ids and clientIds Postgres could not take are BAD_FRAME, and another user’s send in the same moment is acknowledged', async () => {
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
+    const [a, b] = [await connect(stack.url, alice.accessToken), await connect(stack.url, bob.accessToken)]
+    await joinRoom(b, room)
+    a.send({ type: 'send', room, body: 'x', clientId: 'nul\u0000', ref: 'nul' })
+    a.send({ type: 'send', room: `urn:uuid:${room}`, body: 'x', clientId: 'urn', ref: 'urn' })
+    a.send({ type: 'send', room, body: 'x', clientId: 'reply', replyTo: `urn:uuid:${crypto.randomUUID()}`, ref: 'reply' })
+    b.send({ type: 'send', room, body: 'beside them', clientId: 'fine', ref: 'fine' })
+    for (const ref of ['nul', 'urn', 'reply']) expect(await a.next((f) => f.ref === ref)).toMatchObject({ type: 'error', code: 'BAD_FRAME' })
+    expect(await b.next((f) => f.ref === 'fine')).toMatchObject({ type: 'ack', seq: baseSeqOf(room) + 1 })
+    a.close()
+    b.close()
+  })
+
+  test('a room id in capitals is the same room: a join with since replays to that socket only, and every socket gets each message once', async () => {
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
+    const [a, b] = [await connect(stack.url, alice.accessToken), await connect(stack.url, bob.accessToken)]
+    await joinRoom(a, room)
+    for (const i of range(1, 3)) a.send({ type: 'send', room, body: `m${i}`, clientId: `m${i}`, ref: `m${i}` })
+    await a.collect((f) => f.type === 'message', 3)
+    const joined = await joinRoom(b, room.toUpperCase(), baseSeqOf(room))
+    expect(joined).toMatchObject({ room, lastSeq: baseSeqOf(room) + 3 })
+    expect((await b.collect((f) => f.type === 'message', 3)).map((f) => f.room)).toEqual([room, room, room])
+    b.send({ type: 'send', room: room.toUpperCase(), body: 'from bob', clientId: 'bob', ref: 'bob' })
+    expect(await b.next((f) => f.ref === 'bob')).toMatchObject({ type: 'ack', room, seq: baseSeqOf(room) + 4 })
+    // Alice got that one message too, and none of the replay again.
+    const seqs = (await a.collect((f) => f.type === 'message', 4)).map((f) => f.seq)
+    expect(seqs).toEqual(range(baseSeqOf(room) + 1, baseSeqOf(room) + 4))
+    await sleep(300)
+    expect(a.frames.filter((f) => f.type === 'message')).toHaveLength(4)
+    a.close()
+    b.close()
+  })
+
   test('a body with a lone surrogate gets INVALID_MESSAGE and is not stored, as REST refuses such text with 422', async () => {
     const alice = await person(stack.url)
     const room = await createRoom(stack.url, alice)

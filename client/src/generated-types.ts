@@ -284,8 +284,8 @@ export type ApiClient = {
         password: string;
         username: string;
     }) => Promise<{
-        email: string;
         id: string;
+        email: string;
         createdAt: string;
         username: string;
         displayName: string;
@@ -294,8 +294,8 @@ export type ApiClient = {
         avatarUrl: string | null;
         updatedAt: string;
     } | {
-        email: string;
         id: string;
+        email: string;
         createdAt: string;
         username: string;
         displayName: string;
@@ -305,8 +305,8 @@ export type ApiClient = {
         updatedAt: string;
     }>;
     getMe: () => Promise<{
-        email: string;
         id: string;
+        email: string;
         createdAt: string;
         username: string;
         displayName: string;
@@ -323,8 +323,8 @@ export type ApiClient = {
         bio?: string | null | undefined;
         avatarUrl?: string | null | undefined;
     } | undefined) => Promise<{
-        email: string;
         id: string;
+        email: string;
         createdAt: string;
         username: string;
         displayName: string;

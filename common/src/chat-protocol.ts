@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { PLAIN_TEXT_PATTERN, UUID_PATTERN, Uuid } from './schemas'
 
 /**
  * The chat's wire contract: the message resource and every WebSocket frame. The server
@@ -8,14 +9,14 @@ import { t } from 'elysia'
 
 export const Message = t.Object(
   {
-    id: t.String({ format: 'uuid' }),
-    room: t.String({ format: 'uuid' }),
+    id: Uuid,
+    room: Uuid,
     seq: t.Integer({ minimum: 1, description: 'Per room 1, 2, 3, … with no gaps across messages and events (so messages alone may skip numbers); the history and replay cursor' }),
-    senderId: t.String({ format: 'uuid' }),
+    senderId: Uuid,
     body: t.String(),
     clientId: t.String(),
     createdAt: t.String({ format: 'date-time' }),
-    replyTo: t.Optional(t.String({ format: 'uuid', description: 'The message of the same room this one answers; kept after either is deleted' })),
+    replyTo: t.Optional(t.String({ format: 'uuid', pattern: UUID_PATTERN, description: 'The message of the same room this one answers; kept after either is deleted' })),
     editedAt: t.Optional(t.String({ format: 'date-time', description: 'Set once the sender has edited the body' })),
     deleted: t.Optional(t.Literal(true, { description: 'The message was deleted: `body` is "" and the text is gone from storage' })),
     reactions: t.Optional(
@@ -33,12 +34,11 @@ export const Message = t.Object(
 )
 export type Message = typeof Message.static
 
-const Uuid = t.String({ format: 'uuid' })
 /** What every event of a room's stream carries, besides its kind, target and data. */
 const eventFields = {
   room: Uuid,
   seq: t.Integer({ minimum: 1, description: 'Taken from the same per-room sequence as messages' }),
-  actorId: t.String({ format: 'uuid', description: 'Who made the change' }),
+  actorId: t.String({ format: 'uuid', pattern: UUID_PATTERN, description: 'Who made the change' }),
   createdAt: t.String({ format: 'date-time' }),
 }
 export const MemberChange = t.Union([
@@ -104,8 +104,14 @@ export const ClientFrame = t.Union([
       room: RoomId,
       // The length limit is configurable, so it is checked by the handler, not here.
       body: t.String(),
-      clientId: t.String({ minLength: 1, maxLength: 64, description: 'Chosen by the client; a re-send with the same id is stored once' }),
-      replyTo: t.Optional(t.String({ format: 'uuid', description: 'The id of a message of the same room, else `error` BAD_REPLY' })),
+      clientId: t.String({
+        minLength: 1,
+        maxLength: 64,
+        // Plain text only: Postgres refuses a NUL, which would fail every message stored with this one.
+        pattern: PLAIN_TEXT_PATTERN,
+        description: 'Chosen by the client, plain text (no control characters); a re-send with the same id is stored once',
+      }),
+      replyTo: t.Optional(t.String({ format: 'uuid', pattern: UUID_PATTERN, description: 'The id of a message of the same room, else `error` BAD_REPLY' })),
       ref: Ref,
     },
     exact,

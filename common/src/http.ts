@@ -9,6 +9,7 @@ import { parseTrustedProxies } from './trusted-proxies'
 import { toValidOpenApi } from './openapi'
 import type { Logger } from './logger'
 import { countDependencyError, metricsRegistry, observeHttpRequest } from './metrics'
+import { UUID_PATTERN } from './schemas'
 
 const REQUEST_ID_HEADER = 'x-request-id'
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/
@@ -154,6 +155,9 @@ export function createServiceApp(options: {
       }
     })
     .onParse({ as: 'global' }, ({ request }) => parseJsonBody(request, config))
+    // Ids in the path in lower case, as Postgres prints them: what is keyed by an id's text
+    // (topics, channels, a socket's rooms) then knows one room by one spelling.
+    .onTransform({ as: 'global' }, ({ params }) => lowerCaseUuidParams(params as Record<string, string> | undefined))
     .use(requestContext)
     .onError({ as: 'global' }, ({ code, error, request, set }) => {
       const { status, body, headers } = toErrorResponse(code, error)
@@ -233,4 +237,11 @@ function openApiDocs(prefix: string, info: { title: string; description: string 
         },
       }),
     )
+}
+
+const UUID_TEXT = new RegExp(UUID_PATTERN)
+
+function lowerCaseUuidParams(params: Record<string, string> | undefined) {
+  if (params === undefined) return
+  for (const [name, value] of Object.entries(params)) if (UUID_TEXT.test(value)) params[name] = value.toLowerCase()
 }

@@ -2,7 +2,13 @@ import { t } from 'elysia'
 
 /** Shared pieces of the wire contract; feature-specific models live beside their feature. */
 
-export const Uuid = t.String({ format: 'uuid' })
+/**
+ * A UUID in its plain 8-4-4-4-12 form. The `uuid` format alone (Elysia's) also takes a
+ * `urn:uuid:` prefix, which Postgres refuses: a request would reach the database and fail
+ * there, and in a batch of messages take the others down with it.
+ */
+export const UUID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+export const Uuid = t.String({ format: 'uuid', pattern: UUID_PATTERN })
 
 /** ASCII only, so look-alike Unicode names cannot impersonate someone; unique regardless of case. */
 export const Username = t.String({

@@ -2,12 +2,12 @@ import { Elysia, t } from 'elysia'
 import { failureAnswers } from '@chat/common/errors'
 import { internalGuard } from '@chat/common/internal'
 import { Password, PASSWORD_MAX_LENGTH } from '@chat/common/passwords'
-import { Email, Username } from '@chat/common/schemas'
+import { Email, Username, Uuid } from '@chat/common/schemas'
 import type { AuthDeps } from '../deps'
 import { createReauthLimiter } from '../password/reauthentication'
 import { createCredential, deleteCredential, updateIdentity, verifyPassword } from './service'
 
-const UserIdParams = t.Object({ userId: t.String({ format: 'uuid' }) })
+const UserIdParams = t.Object({ userId: Uuid })
 
 const fail = failureAnswers({
   USERNAME_TAKEN: { code: 'USERNAME_TAKEN', message: 'That username is taken' },
@@ -32,7 +32,7 @@ export function credentialsController(deps: AuthDeps) {
         set.status = 201
         return { userId: body.userId }
       },
-      { body: t.Object({ userId: t.String({ format: 'uuid' }), username: Username, email: Email, password: Password }) },
+      { body: t.Object({ userId: Uuid, username: Username, email: Email, password: Password }) },
     )
     .patch(
       '/:userId',

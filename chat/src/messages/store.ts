@@ -1,6 +1,8 @@
+import postgres from 'postgres'
 import type { Message } from '@chat/common/chat-protocol'
 import { withTimeout } from '@chat/common/async'
 import { runInOneRoundTrip, type Sql } from '@chat/common/db'
+import { failedDependency } from '@chat/common/errors'
 import type { Logger } from '@chat/common/logger'
 import { countDependencyError } from '@chat/common/metrics'
 import type { ChatConfig } from '../config'
@@ -57,6 +59,7 @@ export function createMessageStore(sql: Sql, log: Logger, settings: StoreSetting
       return results
     } catch (error) {
       endTimer({ result: 'failed' })
+      if (refusedByPostgres(error)) return storeOneByOne(batch, error)
       countDependencyError(error, 'store')
       log.error('storing messages failed', { count: batch.length, error })
       gate.failed()
@@ -64,6 +67,19 @@ export function createMessageStore(sql: Sql, log: Logger, settings: StoreSetting
       for (const pending of queue.splice(0)) pending.resolve(UNAVAILABLE)
       return batch.map(() => UNAVAILABLE)
     }
+  }
+
+  /**
+   * Postgres refused the batch for something in it (a value it cannot take that got past
+   * validation): the database is fine, so the gate stays open, and each message is tried
+   * alone, so only the one at fault fails (UNAVAILABLE: its sender may not resend it as is).
+   */
+  const storeOneByOne = async (batch: Pending[], error: unknown): Promise<StoreResult[]> => {
+    log.warn('a batch was refused; storing its messages one by one', { count: batch.length, error })
+    if (batch.length === 1) return [UNAVAILABLE]
+    const results: StoreResult[] = []
+    for (const pending of batch) results.push(...(await storeOne([pending])))
+    return results
   }
 
   const flush = async () => {
@@ -92,6 +108,9 @@ export function createMessageStore(sql: Sql, log: Logger, settings: StoreSetting
   }
 }
 export type MessageStore = ReturnType<typeof createMessageStore>
+
+/** Postgres answered with an error about the statement's data (not a lost connection, a timeout or a server going away). */
+const refusedByPostgres = (error: unknown) => error instanceof postgres.PostgresError && failedDependency(error) === null
 
 async function storeWithRetry(sql: Sql, batch: NewMessage[], statementTimeoutMs: number): Promise<StoreResult[]> {
   for (let attempt = 1; ; attempt++) {

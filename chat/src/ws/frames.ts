@@ -55,5 +55,17 @@ export function parseClientFrame(data: unknown): ParsedFrame {
     const first = checker.Errors(data).First()
     return { ok: false, message: `${candidate.type}: ${first?.path || '/'} ${first?.message ?? 'is invalid'}`, ref }
   }
-  return { ok: true, frame: data as ClientFrame }
+  return { ok: true, frame: withCanonicalIds(data as ClientFrame) }
+}
+
+/**
+ * Room and message ids in lower case, as Postgres prints them: the hub's feeds, topics and
+ * every socket's joined rooms are keyed by the id's text, so another spelling of a room
+ * must not be another room.
+ */
+function withCanonicalIds(frame: ClientFrame): ClientFrame {
+  if (frame.type === 'auth') return frame
+  const canonical = { ...frame, room: frame.room.toLowerCase() }
+  if (canonical.type === 'send' && canonical.replyTo !== undefined) canonical.replyTo = canonical.replyTo.toLowerCase()
+  return canonical
 }
