@@ -44,9 +44,9 @@ async function readUserPage<Row extends { user_id: string; time_key: string }>(
   try {
     rows = await read(after, limit + 1)
   } catch (error) {
-    // A cursor we made always holds a valid timestamp; anything else is someone else's.
-    const code = (error as { code?: string }).code
-    if (code === '22007' || code === '22008') return null
+    // A cursor we made always holds a valid timestamp: a time Postgres cannot read (class
+    // 22, data exception: a bad format, a date out of range, an unknown zone) is someone else's.
+    if ((error as { code?: string }).code?.startsWith('22')) return null
     throw error
   }
   const page = rows.slice(0, limit)

@@ -17,6 +17,9 @@ describe('search cursor', () => {
       made([position.createdAt, position.room]),
       made(['2026-11-30T07:01:02.123Z', position.room, 1]),
       made(['2026-13-45T07:01:02.123456Z', position.room, 1]),
+      // Date.parse rolls 30 February over to March; Postgres refuses it.
+      made(['2026-02-30T00:00:00.000000Z', position.room, 1]),
+      made(['2026-11-30T24:00:00.000000Z', position.room, 1]),
       made([position.createdAt, 'not-a-uuid', 1]),
       made([position.createdAt, position.room, 0]),
       made([position.createdAt, position.room, 1.5]),

@@ -10,6 +10,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** seqs are positive integers Postgres stores as bigint; JSON numbers are exact up to 2^53. */
 const isSeq = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0
 
+/**
+ * A time in the cursor's form that names a real instant. Date.parse alone takes 30 February
+ * (and rolls it over); Postgres refuses it. So the milliseconds must print back the same.
+ */
+function isRealTime(text: string): boolean {
+  if (!TIME.test(text)) return false
+  const parsed = Date.parse(text)
+  return !Number.isNaN(parsed) && new Date(parsed).toISOString().slice(0, 23) === text.slice(0, 23)
+}
+
 export function encodeSearchCursor(position: SearchPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt, position.room, position.seq])).toString('base64url')
 }
@@ -20,7 +30,7 @@ export function decodeSearchCursor(cursor: string): SearchPosition | undefined {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString())
     if (!Array.isArray(value) || value.length !== 3) return undefined
     const [createdAt, room, seq] = value as unknown[]
-    if (typeof createdAt !== 'string' || !TIME.test(createdAt) || Number.isNaN(Date.parse(createdAt))) return undefined
+    if (typeof createdAt !== 'string' || !isRealTime(createdAt)) return undefined
     if (typeof room !== 'string' || !UUID.test(room) || !isSeq(seq)) return undefined
     return { createdAt, room, seq }
   } catch {
