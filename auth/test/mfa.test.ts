@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { CLOSE } from '@chat/common/close-codes'
 import { totpCode, TOTP_PERIOD_SECONDS } from '../src/mfa/totp'
+import { createSession } from '../src/sessions/service'
 import { call, expectError, login, register, type Account, type Answer, type Tokens } from '../../test/client'
 import { startTestStack, type TestStack } from '../../test/harness'
 import { waitUntil } from '../../test/wait'
@@ -163,6 +164,41 @@ describe('TOTP two-factor', () => {
     expectError(await call(stack.url, 'GET', '/users/me', { token: older.accessToken }), 401, 'TOKEN_REVOKED')
     expectError(await call(stack.url, 'POST', '/auth/refresh', { body: { refreshToken: older.refreshToken } }), 401)
     expect((await call(stack.url, 'GET', '/users/me', { token: current.accessToken })).status).toBe(200)
+  })
+
+  test('a right password gives back only its own attempt: wrong codes stay counted, so guesses cannot be interleaved with it', async () => {
+    const user = await enrolledUser()
+    const { accessToken } = user.tokens
+    const disableWith = (code: string) => call(stack.url, 'DELETE', '/auth/mfa/totp', { token: accessToken, body: { code } })
+    for (let i = 0; i < 9; i++) expectError(await disableWith(wrongCode(user.secret)), 401, 'INVALID_CODE')
+    // The password is right (the new one too weak): before, this wiped the nine wrong codes.
+    expectError(await call(stack.url, 'PUT', '/auth/password', { token: accessToken, body: { currentPassword: user.password, newPassword: 'password' } }), 422, 'WEAK_PASSWORD')
+    expectError(await disableWith(wrongCode(user.secret)), 401, 'INVALID_CODE')
+    expectError(await disableWith(wrongCode(user.secret)), 429, 'TOO_MANY_ATTEMPTS')
+  })
+
+  test('a login waiting for its code opens nothing once the password changed, and a reset link mailed before is spent', async () => {
+    const user = await enrolledUser()
+    const waiting = await mfaTokenOf(user)
+    const newPassword = 'an entirely different passphrase'
+    expect((await call(stack.url, 'PUT', '/auth/password', { token: user.tokens.accessToken, body: { currentPassword: user.password, newPassword } })).status).toBe(204)
+    await awayFromStepEdge()
+    expectError(await verify(waiting, codeAt(user.secret, 0)), 401, 'INVALID_TOKEN')
+    // The new password starts a new challenge, which works.
+    const fresh = await mfaTokenOf({ ...user, password: newPassword })
+    expect((await verify(fresh, codeAt(user.secret, 0))).status).toBe(200)
+  })
+
+  test('a session is opened only if the credential is as it was when the password was checked (a change meanwhile would miss it)', async () => {
+    const account = await register(stack.url)
+    const [{ checked_at }] = await stack.sql<{ checked_at: string }[]>`select updated_at::text as checked_at from auth.credentials where user_id = ${account.id}`
+    // What a password change, a reset or turning two-factor on does to the row, while a login hashes.
+    await stack.sql`update auth.credentials set updated_at = now() where user_id = ${account.id}`
+    const sessions = async () => (await stack.sql<{ count: number }[]>`select count(*)::int as count from auth.sessions where user_id = ${account.id}`)[0].count
+    const before = await sessions()
+    const deps = { sql: stack.sql, config: { SESSION_MAX_AGE_DAYS: 30 } } as unknown as Parameters<typeof createSession>[0]
+    expect(await createSession(deps, account.id, { ip: '127.0.0.1', userAgent: null }, checked_at)).toEqual({ ok: false, reason: 'NO_CREDENTIAL' })
+    expect(await sessions()).toBe(before)
   })
 
   test('an access token alone cannot start an enrolment: the password is asked, and a wrong one is refused and counted', async () => {

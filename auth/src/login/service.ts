@@ -15,7 +15,8 @@ export type LoginResult =
 
 export type LoginLimiters = ReturnType<typeof createLoginLimiters>
 
-type CredentialRow = { user_id: string; password_hash: string; mfa: boolean }
+/** `checked_at`: the credential's updated_at as Postgres prints it (see createSession). */
+type CredentialRow = { user_id: string; password_hash: string; checked_at: string; mfa: boolean }
 
 /**
  * Two limits: per (account, client IP), so a stranger elsewhere cannot lock the owner out,
@@ -52,7 +53,7 @@ export async function login(
 ): Promise<LoginResult> {
   const login = body.login.trim().toLowerCase()
   const [credential] = await deps.sql<CredentialRow[]>`
-    select c.user_id, c.password_hash, t.confirmed_at is not null as mfa
+    select c.user_id, c.password_hash, c.updated_at::text as checked_at, t.confirmed_at is not null as mfa
     from auth.credentials c left join auth.totp_factors t on t.user_id = c.user_id
     where lower(c.username) = ${login} or lower(c.email) = ${login}
     limit 1`
@@ -79,8 +80,8 @@ export async function login(
     await Promise.all([limiters.perAccountAndIp.reset(pairKey), limiters.perIp.forgive(ipKey)])
     return { ok: true, challenge: await createMfaChallenge(deps, credential.user_id) }
   }
-  const session = await createSession(deps, credential.user_id, client)
-  // The account was deleted while its password was being checked: refused, but not a failure.
+  const session = await createSession(deps, credential.user_id, client, credential.checked_at)
+  // The account was deleted, or its password or factors changed, while the password was being checked: refused, but not a failure.
   if (!session.ok) {
     await Promise.all([limiters.perAccountAndIp.forgive(pairKey), limiters.perIp.forgive(ipKey)])
     return { ok: false, reason: 'INVALID_CREDENTIALS' }

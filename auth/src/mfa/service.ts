@@ -1,3 +1,4 @@
+import type { TransactionSql } from 'postgres'
 import { isForeignKeyViolation } from '@chat/common/db'
 import { createFailureLimiter, ipLimitKey, type FailureLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
@@ -87,6 +88,8 @@ export async function confirmTotpEnrolment(
       where user_id = ${userId} and confirmed_at is null and secret_sealed = ${factor.secret_sealed}
       returning 1 as ok`
     if (row === undefined) return false
+    // A login whose password check is under way now opens no session (see createSession).
+    await tx`update auth.credentials set updated_at = now() where user_id = ${userId}`
     // Hex text: postgres.js sends an array of Buffers as one bytea, not as bytea[].
     await tx`
       with cleared as (delete from auth.recovery_codes where user_id = ${userId})
@@ -96,7 +99,7 @@ export async function confirmTotpEnrolment(
   })
   // Another confirmation or a restarted enrolment got there first: this code proved an older secret.
   if (!confirmed) return { ok: false, reason: 'NOT_PENDING' }
-  await limiter.reset(userId)
+  await limiter.forgive(userId)
   const others = (await listActiveSessionIds(deps.sql, userId)).filter((id) => id !== currentSessionId)
   await revokeSessions(deps, others, 'mfa-enabled')
   return { ok: true, recoveryCodes }
@@ -114,7 +117,7 @@ export async function disableTotp(deps: MfaDeps, limiter: FailureLimiter, userId
     with factor as (delete from auth.totp_factors where user_id = ${userId}),
          codes as (delete from auth.recovery_codes where user_id = ${userId})
     delete from auth.mfa_challenges where user_id = ${userId}`
-  await limiter.reset(userId)
+  await limiter.forgive(userId)
   return { ok: true }
 }
 
@@ -175,7 +178,7 @@ export async function verifyMfaChallenge(
     return { ok: false, reason: 'INVALID_TOKEN' }
   }
   if (!(await spendSecondFactor(deps, userId, code))) return { ok: false, reason: 'INVALID_CODE' }
-  await Promise.all([limiters.reauth.reset(userId), limiters.perIp.forgive(ipKey)])
+  await Promise.all([limiters.reauth.forgive(userId), limiters.perIp.forgive(ipKey)])
   const [spent] = await deps.sql<OkRow[]>`
     update auth.mfa_challenges set spent_at = now() where token_hash = ${hash} and spent_at is null returning 1 as ok`
   if (spent === undefined) return { ok: false, reason: 'INVALID_TOKEN' }
@@ -213,4 +216,12 @@ function openSealedSecret(deps: Pick<AuthDeps, 'mfaKey'>, userId: string, sealed
   const secret = openSecret(deps.mfaKey, userId, sealed)
   if (secret === null) throw new Error('a TOTP secret does not open with MFA_ENCRYPTION_KEY (was the key changed?)')
   return secret
+}
+
+/**
+ * After the password changed (a change or a reset, in its transaction): a login that got
+ * past the old password and waits for its code opens nothing.
+ */
+export async function dropMfaChallenges(tx: TransactionSql, userId: string): Promise<void> {
+  await tx`delete from auth.mfa_challenges where user_id = ${userId}`
 }

@@ -41,6 +41,8 @@ export async function reauthenticate(
   if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
   const valid = passwordHash === null ? await deps.hasher.verifyAgainstDummy(password) : await deps.hasher.verify(password, passwordHash)
   if (!valid) return { ok: false, reason: 'INVALID_PASSWORD' }
-  await limiter.reset(userId)
+  // Only this attempt is given back: the counter also holds wrong two-factor codes, and a
+  // right password must not wipe them, or guesses could be interleaved with it for ever.
+  await limiter.forgive(userId)
   return { ok: true }
 }

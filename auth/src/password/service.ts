@@ -2,6 +2,8 @@ import type { FailureLimiter } from '@chat/common/limits'
 import { findPasswordWeakness } from '@chat/common/passwords'
 import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
+import { spendOtherTokens } from '../mail/tokens'
+import { dropMfaChallenges } from '../mfa/service'
 import { listActiveSessionIds, revokeSessions } from '../sessions/service'
 import { reauthenticate, type ReauthResult } from './reauthentication'
 
@@ -26,6 +28,9 @@ export async function changePassword(
   const hash = await deps.hasher.hash(newPassword)
   await deps.sql.begin(async (tx) => {
     await tx`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${userId}`
+    // Reset links mailed before, and logins waiting for their code, were for the old password.
+    await spendOtherTokens(tx, userId, 'reset_password')
+    await dropMfaChallenges(tx, userId)
     // reauthenticate confirms only against a stored hash: the credential is there.
     await queueMail(tx, { userId, kind: 'password_changed', to: credential!.email, data: { username: credential!.username } })
   })

@@ -7,6 +7,7 @@ import type { AuthDeps } from '../deps'
 import { validMinutes } from '../email/service'
 import { queueMail, type OutboxRow } from '../mail/outbox'
 import { generateToken, hashToken, spendOtherTokens, spendToken } from '../mail/tokens'
+import { dropMfaChallenges } from '../mfa/service'
 import { announceRevocations, listActiveSessionIds, recordRevocations } from '../sessions/service'
 
 type ResetTargetRow = { user_id: string; username: string; email: string }
@@ -97,6 +98,7 @@ export async function resetPassword(deps: Pick<AuthDeps, 'sql' | 'redis' | 'conf
     // Spent by a concurrent reset meanwhile: this one loses, and changes nothing.
     if ((await spendToken(tx, token, 'reset_password')) === null) return null
     await spendOtherTokens(tx, target.user_id, 'reset_password')
+    await dropMfaChallenges(tx, target.user_id)
     await tx`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${target.user_id}`
     const sessionIds = await listActiveSessionIds(tx, target.user_id)
     if (sessionIds.length > 0) await recordRevocations(tx, sessionIds, 'password-changed', deps.config.ACCESS_TOKEN_TTL_SECONDS)

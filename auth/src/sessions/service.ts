@@ -22,19 +22,31 @@ export type CreateSessionResult = { ok: true; pair: TokenPair } | { ok: false; r
  * Opens a session and returns its first token pair; the user's oldest sessions beyond
  * MAX_SESSIONS_PER_USER are revoked. A credential deleted meanwhile (account deletion
  * racing this login) fails the insert on its foreign key: no session, no token.
+ *
+ * `checkedAt` is the credential's `updated_at` (as Postgres prints it) when the password
+ * was checked: the session opens only if the credential is unchanged since. A password
+ * change, a reset or turning two-factor on while the password was being hashed would
+ * otherwise miss this session when it revokes the others. The row is locked `for share`,
+ * so such a change waits for this insert to commit, and then finds the session.
  */
-export async function createSession(deps: SessionDeps, userId: string, client: ClientInfo): Promise<CreateSessionResult> {
+export async function createSession(deps: SessionDeps, userId: string, client: ClientInfo, checkedAt?: string): Promise<CreateSessionResult> {
   const { sql, config } = deps
   const sessionId = crypto.randomUUID()
   const refreshToken = generateRefreshToken()
   try {
-    await sql.begin(async (tx) => {
-      await tx`
+    const opened = await sql.begin(async (tx) => {
+      const inserted = await tx`
         insert into auth.sessions (id, user_id, expires_at, user_agent, ip)
-        values (${sessionId}, ${userId}, now() + make_interval(days => ${config.SESSION_MAX_AGE_DAYS}),
-                ${client.userAgent?.slice(0, USER_AGENT_MAX) ?? null}, ${client.ip})`
+        select ${sessionId}, c.user_id, now() + make_interval(days => ${config.SESSION_MAX_AGE_DAYS}),
+               ${client.userAgent?.slice(0, USER_AGENT_MAX) ?? null}, ${client.ip}
+        from auth.credentials c
+        where c.user_id = ${userId} ${checkedAt === undefined ? tx`` : tx`and c.updated_at = ${checkedAt}::text::timestamptz`}
+        for share of c`
+      if (inserted.count === 0) return false
       await tx`insert into auth.refresh_tokens (token_hash, session_id) values (${hashRefreshToken(refreshToken)}, ${sessionId})`
+      return true
     })
+    if (!opened) return { ok: false, reason: 'NO_CREDENTIAL' }
   } catch (error) {
     if (isForeignKeyViolation(error)) return { ok: false, reason: 'NO_CREDENTIAL' }
     throw error
