@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { Type as t } from '@sinclair/typebox'
-import { BaseConfig, loadConfig } from './config'
+import { BaseConfig, loadConfig, withoutCredentials } from './config'
 import { describeRedisTarget, redisTarget } from './redis'
 
 const REPO_ROOT = join(import.meta.dir, '..', '..')
@@ -107,6 +107,17 @@ describe('the Redis settings', () => {
     expect(result.lines).toHaveLength(1)
     expect(result.lines[0]).toContain('REDIS_CLUSTER_NODES')
     expect(result.lines[0]).not.toContain('secret')
+  })
+})
+
+describe('values printed in a config error', () => {
+  test('lose the password of a URL, and are hidden whole when a password could sit outside a URL authority', () => {
+    expect(withoutCredentials('smtp://user:s3cret@mail.example.com:587')).toBe('smtp://mail.example.com:587')
+    for (const value of ['user:s3cret@mail.example.com:587', 'smtp:user:s3cret@mail.example.com', 'smtp:/user:s3cret@host']) {
+      expect(withoutCredentials(value)).not.toContain('s3cret')
+    }
+    expect(withoutCredentials('http://localhost:3001')).toBe('http://localhost:3001')
+    expect(withoutCredentials('verbose')).toBe('verbose')
   })
 })
 

@@ -110,8 +110,13 @@ export function loadConfig<T extends TObject>(schema: T, env: Record<string, str
  * user name and password. Anything that is not a URL comes back as it is.
  */
 export function withoutCredentials(value: string): string {
+  // Converted already (a number): nothing to hide.
+  if (typeof value !== 'string') return value
   // A list of URLs (REDIS_CLUSTER_NODES) is cleaned entry by entry.
-  if (typeof value === 'string' && value.includes(',')) return value.split(',').map(withoutCredentials).join(',')
+  if (value.includes(',')) return value.split(',').map(withoutCredentials).join(',')
+  // `user:secret@host` without `//` parses as a URL with no user name at all (the secret
+  // lands in its path): anything with an `@` outside an authority is hidden whole.
+  if (value.includes('@') && !/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value)) return '(hidden: it may hold a password)'
   if (!URL.canParse(value)) return value
   const url = new URL(value)
   if (url.username === '' && url.password === '') return value
