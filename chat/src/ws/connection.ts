@@ -102,6 +102,10 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
       if (!(await ctx.isMember(room, member.userId))) return fail('NOT_A_MEMBER', 'Join the room over REST first', ref)
       await ctx.hub.join(member, room, frame.since, (lastSeq) => {
         finish(true)
+        // The membership ended while the join was under way: no `joined`, and the hub,
+        // which finds the socket gone from the room, replays and subscribes nothing
+        // (`finally` below says `left`).
+        if (outcome.ended !== null) return void ctx.hub.leave(member, room).catch(() => {})
         send({ type: 'joined', room, lastSeq, ...withRef(ref) })
       })
     } finally {
