@@ -48,6 +48,12 @@ export const ChatConfig = t.Composite([
     /** Token bucket per socket for `send`: capacity, refilled per second. */
     SEND_BURST: t.Number({ minimum: 1, default: 600 }),
     SEND_PER_SECOND: t.Number({ minimum: 1, default: 300 }),
+    /**
+     * Token bucket per socket for `join` and `leave` together: each costs a Postgres read and
+     * presence updates every instance hears of. The burst covers joining every room at once.
+     */
+    JOIN_BURST: t.Number({ minimum: 1, default: 200 }),
+    JOIN_PER_SECOND: t.Number({ minimum: 1, default: 20 }),
     MAX_ROOMS_PER_SOCKET: t.Number({ minimum: 1, default: 100 }),
     MAX_SOCKETS_PER_USER: t.Number({ minimum: 1, default: 20 }),
     /** Bad frames tolerated per minute before closing with 4400. */

@@ -306,6 +306,22 @@ describe('bad frames and limits', () => {
     b.close()
   })
 
+  test('joins and leaves past their bucket get RATE_LIMITED; the socket stays open and can still send', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    // Leaves of a room not joined: each is answered, NOT_JOINED while the bucket (200) lasts.
+    for (const i of range(1, 260)) socket.send({ type: 'leave', room, ref: `l${i}` })
+    const answers = await socket.collect((f) => typeof f.ref === 'string' && f.ref.startsWith('l'), 260)
+    const limited = answers.filter((f) => f.code === 'RATE_LIMITED').length
+    expect(answers.filter((f) => f.code === 'NOT_JOINED').length).toBeGreaterThanOrEqual(200)
+    expect(limited).toBeGreaterThanOrEqual(40)
+    expect(limited + answers.filter((f) => f.code === 'NOT_JOINED').length).toBe(260)
+    socket.send({ type: 'send', room, body: 'still here', clientId: 'after-leaves', ref: 'after' })
+    expect(await socket.next((f) => f.ref === 'after')).toMatchObject({ type: 'ack' })
+    socket.close()
+  })
+
   test('a body with a lone surrogate gets INVALID_MESSAGE and is not stored, as REST refuses such text with 422', async () => {
     const alice = await person(stack.url)
     const room = await createRoom(stack.url, alice)

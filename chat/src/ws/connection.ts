@@ -167,9 +167,9 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
       if (session.userId === null) return fail('UNAUTHENTICATED', 'Send an auth frame first', frame.ref)
       switch (frame.type) {
         case 'join':
-          return await join(frame)
         case 'leave':
-          return await leave(frame)
+          if (!policy.allowsJoinOrLeave()) return fail('RATE_LIMITED', `Slow down: at most ${config.JOIN_PER_SECOND} joins and leaves per second`, frame.ref)
+          return await (frame.type === 'join' ? join(frame) : leave(frame))
         case 'send':
           return await sendMessage(frame)
         case 'typing':

@@ -13,10 +13,11 @@ export type SendVerdict = 'accept' | 'warn' | 'refuse' | 'close'
 
 /**
  * One socket's pacing of what it sends: the token bucket with one warning before the
- * close, and the typing throttle. Time is passed in so it is testable without clocks.
+ * close, a bucket for joins and leaves, and the typing throttle. Time is passed in so it is testable without clocks.
  */
-export function createSendPolicy(settings: Pick<ChatConfig, 'SEND_BURST' | 'SEND_PER_SECOND'>, now = performance.now()) {
+export function createSendPolicy(settings: Pick<ChatConfig, 'SEND_BURST' | 'SEND_PER_SECOND' | 'JOIN_BURST' | 'JOIN_PER_SECOND'>, now = performance.now()) {
   const bucket = createTokenBucket(settings.SEND_BURST, settings.SEND_PER_SECOND, now)
+  const joins = createTokenBucket(settings.JOIN_BURST, settings.JOIN_PER_SECOND, now)
   let warnedAt: number | null = null
   let refusedAfterWarning = 0
   const lastTyping = new Map<string, number>()
@@ -33,6 +34,8 @@ export function createSendPolicy(settings: Pick<ChatConfig, 'SEND_BURST' | 'SEND
       }
       return ++refusedAfterWarning > RATE_LIMIT_GRACE ? 'close' : 'refuse'
     },
+    /** True when a `join` or `leave` may be handled now (else it is refused with RATE_LIMITED). */
+    allowsJoinOrLeave: (at = performance.now()): boolean => joins.take(at),
     /** True when a typing event for the room may be forwarded now. */
     allowsTyping(roomId: string, at = performance.now()): boolean {
       if (at - (lastTyping.get(roomId) ?? -Infinity) < TYPING_MIN_INTERVAL_MS) return false
