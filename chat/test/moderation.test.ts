@@ -355,6 +355,20 @@ describe('invites', () => {
     expect((await api(owner, 'GET', `/chat/rooms/${room}`)).body.members).toBe(3)
   })
 
+  test('the codes of an admin who is demoted or removed stop working (410); the owner’s keep working', async () => {
+    const [owner, admin, guest, other] = await people(4)
+    const room = await privateRoom(owner)
+    expect((await api(owner, 'POST', `/chat/rooms/${room}/members`, { userId: admin.userId })).status).toBe(204)
+    expect((await api(owner, 'PATCH', `/chat/rooms/${room}/members/${admin.userId}`, { role: 'admin' })).status).toBe(200)
+    const adminCode = (await api(admin, 'POST', `/chat/rooms/${room}/invites`, {})).body.code
+    const ownerCode = (await api(owner, 'POST', `/chat/rooms/${room}/invites`, {})).body.code
+    expect((await api(owner, 'PATCH', `/chat/rooms/${room}/members/${admin.userId}`, { role: 'member' })).status).toBe(200)
+    expectError(await api(guest, 'POST', `/chat/invites/${adminCode}/accept`), 410, 'INVITE_EXPIRED')
+    expect((await api(owner, 'DELETE', `/chat/rooms/${room}/members/${admin.userId}`)).status).toBe(204)
+    expectError(await api(other, 'POST', `/chat/invites/${adminCode}/accept`), 410, 'INVITE_EXPIRED')
+    expect((await api(guest, 'POST', `/chat/invites/${ownerCode}/accept`)).status).toBe(200)
+  })
+
   test('concurrent accepts of an invite never exceed its maxUses', async () => {
     const owner = await person(stack.url)
     const guests = await people(6)

@@ -18,7 +18,7 @@ const fail = failureAnswers({
 })
 const failAccept = failureAnswers({
   NOT_FOUND: { code: 'NOT_FOUND', message: 'No such invite' },
-  INVITE_EXPIRED: { code: 'INVITE_EXPIRED', message: 'This invite has expired or has been used up; ask for a new one' },
+  INVITE_EXPIRED: { code: 'INVITE_EXPIRED', message: 'This invite has expired, has been used up or was withdrawn; ask for a new one' },
   BANNED: { code: 'BANNED', message: 'You are banned from this room' },
   RATE_LIMITED: { code: 'RATE_LIMITED', message: 'Too many invite attempts; try again later' },
 })
@@ -75,7 +75,7 @@ export function invitesController(deps: ChatDeps) {
           summary: 'Accept an invite',
           tags: TAGS,
           description:
-            'The caller becomes a member of the invite’s room (already one: nothing changes and no use is spent) and the room is answered; a `member` event `joined` goes to its stream and `room_added` to every socket of the caller. 404 `NOT_FOUND` for an unknown code, 410 `INVITE_EXPIRED` for an expired or used-up one, 403 `BANNED` for a user banned from the room. Attempts are limited per user (INVITE_ACCEPT_MAX_PER_USER, 20) and per client IP (INVITE_ACCEPT_MAX_PER_IP, 100) per minute, whatever their outcome: 429 `RATE_LIMITED` with `Retry-After`.',
+            'The caller becomes a member of the invite’s room (already one: nothing changes and no use is spent) and the room is answered; a `member` event `joined` goes to its stream and `room_added` to every socket of the caller. 404 `NOT_FOUND` for an unknown code, 410 `INVITE_EXPIRED` for an expired or used-up one, or one whose creator is no longer an owner or admin of the room, 403 `BANNED` for a user banned from the room. Attempts are limited per user (INVITE_ACCEPT_MAX_PER_USER, 20) and per client IP (INVITE_ACCEPT_MAX_PER_IP, 100) per minute, whatever their outcome: 429 `RATE_LIMITED` with `Retry-After`.',
         },
       },
     )

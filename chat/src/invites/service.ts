@@ -43,7 +43,7 @@ export type AcceptInviteResult = { ok: true; room: RoomWithMembers } | { ok: fal
 /**
  * Makes the caller a member of the invite's room. The use is counted by the statement that
  * checks the limit (`uses < max_uses`), under the room's lock, so concurrent accepts never
- * exceed it. A banned user is refused before a use is spent; a member is answered the room
+ * exceed it; the creator's role is checked under the same lock. A banned user is refused before a use is spent; a member is answered the room
  * without spending one.
  */
 export async function acceptInvite(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, code: string, callerId: string): Promise<AcceptInviteResult> {
@@ -56,8 +56,12 @@ export async function acceptInvite(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'lo
     const room = await lockRoom(tx, roomId, callerId)
     if (room === null) return { ok: false, reason: 'NOT_FOUND' }
     if (room.callerBanned) return { ok: false, reason: 'BANNED' }
+    // Usable while unexpired, not used up, and its creator may still invite: an admin who
+    // was demoted, removed or banned takes the codes they handed out with them.
     const [state] = await tx<{ usable: boolean }[]>`
-      select expires_at > now() and (max_uses is null or uses < max_uses) as usable from chat.invites where code_hash = ${hash}`
+      select i.expires_at > now() and (i.max_uses is null or i.uses < i.max_uses)
+        and exists (select from chat.members m where m.room_id = i.room_id and m.user_id = i.created_by and m.role <> 'member') as usable
+      from chat.invites i where i.code_hash = ${hash}`
     if (state === undefined) return { ok: false, reason: 'NOT_FOUND' }
     if (!state.usable) return { ok: false, reason: 'INVITE_EXPIRED' }
     if (room.callerRole !== null) return { ok: true }
