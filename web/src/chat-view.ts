@@ -32,7 +32,7 @@ const LEFT_NOTICE: Partial<Record<LeftReason, (room: string) => string>> = {
 }
 const INVITE_ERRORS: Record<string, string> = {
   NOT_FOUND: 'This invite link is not valid.',
-  INVITE_EXPIRED: 'This invite link has expired or has been used up.',
+  INVITE_EXPIRED: 'This invite link has expired, has been used up or was withdrawn.',
   BANNED: 'You are banned from the room of this invite link.',
 }
 
