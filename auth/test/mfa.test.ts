@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createHash } from 'node:crypto'
 import { CLOSE } from '@chat/common/close-codes'
 import { totpCode, TOTP_PERIOD_SECONDS } from '../src/mfa/totp'
 import { createSession } from '../src/sessions/service'
@@ -164,6 +165,18 @@ describe('TOTP two-factor', () => {
     expectError(await call(stack.url, 'GET', '/users/me', { token: older.accessToken }), 401, 'TOKEN_REVOKED')
     expectError(await call(stack.url, 'POST', '/auth/refresh', { body: { refreshToken: older.refreshToken } }), 401)
     expect((await call(stack.url, 'GET', '/users/me', { token: current.accessToken })).status).toBe(200)
+  })
+
+  test('recovery codes are stored keyed, not as a plain hash; a code stored the earlier plain way still works once', async () => {
+    const user = await enrolledUser()
+    const plain = (code: string) => createHash('sha256').update(code.toLowerCase().replace('-', '')).digest()
+    const stored = await stack.sql<{ code_hash: Buffer }[]>`select code_hash from auth.recovery_codes where user_id = ${user.id}`
+    expect(stored).toHaveLength(10)
+    for (const code of user.recoveryCodes) expect(stored.some((row) => row.code_hash.equals(plain(code)))).toBe(false)
+    const earlier = 'abcde-fghij'
+    await stack.sql`insert into auth.recovery_codes (user_id, code_hash) values (${user.id}, ${plain(earlier)})`
+    expect((await verify(await mfaTokenOf(user), earlier)).status).toBe(200)
+    expectError(await verify(await mfaTokenOf(user), earlier), 401, 'INVALID_CODE')
   })
 
   test('a right password gives back only its own attempt: wrong codes stay counted, so guesses cannot be interleaved with it', async () => {

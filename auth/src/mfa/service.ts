@@ -6,7 +6,7 @@ import type { ClientInfo, TokenPair } from '../sessions/model'
 import { generateRefreshToken, hashRefreshToken } from '../sessions/refresh-token'
 import { createSession, listActiveSessionIds, revokeSessions } from '../sessions/service'
 import type { MfaChallenge } from './model'
-import { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, isTotpCode, matchTotpStep, openSecret, otpauthUrl, sealSecret } from './totp'
+import { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, isTotpCode, legacyRecoveryCodeHash, matchTotpStep, openSecret, otpauthUrl, sealSecret } from './totp'
 
 type MfaDeps = Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'mfaKey'>
 
@@ -94,7 +94,7 @@ export async function confirmTotpEnrolment(
     await tx`
       with cleared as (delete from auth.recovery_codes where user_id = ${userId})
       insert into auth.recovery_codes (user_id, code_hash)
-      select ${userId}, decode(hash, 'hex') from unnest(${recoveryCodes.map((code) => hashRecoveryCode(code).toString('hex'))}::text[]) as hash`
+      select ${userId}, decode(hash, 'hex') from unnest(${recoveryCodes.map((code) => hashRecoveryCode(deps.mfaKey, userId, code).toString('hex'))}::text[]) as hash`
     return true
   })
   // Another confirmation or a restarted enrolment got there first: this code proved an older secret.
@@ -193,9 +193,11 @@ export async function verifyMfaChallenge(
  */
 async function spendSecondFactor(deps: MfaDeps, userId: string, code: string): Promise<boolean> {
   if (!isTotpCode(code)) {
+    // Its keyed hash, or the plain one codes handed out before were stored with.
+    const hashes = [hashRecoveryCode(deps.mfaKey, userId, code), legacyRecoveryCodeHash(code)].map((hash) => hash.toString('hex'))
     const [used] = await deps.sql<OkRow[]>`
       update auth.recovery_codes set used_at = now()
-      where user_id = ${userId} and code_hash = ${hashRecoveryCode(code)} and used_at is null
+      where user_id = ${userId} and code_hash = any(select decode(h, 'hex') from unnest(${hashes}::text[]) as h) and used_at is null
       returning 1 as ok`
     return used !== undefined
   }

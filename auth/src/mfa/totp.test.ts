@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { randomBytes } from 'node:crypto'
 import { TOTP } from 'otpauth'
 import {
   ANY_CODE_PATTERN,
@@ -6,6 +7,7 @@ import {
   generateRecoveryCodes,
   generateTotpSecret,
   hashRecoveryCode,
+  legacyRecoveryCodeHash,
   matchTotpStep,
   openSecret,
   otpauthUrl,
@@ -106,11 +108,17 @@ describe('recovery codes', () => {
     }
   })
 
-  test('a code hashes the same whatever its case and with or without its dash', () => {
+  test('a code hashes the same whatever its case and with or without its dash, and differently per user and key', () => {
+    const key = randomBytes(32)
+    const user = crypto.randomUUID()
     const [code] = generateRecoveryCodes()
-    const hash = hashRecoveryCode(code)
-    expect(hashRecoveryCode(code.toUpperCase()).equals(hash)).toBe(true)
-    expect(hashRecoveryCode(code.replace('-', '')).equals(hash)).toBe(true)
-    expect(hashRecoveryCode(generateRecoveryCodes()[0]).equals(hash)).toBe(false)
+    const hash = hashRecoveryCode(key, user, code)
+    expect(hashRecoveryCode(key, user, code.toUpperCase()).equals(hash)).toBe(true)
+    expect(hashRecoveryCode(key, user, code.replace('-', '')).equals(hash)).toBe(true)
+    expect(hashRecoveryCode(key, user, generateRecoveryCodes()[0]).equals(hash)).toBe(false)
+    expect(hashRecoveryCode(key, crypto.randomUUID(), code).equals(hash)).toBe(false)
+    expect(hashRecoveryCode(randomBytes(32), user, code).equals(hash)).toBe(false)
+    // Not the plain SHA-256 a copied table could be swept for.
+    expect(hash.equals(legacyRecoveryCodeHash(code))).toBe(false)
   })
 })

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto'
 import { Secret, TOTP } from 'otpauth'
 
 /** RFC 6238 as every authenticator app reads it by default: SHA-1, 6 digits, 30-second steps. */
@@ -103,7 +103,19 @@ export function isTotpCode(code: string): boolean {
   return /^[0-9]{6}$/.test(code)
 }
 
-/** The stored form of a recovery code: its SHA-256 after dropping case and the dash. */
-export function hashRecoveryCode(code: string): Buffer {
-  return createHash('sha256').update(code.toLowerCase().replace('-', '')).digest()
+/**
+ * The stored form of a recovery code: an HMAC-SHA256 under the two-factor key, of the user
+ * and the code without case or dash. A plain hash of 50 random bits would fall to one
+ * offline sweep of 2^50 over a copied table, every user's codes at once; keyed and salted
+ * by user, a copy of the database alone gives nothing to sweep.
+ */
+export function hashRecoveryCode(key: Buffer, userId: string, code: string): Buffer {
+  return createHmac('sha256', key).update(`${userId.toLowerCase()}:${normalizeRecoveryCode(code)}`).digest()
 }
+
+/** How codes were stored before they were keyed (plain SHA-256): still accepted, so no code handed out is lost. */
+export function legacyRecoveryCodeHash(code: string): Buffer {
+  return createHash('sha256').update(normalizeRecoveryCode(code)).digest()
+}
+
+const normalizeRecoveryCode = (code: string) => code.toLowerCase().replace('-', '')
