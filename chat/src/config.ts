@@ -55,6 +55,12 @@ export const ChatConfig = t.Composite([
     JOIN_BURST: t.Number({ minimum: 1, default: 200 }),
     JOIN_PER_SECOND: t.Number({ minimum: 1, default: 20 }),
     MAX_ROOMS_PER_SOCKET: t.Number({ minimum: 1, default: 100 }),
+    /**
+     * How often each instance asks Postgres, in one statement, whether the memberships of
+     * its sockets' joined rooms still hold: the latest a membership whose notice was lost
+     * stops reaching a socket (the notice itself takes well under a second).
+     */
+    MEMBERSHIP_RECHECK_INTERVAL_MS: t.Number({ minimum: 100, default: 10_000 }),
     MAX_SOCKETS_PER_USER: t.Number({ minimum: 1, default: 20 }),
     /** Bad frames tolerated per minute before closing with 4400. */
     MAX_BAD_FRAMES_PER_MINUTE: t.Number({ minimum: 1, default: 10 }),

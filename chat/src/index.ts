@@ -62,7 +62,7 @@ const ws = wsController(deps, {
   presence: realtime.presence,
   store,
   isMember: (roomId, userId) => isMember(runtime.sql, roomId, userId),
-  findEndedMemberships: (userId, roomIds) => findEndedMemberships(runtime.sql, userId, roomIds),
+  findEndedMemberships: (pairs) => findEndedMemberships(runtime.sql, pairs),
 }, realtime.users)
 realtime.reportSocketsWith(ws.socketEntries)
 

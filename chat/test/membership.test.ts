@@ -169,6 +169,22 @@ describe('membership notices survive a broker blip', () => {
     expect(await b.next(isLeftNotice(room), 10_000)).toEqual({ type: 'left', room, reason: 'left' })
     b.close()
   })
+
+  test('a membership that ended with no notice at all (a publish that failed) is found by the periodic re-check', async () => {
+    const instance = await stack.startInstance('chat', { env: { MEMBERSHIP_RECHECK_INTERVAL_MS: '500' } })
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
+    const b = await connect(instance.url, bob.accessToken)
+    await joinRoom(b, room)
+    await stack.sql`insert into chat.bans (room_id, user_id, reason, banned_by) values (${room}, ${bob.userId}, 'no notice', ${alice.userId})`
+    await stack.sql`delete from chat.members where room_id = ${room} and user_id = ${bob.userId}`
+    expect(await b.next(isLeftNotice(room), 5_000)).toEqual({ type: 'left', room, reason: 'banned' })
+    // Once: the next re-checks find the room no longer joined here.
+    await sleep(1200)
+    expect(b.frames.filter(isLeftNotice(room))).toHaveLength(1)
+    b.close()
+    await stack.kill(instance, 'SIGTERM')
+  })
 })
 
 describe('per-user socket limit', () => {

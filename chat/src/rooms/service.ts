@@ -43,21 +43,28 @@ export async function isMember(sql: Sql, roomId: string, userId: string): Promis
   return (await findRoomAccess(sql, roomId, userId))?.member === true
 }
 
+/** A user and a room they joined on a socket. */
+export type MembershipPair = { userId: string; roomId: string }
+
 /**
- * Of the given rooms, those the user is no longer a member of, with the reason as far as
- * the tables tell: `deleted` when the room is gone, `banned` under a ban, else `left`
- * (a removal looks like a leave afterwards). For catching up membership notices that a
- * broker outage may have lost.
+ * For each pair, why the membership ended, as far as the tables tell (`deleted` when the
+ * room is gone, `banned` under a ban, else `left`: a removal looks like a leave
+ * afterwards), or null while it lasts. One statement for any number of pairs. For catching
+ * up membership notices that a broker outage or a failed publish may have lost.
  */
-export async function findEndedMemberships(sql: Sql, userId: string, roomIds: string[]): Promise<Map<string, LeftReason>> {
-  const rows = await sql<{ id: string; room_exists: boolean; member: boolean; banned: boolean }[]>`
-    select k.id, r.id is not null as room_exists, m.user_id is not null as member, b.user_id is not null as banned
-    from unnest(${roomIds}::uuid[]) as k (id)
-    left join chat.rooms r on r.id = k.id
-    left join chat.members m on m.room_id = k.id and m.user_id = ${userId}
-    left join chat.bans b on b.room_id = k.id and b.user_id = ${userId}`
-  const reason = (row: (typeof rows)[number]): LeftReason => (!row.room_exists ? 'deleted' : row.banned ? 'banned' : 'left')
-  return new Map(rows.filter((row) => !row.member).map((row) => [row.id, reason(row)]))
+export async function findEndedMemberships(sql: Sql, pairs: MembershipPair[]): Promise<(LeftReason | null)[]> {
+  if (pairs.length === 0) return []
+  const rows = await sql<{ ord: string; room_exists: boolean; member: boolean; banned: boolean }[]>`
+    select k.ord, r.id is not null as room_exists, m.user_id is not null as member, b.user_id is not null as banned
+    from unnest(${pairs.map((p) => p.userId)}::uuid[], ${pairs.map((p) => p.roomId)}::uuid[]) with ordinality as k (user_id, room_id, ord)
+    left join chat.rooms r on r.id = k.room_id
+    left join chat.members m on m.room_id = k.room_id and m.user_id = k.user_id
+    left join chat.bans b on b.room_id = k.room_id and b.user_id = k.user_id`
+  const reasons: (LeftReason | null)[] = pairs.map(() => null)
+  for (const row of rows) {
+    if (!row.member) reasons[Number(row.ord) - 1] = !row.room_exists ? 'deleted' : row.banned ? 'banned' : 'left'
+  }
+  return reasons
 }
 
 /** Each known room's last assigned seq; unknown ids are absent. */

@@ -7,6 +7,7 @@ import type { MessageStore } from '../messages/store'
 import { messagesReceived } from '../metrics'
 import type { Hub, Member } from '../realtime/hub'
 import type { Presence } from '../realtime/presence'
+import type { MembershipPair } from '../rooms/service'
 import { createAdmission } from './admission'
 import { parseClientFrame } from './frames'
 import { createInFlight } from './in-flight'
@@ -35,8 +36,8 @@ export type ConnectionContext = {
   store: MessageStore
   /** Asked at every `join`: whether the user is a member of the room now. */
   isMember(roomId: string, userId: string): Promise<boolean>
-  /** Of these rooms, those whose membership ended, with the reason (see rooms/service.ts). */
-  findEndedMemberships(userId: string, roomIds: string[]): Promise<Map<string, LeftReason>>
+  /** For each (user, room), why the membership ended, or null while it lasts (see rooms/service.ts). */
+  findEndedMemberships(pairs: MembershipPair[]): Promise<(LeftReason | null)[]>
   /**
    * Files the socket under its session and user (null: forget it), for revocation and
    * membership events; resolves once the user's events reach this instance.
@@ -214,11 +215,17 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     roomAdded(room: string) {
       send({ type: 'room_added', room })
     },
-    /** The user-event broker was away and notices may be lost: asks Postgres about every joined room. */
-    async recheckRooms() {
-      const rooms = access.joinedRooms()
-      if (session.userId === null || rooms.length === 0) return
-      for (const [room, reason] of await ctx.findEndedMemberships(session.userId, rooms)) connection.membershipEnded(room, reason)
+    /** The rooms this socket has joined, with its user (none before `ready`). */
+    joinedPairs(): MembershipPair[] {
+      const userId = session.userId
+      return userId === null ? [] : access.joinedRooms().map((roomId) => ({ userId, roomId }))
+    },
+    /**
+     * A membership found ended by asking Postgres (a notice may have been lost): handled
+     * like the notice, unless the room was dropped meanwhile (the notice came after all).
+     */
+    endedAsFound(room: string, reason: LeftReason) {
+      if (access.joinedRooms().includes(room)) connection.membershipEnded(room, reason)
     },
     /**
      * Graceful shutdown of this instance. Later frames are refused; those being handled

@@ -59,9 +59,23 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'r
       else connection.roomAdded(event.room)
     }
   })
-  users.onReconnect(() => {
-    for (const connection of all.values()) connection.recheckRooms().catch((error) => deps.log.warn('membership re-check failed', { error }))
-  })
+  /**
+   * Asks Postgres, in one statement, about every room every socket here has joined, and
+   * ends the memberships that ended: after the user-event broker was away, and every
+   * MEMBERSHIP_RECHECK_INTERVAL_MS in case a notice was lost on its way (a failed publish).
+   */
+  const recheckMemberships = async () => {
+    const joined = [...all.values()].flatMap((connection) => connection.joinedPairs().map((pair) => ({ connection, pair })))
+    const reasons = await context.findEndedMemberships(joined.map(({ pair }) => pair))
+    joined.forEach(({ connection, pair }, i) => {
+      const reason = reasons[i]
+      if (reason !== null) connection.endedAsFound(pair.roomId, reason)
+    })
+  }
+  const recheckLogged = () => void recheckMemberships().catch((error) => deps.log.warn('membership re-check failed', { error }))
+  users.onReconnect(recheckLogged)
+  const recheckTimer = setInterval(recheckLogged, deps.config.MEMBERSHIP_RECHECK_INTERVAL_MS)
+  recheckTimer.unref()
 
   const controller = new Elysia({ name: 'ws-controller' }).ws('/chat/ws', {
     async beforeHandle({ request }) {
@@ -109,6 +123,7 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'r
      */
     async closeAllForRestart() {
       restarting = true
+      clearInterval(recheckTimer)
       await Promise.all([...all.values()].map((connection) => connection.restart(RESTART_DRAIN_MS)))
     },
     /** Resolves once every closed socket has finished its clean-up. */
