@@ -56,7 +56,8 @@ import { connect, joinRoom, type Frame, type SocketClient } from '../scripts/ws-
 import { databaseBackends, measureCpu, pidsByCommand, type Component, type CpuUsage } from './cpu'
 import { atCleanUp, inChunks, runBench, startChild, workDir } from './lifecycle'
 import { backgroundLoad, busyCores, disturbedMark, disturbedNote, markdownTable, ms, percent, reportHeader, restCores, versionOf } from './report'
-import { positiveInt, SECONDS, WARMUP_SECONDS, wantedRow } from './settings'
+import { quantile } from './scale-model'
+import { CONNECT_CONCURRENCY, DRAIN_POLL_MS, DRAIN_TIMEOUT_MS, positiveInt, PREPARE_CONCURRENCY, SECONDS, SETTLE_MS, UNLIMITED_SENDS, WARMUP_SECONDS, wantedRow } from './settings'
 import type { BareFrame } from './bare-server'
 import type { Ack, MessagePayload, SendPayload } from './socketio-server'
 
@@ -86,18 +87,8 @@ const INSTANCES = 2
 const RECEIVER_SOCKETS_PER_USER = 10
 /** The chat's default token bucket per socket, from its config schema (docs/websocket-protocol.md). */
 const CHAT_SEND_PER_SECOND = ChatConfig.properties.SEND_PER_SECOND.default
-/** The -max rows send as fast as acks come back, far above the default bucket, which would refuse them. */
-const UNLIMITED_SENDS = '1000000'
-/** Registration and logins hash with argon2id; a few at a time keep both cores busy. */
-const PREPARE_CONCURRENCY = 4
-const CONNECT_CONCURRENCY = 10
 /** The pacer's tick: each sender sends whatever its rate says is due since the last one. */
 const PACER_INTERVAL_MS = 2
-/** Presence announcements of the joins finish before the first send. */
-const SETTLE_MS = 500
-/** After the last send: acks and deliveries still on their way get this long. */
-const DRAIN_TIMEOUT_MS = 20_000
-const DRAIN_POLL_MS = 50
 const PROCESS_READY_TIMEOUT_MS = 15_000
 
 type System = 'chat' | 'sio' | 'sio-pg' | 'sio-node' | 'bare'
@@ -168,8 +159,7 @@ function createSamples() {
     },
     summary(): { count: number; p50: number; p99: number; max: number } {
       const sorted = data.slice(0, length).sort()
-      const at = (q: number) => (length === 0 ? NaN : sorted[Math.min(length - 1, Math.max(0, Math.ceil(q * length) - 1))])
-      return { count: length, p50: at(0.5), p99: at(0.99), max: length === 0 ? NaN : sorted[length - 1] }
+      return { count: length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: quantile(sorted, 1) }
     },
   }
 }

@@ -13,12 +13,12 @@ import { startTestStack } from '../scripts/test-stack'
 import { findFreePorts } from '../scripts/net'
 import { call, register } from '../scripts/api-client'
 import { backgroundLoad, markdownTable, ms, reportHeader } from './report'
+import { quantile } from './scale-model'
 import { positiveInt } from './settings'
 
 const REQUESTS = positiveInt('FORGOT_BENCH_REQUESTS', 400)
 const CONCURRENCY = positiveInt('FORGOT_BENCH_CONCURRENCY', 4)
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 
 async function measure(baseUrl: string, known: string): Promise<{ known: number[]; unknown: number[] }> {
   const times = { known: [] as number[], unknown: [] as number[] }

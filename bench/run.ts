@@ -24,7 +24,7 @@ import { childPids, databaseBackends, measureCpu, pidsByCommand, waitUntilQuiet,
 import { atCleanUp, inChunks, runBench, startChild, workDir } from './lifecycle'
 import { refreshRotationScript, rotatingBodiesScript, staticRequestScript } from './lua'
 import { backgroundLoad, busyCores, disturbedMark, disturbedNote, markdownTable, ms, percent, reportHeader, restCores, versionOf } from './report'
-import { positiveInt, SECONDS, WARMUP_SECONDS, wantedRow as wanted } from './settings'
+import { positiveInt, PREPARE_CONCURRENCY, SECONDS, WARMUP_SECONDS, wantedRow as wanted } from './settings'
 import { runWrk, type WrkResult } from './wrk'
 
 const THREADS = positiveInt('BENCH_THREADS', 2)
@@ -33,8 +33,6 @@ const CONNECTIONS = positiveInt('BENCH_CONNECTIONS', 32)
 const LOGIN_CONNECTIONS = positiveInt('BENCH_LOGIN_CONNECTIONS', 16)
 const USERS = positiveInt('BENCH_USERS', 32)
 
-/** Registration and preparatory logins hash with argon2id; a few at a time keep both cores busy. */
-const PREPARE_CONCURRENCY = 4
 /** Each wrk thread starts with this many refresh tokens per connection it holds. */
 const REFRESH_TOKENS_PER_CONNECTION = 2
 /** A login waits in argon2id's queue; wrk's default 2 s would count a slow answer as an error. */

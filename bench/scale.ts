@@ -35,7 +35,7 @@ import { databaseBackends, measureCpu, type Component, type CpuUsage } from './c
 import { atCleanUp, inChunks, runBench, workDir } from './lifecycle'
 import { backgroundLoad, busyCores, disturbedMark, disturbedNote, markdownTable, ms, percent, reportHeader, restCores, versionOf } from './report'
 import { commitCost, curveFigures, quantile, shardCost } from './scale-model'
-import { positiveInt, WARMUP_SECONDS } from './settings'
+import { CONNECT_CONCURRENCY, DRAIN_POLL_MS, DRAIN_TIMEOUT_MS, positiveInt, PREPARE_CONCURRENCY, SETTLE_MS, UNLIMITED_SENDS, WARMUP_SECONDS } from './settings'
 
 /** Shorter than the other benches' 10 s: six rows plus two stacks must fit in about three minutes. */
 const SECONDS = positiveInt('BENCH_SECONDS', 5)
@@ -56,13 +56,6 @@ for (const mode of MODES) {
 }
 type Mode = 'single' | 'cluster'
 
-/** Flat-out senders go far above the default token bucket, which would refuse them. */
-const UNLIMITED_SENDS = '1000000'
-/** Registration hashes with argon2id; a few at a time keep both cores busy. */
-const PREPARE_CONCURRENCY = 4
-const CONNECT_CONCURRENCY = 10
-/** Presence announcements of the joins finish before the first send. */
-const SETTLE_MS = 500
 /**
  * Before each row's sends: the chat processes' CPU with every socket open and nothing sent
  * (timers, presence heartbeats, GC), subtracted from the row's for the net figure. Under
@@ -70,8 +63,6 @@ const SETTLE_MS = 500
  * per delivery.
  */
 const IDLE_SAMPLE_MS = 1500
-const DRAIN_TIMEOUT_MS = 20_000
-const DRAIN_POLL_MS = 50
 const REDIS_READY_TIMEOUT_MS = 10_000
 /** Redis cluster masters for the cluster rows (each with a replica, as in production). */
 const CLUSTER_MASTERS = 3

@@ -18,3 +18,14 @@ export const wantedRow = (id: string) => ONLY_ROWS === null || ONLY_ROWS.include
 
 export const SECONDS = positiveInt('BENCH_SECONDS', 10)
 export const WARMUP_SECONDS = positiveInt('BENCH_WARMUP_SECONDS', 2, { allowZero: true })
+
+/** Shared by the load benches (chat, scale). Flat-out senders go far above the default token bucket, which would refuse them. */
+export const UNLIMITED_SENDS = '1000000'
+/** Registration and logins hash with argon2id; a few at a time keep both cores busy. */
+export const PREPARE_CONCURRENCY = 4
+export const CONNECT_CONCURRENCY = 10
+/** Presence announcements of the joins finish before the first send. */
+export const SETTLE_MS = 500
+/** After the last send: acks and deliveries still on their way get this long, polled this often. */
+export const DRAIN_TIMEOUT_MS = 20_000
+export const DRAIN_POLL_MS = 50

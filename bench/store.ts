@@ -23,6 +23,7 @@ import { migrate } from '@chat/common/migrate'
 import { createMessageStore } from '../chat/src/messages/store'
 import { REPO_ROOT } from '../scripts/stack'
 import { markdownTable, ms } from './report'
+import { quantile } from './scale-model'
 import { positiveInt } from './settings'
 
 const MESSAGES = positiveInt('BENCH_STORE_MESSAGES', 2000)
@@ -78,8 +79,7 @@ async function runMode(databaseUrl: string, mode: Mode) {
   const cpu = (await backendCpuSeconds(sql)) - cpuBefore
   await sql.end()
   latencies.sort((a, b) => a - b)
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]
-  return { mode: MODE_NAMES[mode], p50: at(0.5), p99: at(0.99), perSecond: MESSAGES / wall, cpuMicros: (cpu / MESSAGES) * 1e6 }
+  return { mode: MODE_NAMES[mode], p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), perSecond: MESSAGES / wall, cpuMicros: (cpu / MESSAGES) * 1e6 }
 }
 
 async function main() {

@@ -64,8 +64,9 @@ export function parseClientFrame(data: unknown): ParsedFrame {
  * must not be another room.
  */
 function withCanonicalIds(frame: ClientFrame): ClientFrame {
+  // The frame was just parsed and is ours: changed in place, no copy per frame.
   if (frame.type === 'auth') return frame
-  const canonical = { ...frame, room: frame.room.toLowerCase() }
-  if (canonical.type === 'send' && canonical.replyTo !== undefined) canonical.replyTo = canonical.replyTo.toLowerCase()
-  return canonical
+  frame.room = frame.room.toLowerCase()
+  if (frame.type === 'send' && frame.replyTo !== undefined) frame.replyTo = frame.replyTo.toLowerCase()
+  return frame
 }
