@@ -131,6 +131,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     PUBLIC_URL: url,
     // Every test registers from 127.0.0.1; the limit's own test sets a low one.
     REGISTRATION_MAX_PER_IP: '1000000',
+    LOGIN_MAX_PER_IP_PER_MINUTE: '1000000',
     ...(options.postgres?.replicaUrl === undefined ? {} : { DATABASE_REPLICA_URL: onServer(options.postgres.replicaUrl, databaseUrl) }),
     ...options.env,
   }

@@ -16,6 +16,12 @@ export const AuthConfig = t.Composite([
     LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP: t.Number({ minimum: 1, default: 10 }),
     LOGIN_MAX_FAILURES_PER_IP: t.Number({ minimum: 1, default: 100 }),
     LOGIN_FAILURE_WINDOW_SECONDS: t.Number({ minimum: 1, default: 900 }),
+    /**
+     * Logins from one client IP per minute, right or wrong: each costs an argon2id check
+     * (about 20 MiB and tens of ms of CPU), so one account's right password must not buy
+     * an unlimited number of them.
+     */
+    LOGIN_MAX_PER_IP_PER_MINUTE: t.Number({ minimum: 1, default: 120 }),
     /** Wrong current passwords (password change, account deletion) per user before those calls answer 429; separate from login's limits. */
     REAUTH_MAX_FAILURES: t.Number({ minimum: 1, default: 10 }),
     REAUTH_FAILURE_WINDOW_SECONDS: t.Number({ minimum: 1, default: 900 }),

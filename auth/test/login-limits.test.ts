@@ -109,6 +109,28 @@ describe('login failure limits', () => {
     expect((await loginFrom(fakeIp(), account.username, account.password)).status).toBe(200)
   })
 
+  test('logins from one IP beyond the per-minute limit answer 429 whatever their outcome, and count as no failure', async () => {
+    // Each login costs an argon2id check: one account's right password must not buy a flood of them.
+    const limited = await stack.startInstance('auth', { env: { LOGIN_MAX_PER_IP_PER_MINUTE: '3' } })
+    const loginAt = (ip: string, loginName: string, password: string) =>
+      call(limited.url, 'POST', '/auth/login', { body: { login: loginName, password }, headers: { 'x-forwarded-for': ip } })
+    const account = await register(stack.url)
+    const ip = fakeIp()
+    expect((await loginAt(ip, account.username, account.password)).status).toBe(200)
+    expectError(await loginAt(ip, account.username, 'a wrong password'), 401, 'INVALID_CREDENTIALS')
+    expect((await loginAt(ip, account.username, account.password)).status).toBe(200)
+
+    const refused = await loginAt(ip, account.username, account.password)
+    expectError(refused, 429, 'TOO_MANY_ATTEMPTS')
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(60)
+    // Ten more refused ones did not count as wrong passwords: the pair is not locked from elsewhere either.
+    for (let i = 0; i < 10; i++) expectError(await loginAt(ip, account.username, 'guess ' + i), 429, 'TOO_MANY_ATTEMPTS')
+    expect((await loginFrom(ip, account.username, account.password)).status).toBe(200)
+    expect((await loginAt('192.0.2.12', account.username, account.password)).status).toBe(200)
+  })
+
   test('through Caddy the client cannot choose its IP with X-Forwarded-For', async () => {
     const account = await register(stack.url)
     const tokens = await login(stack.url, account, { 'x-forwarded-for': '192.0.2.77' })

@@ -8,7 +8,7 @@ export function describeError(error: unknown): string {
   if (error.code === NETWORK_ERROR) return 'The server cannot be reached. Check your connection and try again.'
   if (error.code === 'INVALID_CODE') return 'That code is not right, or was already used. Try the next one your app shows.'
   if (error.code === 'TOO_MANY_ATTEMPTS' && error.retryAfterSeconds !== null) {
-    return `Too many failed attempts. Try again in ${Math.ceil(error.retryAfterSeconds / 60)} minute(s).`
+    return `Too many attempts. Try again in ${Math.ceil(error.retryAfterSeconds / 60)} minute(s).`
   }
   const details = error.details.map((d) => `${d.field}: ${d.message}`)
   return [error.message, ...details].join(' — ')

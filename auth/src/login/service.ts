@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createFailureLimiter, ipLimitKey } from '@chat/common/limits'
+import { createFailureLimiter, createRateLimiter, ipLimitKey } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
 import type { ClientInfo, TokenPair } from '../sessions/model'
 import type { MfaChallenge } from '../mfa/model'
@@ -19,8 +19,9 @@ export type LoginLimiters = ReturnType<typeof createLoginLimiters>
 type CredentialRow = { user_id: string; password_hash: string; checked_at: string; mfa: boolean }
 
 /**
- * Two limits: per (account, client IP), so a stranger elsewhere cannot lock the owner out,
- * and per client IP across logins, against credential stuffing.
+ * Two failure limits: per (account, client IP), so a stranger elsewhere cannot lock the
+ * owner out, and per client IP across logins, against credential stuffing. And one on every
+ * login per client IP, right or wrong, against a flood of password checks.
  */
 export function createLoginLimiters(deps: Pick<AuthDeps, 'redis' | 'config'>) {
   const { config } = deps
@@ -35,6 +36,11 @@ export function createLoginLimiters(deps: Pick<AuthDeps, 'redis' | 'config'>) {
       prefix: `${config.REDIS_PREFIX}auth:login-failures:ip:`,
       max: config.LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds,
+    }),
+    attemptsPerIp: createRateLimiter(deps.redis, {
+      prefix: `${config.REDIS_PREFIX}auth:logins:ip:`,
+      max: config.LOGIN_MAX_PER_IP_PER_MINUTE,
+      windowSeconds: 60,
     }),
   }
 }
@@ -51,13 +57,16 @@ export async function login(
   body: LoginBody,
   client: ClientInfo & { ip: string },
 ): Promise<LoginResult> {
+  const ipKey = ipLimitKey(client.ip)
+  // Before anything else, and not a failure: the failure counts stay as they are.
+  const attempt = await limiters.attemptsPerIp.take(ipKey)
+  if (!attempt.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: attempt.retryAfterSeconds }
   const login = body.login.trim().toLowerCase()
   const [credential] = await deps.sql<CredentialRow[]>`
     select c.user_id, c.password_hash, c.updated_at::text as checked_at, t.confirmed_at is not null as mfa
     from auth.credentials c left join auth.totp_factors t on t.user_id = c.user_id
     where lower(c.username) = ${login} or lower(c.email) = ${login}
     limit 1`
-  const ipKey = ipLimitKey(client.ip)
   const pairKey = `${ipKey}:${accountKey(login, credential)}`
   // Counted as failures until the password proves otherwise (see createFailureLimiter).
   const [pair, ip] = await Promise.all([limiters.perAccountAndIp.begin(pairKey), limiters.perIp.begin(ipKey)])
