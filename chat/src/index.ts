@@ -14,7 +14,6 @@ import { findEndedMemberships, isMember } from './rooms/service'
 import { ensureSearchLanguage } from './search/language'
 import { createUserDirectory } from './users-client'
 import { wsController } from './ws'
-import { frameDepthGuard } from './ws/frames'
 
 /** Connections still open this long after every socket was told to go (a client that never answers the close) are cut. */
 const STOP_LINGER_MS = 1000
@@ -66,7 +65,7 @@ const ws = wsController(deps, {
 }, realtime.users)
 realtime.reportSocketsWith(ws.socketEntries)
 
-const app = createChatApp(deps, ws).listen({ port: config.PORT, hostname: config.HOST, websocket: frameDepthGuard(config.JSON_MAX_DEPTH) })
+const app = createChatApp(deps, ws).listen({ port: config.PORT, hostname: config.HOST, websocket: ws.websocket })
 const server = app.server!
 // Bun's publish returns bytes written, not receivers; the count is for the delivery metric.
 publish = (topic, data) => {

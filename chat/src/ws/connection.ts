@@ -21,6 +21,8 @@ const BAD_FRAME_WINDOW_MS = 60_000
 /** Bun's ServerWebSocket, narrowed to what a connection uses. */
 export type RawSocket = {
   send(data: string): number
+  /** Writes everything sent inside the callback together (Bun's ServerWebSocket.cork). */
+  cork(callback: () => void): void
   close(code?: number, reason?: string): void
   subscribe(topic: string): void
   unsubscribe(topic: string): void
@@ -63,11 +65,26 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
   const inFlight = createInFlight()
   const admission = createAdmission(ctx.presence, ctx.log, socketId, config.MAX_SOCKETS_PER_USER)
 
+  /**
+   * Frames for this socket wait in `outbox` until the task that sent them ends and then go
+   * out corked, in one write: a committed batch answers a burst's twenty sends with twenty
+   * acks, which would otherwise be twenty writes. Anything that lets another party write
+   * to the socket (a topic subscription) or ends it flushes first, so the order holds.
+   */
+  let outbox: string[] = []
+  const flush = () => {
+    const frames = outbox
+    outbox = []
+    if (closed || frames.length === 0) return
+    if (frames.length === 1) socket.send(frames[0])
+    else socket.cork(() => frames.forEach((frame) => socket.send(frame)))
+  }
   const send = (frame: ServerFrame) => {
-    if (!closed) socket.send(JSON.stringify(frame))
+    if (!closed && outbox.push(JSON.stringify(frame)) === 1) queueMicrotask(flush)
   }
   const fail = (code: string, message: string, ref?: string | number) => send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref })
   const close = (code: number, reason: string) => {
+    flush()
     if (!closed) socket.close(code, reason)
   }
   const withRef = (ref: string | number | undefined) => (ref === undefined ? {} : { ref })
@@ -82,7 +99,10 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
       return session.userId!
     },
     send,
-    subscribe: (topic) => socket.subscribe(topic),
+    subscribe: (topic) => {
+      flush()
+      socket.subscribe(topic)
+    },
     unsubscribe: (topic) => socket.unsubscribe(topic),
     isOpen: () => !closed && socket.readyState === WS_OPEN,
   }
@@ -190,7 +210,7 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
     },
     open: session.open,
     async receive(data: unknown) {
-      const parsed = parseClientFrame(data)
+      const parsed = parseClientFrame(data, config.JSON_MAX_DEPTH)
       if (!parsed.ok) return badFrame(parsed.message, parsed.ref)
       const frame = parsed.frame
       if (restarting) return fail('UNAVAILABLE', 'This instance is restarting; reconnect and try again', frame.ref)

@@ -1,4 +1,3 @@
-import type { ServerWebSocket } from 'bun'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ClientFrame, FrameRef } from '@chat/common/chat-protocol'
 import { exceedsJsonDepth } from '@chat/common/json-depth'
@@ -10,35 +9,17 @@ const checkers = new Map(
 
 const checkRef = TypeCompiler.Compile(FrameRef)
 
-/**
- * What a frame nested too deeply becomes before Elysia sees it (see `frameDepthGuard`): a
- * string that does not look like JSON, so Elysia hands it over unparsed.
- */
-const TOO_DEEP_FRAME = '\u0000frame nested too deeply'
-
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string; ref?: string | number }
 
-type ElysiaSocketData = { message?: (ws: ServerWebSocket<unknown>, message: string | Buffer) => unknown }
-
 /**
- * Elysia JSON-parses every text frame before any code of ours runs, and `JSON.parse` of a
- * megabyte of nested brackets holds the instance for hundreds of milliseconds. This Bun
- * `message` handler (given to `listen`, it replaces Elysia's dispatcher and then calls the
- * route's handler as that does) swaps such a frame for a marker first, in one linear scan.
+ * Accepts a frame as the socket received it: text holding one JSON object (a binary frame,
+ * a Buffer, is refused like any non-object). `JSON.parse` of a megabyte of nested brackets
+ * holds the instance for hundreds of milliseconds, so the depth is checked first, in one
+ * linear scan.
  */
-export function frameDepthGuard(maxDepth: number) {
-  return {
-    message(ws: ServerWebSocket<unknown>, message: string | Buffer) {
-      const safe = typeof message === 'string' && exceedsJsonDepth(message, maxDepth) ? TOO_DEEP_FRAME : message
-      void (ws.data as ElysiaSocketData).message?.(ws, safe)
-    },
-  }
-}
-
-/** Accepts what Elysia hands over (already JSON-parsed when it looked like JSON). */
-export function parseClientFrame(data: unknown): ParsedFrame {
-  if (data === TOO_DEEP_FRAME) return { ok: false, message: 'Frames are JSON objects nested only a few levels deep' }
+export function parseClientFrame(data: unknown, maxDepth: number): ParsedFrame {
   if (typeof data === 'string') {
+    if (exceedsJsonDepth(data, maxDepth)) return { ok: false, message: 'Frames are JSON objects nested only a few levels deep' }
     try {
       data = JSON.parse(data)
     } catch {

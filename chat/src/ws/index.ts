@@ -1,3 +1,4 @@
+import type { ServerWebSocket } from 'bun'
 import { Elysia } from 'elysia'
 import { withTimeout } from '@chat/common/async'
 import { AppError } from '@chat/common/errors'
@@ -20,6 +21,9 @@ const RESTART_DRAIN_MS = 3000
  * only the `left` notice could be late.
  */
 const USER_SUBSCRIBE_WAIT_MS = 2000
+
+/** What Elysia keeps on each Bun socket: the id its handlers know the socket by. */
+type ElysiaSocketData = { id: string }
 
 /**
  * `GET /chat/ws`. The upgrade is refused for a browser Origin outside the allow-list and
@@ -99,9 +103,6 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'r
       // Not awaited here: the connection holds frames that arrive meanwhile until the check is done.
       connection.open(header ? authenticate(deps.verifier, header).catch(() => null) : null)
     },
-    async message(ws, data) {
-      await all.get(ws.id)?.receive(data)
-    },
     async close(ws, code) {
       const connection = all.get(ws.id)
       all.delete(ws.id)
@@ -117,6 +118,16 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'r
 
   return {
     controller,
+    /**
+     * Bun's own handler for incoming frames (given to `listen`): it hands each frame to its
+     * connection as received. Elysia's dispatcher would JSON-parse it before any check of
+     * ours and wrap the socket in a new object with a dozen bound methods, for every frame.
+     */
+    websocket: {
+      message(socket: ServerWebSocket<unknown>, data: string | Buffer) {
+        void all.get((socket.data as ElysiaSocketData).id)?.receive(data)
+      },
+    },
     /**
      * On SIGTERM, once the server no longer accepts: every socket answers what it is
      * handling, then closes with 1012 so its client reconnects to another instance.
