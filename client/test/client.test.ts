@@ -142,6 +142,17 @@ describe('typed REST client', () => {
     socket.close()
   })
 
+  // A crafted `/invite/…` link hands the web client such a code; Eden would have put it into the path as it is.
+  test('an id or code holding a path is one segment: a crafted invite code cannot reach another route with the caller’s token', async () => {
+    const member = await signUp('member')
+    const room = await member.api.createRoom({ name: `Kept ${uniqueName('r')}` })
+    await expectApiError(member.api.acceptInvite(`../rooms/${room.id}/leave?`), 422, 'VALIDATION_FAILED')
+    await expectApiError(member.api.acceptInvite('..'), 422, 'VALIDATION_FAILED')
+    await expectApiError(member.api.getRoom(`${room.id}/leave`), 422, 'VALIDATION_FAILED')
+    expect((await member.api.getRoom(room.id)).members).toBe(1)
+    expect((await member.api.listRooms({ mine: true })).items.map((r) => r.id)).toContain(room.id)
+  })
+
   test('a direct room with a user found by search is the same room from both sides', async () => {
     const [ada, grace] = [await signUp('ada'), await signUp('grace')]
     const results = await ada.api.searchUsers({ q: grace.username, limit: 5 })

@@ -4,13 +4,18 @@
  * does not accept it again.
  */
 const STORAGE_KEY = 'chat.invite'
+/**
+ * Taken as written, not decoded: a real code is letters, digits, `-` and `_` only. Anything
+ * else is sent encoded as one path segment (see the client's pathSegment), so the service
+ * refuses it and the user is told, and it cannot reach another route.
+ */
 const INVITE_PATH = /^\/invite\/([^/]+)\/?$/
 
 /** Takes an invite code from the page's address, if it has one. */
 export function captureInviteCode() {
   const match = INVITE_PATH.exec(location.pathname)
   if (match === null) return
-  sessionStorage.setItem(STORAGE_KEY, decodeURIComponent(match[1]))
+  sessionStorage.setItem(STORAGE_KEY, match[1])
   history.replaceState(null, '', '/')
 }
 
