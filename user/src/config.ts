@@ -12,6 +12,12 @@ export const UserConfig = t.Composite([
      */
     REGISTRATION_MAX_PER_IP: t.Number({ minimum: 1, default: 20 }),
     REGISTRATION_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
+    /**
+     * Attempts to change one account's email in a window, whatever their outcome: each says
+     * whether an address is registered (409) and may mail it, so they are not free.
+     */
+    EMAIL_CHANGE_MAX_PER_USER: t.Number({ minimum: 1, default: 5 }),
+    EMAIL_CHANGE_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
     SEARCH_DEFAULT_LIMIT: t.Number({ minimum: 1, default: 20 }),
     SEARCH_MAX_LIMIT: t.Number({ minimum: 1, default: 100 }),
   }),

@@ -104,6 +104,24 @@ describe('registration and deletion across the user and auth services', () => {
     expect((await registerFrom('198.51.100.78', fresh())).status).toBe(201)
   })
 
+  test('email changes of one account beyond the limit answer 429 whatever their outcome; other profile changes still work', async () => {
+    // Each attempt says whether an address is taken (409) or mails it: one account must not test or mail addresses without end.
+    const limited = await stack.startInstance('user', { env: { EMAIL_CHANGE_MAX_PER_USER: '2', EMAIL_CHANGE_WINDOW_SECONDS: '600' } })
+    const account = await register(stack.url)
+    const other = await register(stack.url)
+    const { accessToken } = await login(stack.url, account)
+    const patchMe = (body: Record<string, unknown>) => call(limited.url, 'PATCH', '/users/me', { token: accessToken, body })
+    expectError(await patchMe({ email: other.email, currentPassword: account.password }), 409, 'EMAIL_TAKEN')
+    expect((await patchMe({ email: `new-${account.email}`, currentPassword: account.password })).status).toBe(200)
+
+    const refused = await patchMe({ email: `newer-${account.email}`, currentPassword: account.password })
+    expectError(refused, 429, 'RATE_LIMITED')
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(500)
+    expect(retryAfter).toBeLessThanOrEqual(600)
+    expect((await patchMe({ displayName: 'Still editable' })).body).toMatchObject({ displayName: 'Still editable', email: `new-${account.email}` })
+  })
+
   test('bio and avatar can be set and cleared', async () => {
     const { accessToken } = await login(stack.url, await register(stack.url))
     const set = await call(stack.url, 'PATCH', '/users/me', { token: accessToken, body: { bio: 'Hello 👋\nsecond line', avatarUrl: 'https://example.com/a.png' } })

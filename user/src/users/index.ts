@@ -4,7 +4,7 @@ import { requestContext } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { UserDeps } from '../deps'
 import { DeleteMeBody, PublicProfile, RegisterBody, SearchQuery, UpdateMeBody, User, UserIdParams, UserPage } from './model'
-import { createRegistrationLimiter, deleteUser, getPublicProfile, getUser, registerUser, searchUsers, updateUser } from './service'
+import { createEmailChangeLimiter, createRegistrationLimiter, deleteUser, getPublicProfile, getUser, registerUser, searchUsers, updateUser } from './service'
 
 const fail = failureAnswers({
   USERNAME_TAKEN: { code: 'USERNAME_TAKEN', message: 'That username is taken' },
@@ -18,10 +18,12 @@ const fail = failureAnswers({
   // Answered with Retry-After: registrations per IP, and wrong passwords per user (counted by auth).
   TOO_MANY_REGISTRATIONS: { code: 'RATE_LIMITED', message: 'Too many registrations from this address; try again later' },
   TOO_MANY_ATTEMPTS: { code: 'TOO_MANY_ATTEMPTS', message: 'Too many wrong passwords for this account; try again later' },
+  TOO_MANY_EMAIL_CHANGES: { code: 'RATE_LIMITED', message: 'Too many email changes for this account; try again later' },
 })
 
 export function usersController(deps: UserDeps) {
   const registrations = createRegistrationLimiter(deps)
+  const emailChanges = createEmailChangeLimiter(deps)
   return new Elysia({ name: 'users-controller', prefix: '/users' })
     .use(requestContext)
     .use(authGuard(deps.verifier))
@@ -55,9 +57,9 @@ export function usersController(deps: UserDeps) {
     .patch(
       '/me',
       async ({ auth, body, requestId }) => {
-        const result = await updateUser(deps, auth.userId, body, requestId)
+        const result = await updateUser(deps, emailChanges, auth.userId, body, requestId)
         if (result.ok) return result.user
-        return result.reason === 'TOO_MANY_ATTEMPTS' ? fail(result.reason, { retryAfterSeconds: result.retryAfterSeconds }) : fail(result.reason)
+        return 'retryAfterSeconds' in result ? fail(result.reason, { retryAfterSeconds: result.retryAfterSeconds }) : fail(result.reason)
       },
       {
         auth: true,
@@ -67,7 +69,7 @@ export function usersController(deps: UserDeps) {
           summary: 'Update the caller’s profile',
           tags: ['Users'],
           description:
-            '`bio` and `avatarUrl` can be cleared with null. A new `email` needs `currentPassword` (422 without it, 403 INVALID_PASSWORD when wrong; wrong ones count against the same limit as PUT /auth/password, then 429 TOO_MANY_ATTEMPTS): `emailVerified` becomes false, a verification mail goes to the new address and the former one is told of the change.',
+            '`bio` and `avatarUrl` can be cleared with null. A new `email` needs `currentPassword` (422 without it, 403 INVALID_PASSWORD when wrong; wrong ones count against the same limit as PUT /auth/password, then 429 TOO_MANY_ATTEMPTS): `emailVerified` becomes false, a verification mail goes to the new address and the former one is told of the change. More than 5 attempts to change the email within an hour, whatever their outcome, answer 429 RATE_LIMITED with Retry-After.',
         },
       },
     )

@@ -97,7 +97,20 @@ export async function getPublicProfile(deps: Pick<UserDeps, 'sql'>, id: string):
 export type UpdateResult =
   | { ok: true; user: User }
   | { ok: false; reason: Conflict | 'NOT_FOUND' | 'UNAVAILABLE' | 'PASSWORD_REQUIRED' | 'INVALID_PASSWORD' }
-  | { ok: false; reason: 'TOO_MANY_ATTEMPTS'; retryAfterSeconds: number }
+  | { ok: false; reason: 'TOO_MANY_ATTEMPTS' | 'TOO_MANY_EMAIL_CHANGES'; retryAfterSeconds: number }
+
+/**
+ * Every attempt to change an account's email counts, however it ends: a taken address
+ * answers 409 and a free one is mailed, so without a limit one account could test which
+ * addresses are registered, or mail any address again and again.
+ */
+export function createEmailChangeLimiter(deps: Pick<UserDeps, 'redis' | 'config'>): RateLimiter {
+  return createRateLimiter(deps.redis, {
+    prefix: `${deps.config.REDIS_PREFIX}user:email-changes:user:`,
+    max: deps.config.EMAIL_CHANGE_MAX_PER_USER,
+    windowSeconds: deps.config.EMAIL_CHANGE_WINDOW_SECONDS,
+  })
+}
 
 type EmailRow = { email: string }
 
@@ -108,12 +121,20 @@ type EmailRow = { email: string }
  * re-authentication limit): otherwise a stolen access token plus "forgot password" sent
  * to an address of the thief's would take the account over.
  */
-export async function updateUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: string, patch: UpdateMeBody, requestId?: string): Promise<UpdateResult> {
+export async function updateUser(
+  deps: Pick<UserDeps, 'sql' | 'auth'>,
+  emailChanges: RateLimiter,
+  id: string,
+  patch: UpdateMeBody,
+  requestId?: string,
+): Promise<UpdateResult> {
   if (patch.email !== undefined) {
     const [current] = await deps.sql<EmailRow[]>`select email from users.users where id = ${id}`
     if (current === undefined) return { ok: false, reason: 'NOT_FOUND' }
     if (current.email.toLowerCase() !== patch.email.toLowerCase()) {
       if (patch.currentPassword === undefined) return { ok: false, reason: 'PASSWORD_REQUIRED' }
+      const attempt = await emailChanges.take(id)
+      if (!attempt.allowed) return { ok: false, reason: 'TOO_MANY_EMAIL_CHANGES', retryAfterSeconds: attempt.retryAfterSeconds }
       const verified = await deps.auth.verifyPassword(id, patch.currentPassword, requestId)
       if (!verified.ok) return verified
     }
