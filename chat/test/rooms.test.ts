@@ -66,6 +66,20 @@ describe('rooms and membership', () => {
     expect(listed.body).toEqual({ items: [room], nextCursor: null })
   })
 
+  // Clients show a private room named `<id>:<id>` as a conversation with that user: another room named so would pass for one.
+  test('a room cannot be created or renamed to the form of a direct-message room’s name; other names with a colon are fine', async () => {
+    const [owner, boss] = [await newUser(), await newUser()]
+    const directForm = `${boss.id}:${owner.id}`
+    for (const name of [directForm, ` ${directForm.toUpperCase()} `]) {
+      const created = await api(owner, 'POST', '/chat/rooms', { name, private: true })
+      expectError(created, 422, 'VALIDATION_FAILED')
+      expect(created.body.details[0].field).toBe('name')
+    }
+    const room = await createRoom(owner, { name: 'Plans: Q3', private: true })
+    expectError(await api(owner, 'PATCH', `/chat/rooms/${room.id}`, { name: directForm }), 422, 'VALIDATION_FAILED')
+    expect((await api(owner, 'GET', `/chat/rooms/${room.id}`)).body.name).toBe('Plans: Q3')
+  })
+
   test('anyone can join and leave a public room, and both are idempotent', async () => {
     const [owner, guest] = await Promise.all([newUser(), newUser()])
     const room = await createRoom(owner)

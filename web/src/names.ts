@@ -46,9 +46,14 @@ export function createNameBook(api: ApiClient) {
 }
 export type NameBook = ReturnType<typeof createNameBook>
 
-/** A direct-message room is named after its two members' ids; this is the other one, or null for any other room. */
-export function directPeerOf(room: { name: string; private: boolean }, myId: string): string | null {
-  const match = room.private ? DIRECT_ROOM_NAME.exec(room.name) : null
+/**
+ * A direct-message room is private, has no owner and is named after its two members' ids,
+ * one of them mine; this is the other one, or null for any other room. The service refuses
+ * that form of name for other rooms; the owner check also covers rooms named so before.
+ */
+export function directPeerOf(room: { name: string; private: boolean; ownerId: string | null }, myId: string): string | null {
+  const match = room.private && room.ownerId === null ? DIRECT_ROOM_NAME.exec(room.name) : null
   if (match === null) return null
-  return match[1] === myId ? match[2] : match[1]
+  if (match[1] === myId) return match[2]
+  return match[2] === myId ? match[1] : null
 }

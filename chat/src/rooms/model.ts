@@ -5,7 +5,13 @@ import { NAME_PATTERN, PLAIN_TEXT_PATTERN, Timestamp, Uuid } from '@chat/common/
 /** Sequence numbers are Postgres bigints; past this a JavaScript number loses digits. */
 export const SEQ_MAX = Number.MAX_SAFE_INTEGER
 
-export const RoomName = t.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN, examples: ['general'] })
+/**
+ * Not the form of a direct-message room's name (two user ids joined by `:`): clients show
+ * such a room as a conversation with that user, so another room named so would pass for one.
+ */
+const NOT_A_DIRECT_ROOM_NAME = '(?!\\s*[0-9a-fA-F-]{36}\\s*:\\s*[0-9a-fA-F-]{36}\\s*$)'
+
+export const RoomName = t.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN + NOT_A_DIRECT_ROOM_NAME, examples: ['general'] })
 
 export const Room = t.Object(
   {
