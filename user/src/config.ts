@@ -20,6 +20,8 @@ export const UserConfig = t.Composite([
     EMAIL_CHANGE_WINDOW_SECONDS: t.Number({ minimum: 1, default: 3600 }),
     SEARCH_DEFAULT_LIMIT: t.Number({ minimum: 1, default: 20 }),
     SEARCH_MAX_LIMIT: t.Number({ minimum: 1, default: 100 }),
+    /** User searches per user per minute: enough for anyone looking for people, not for paging through the whole directory. */
+    SEARCH_MAX_PER_MINUTE_PER_USER: t.Number({ minimum: 1, default: 60 }),
   }),
 ])
 export type UserConfig = typeof UserConfig.static

@@ -122,6 +122,17 @@ describe('registration and deletion across the user and auth services', () => {
     expect((await patchMe({ displayName: 'Still editable' })).body).toMatchObject({ displayName: 'Still editable', email: `new-${account.email}` })
   })
 
+  test('user searches beyond the per-minute limit answer 429 for that user only', async () => {
+    const limited = await stack.startInstance('user', { env: { SEARCH_MAX_PER_MINUTE_PER_USER: '3' } })
+    const [searcher, other] = [await login(stack.url, await register(stack.url)), await login(stack.url, await register(stack.url))]
+    const search = (tokens: { accessToken: string }, q: string) => call(limited.url, 'GET', `/users?q=${q}`, { token: tokens.accessToken })
+    for (const q of ['a', 'b', 'c']) expect((await search(searcher, q)).status).toBe(200)
+    const refused = await search(searcher, 'd')
+    expectError(refused, 429, 'RATE_LIMITED')
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60)
+    expect((await search(other, 'd')).status).toBe(200)
+  })
+
   test('bio and avatar can be set and cleared', async () => {
     const { accessToken } = await login(stack.url, await register(stack.url))
     const set = await call(stack.url, 'PATCH', '/users/me', { token: accessToken, body: { bio: 'Hello 👋\nsecond line', avatarUrl: 'https://example.com/a.png' } })

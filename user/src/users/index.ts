@@ -4,7 +4,7 @@ import { requestContext } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { UserDeps } from '../deps'
 import { DeleteMeBody, PublicProfile, RegisterBody, SearchQuery, UpdateMeBody, User, UserIdParams, UserPage } from './model'
-import { createEmailChangeLimiter, createRegistrationLimiter, deleteUser, getPublicProfile, getUser, registerUser, searchUsers, updateUser } from './service'
+import { createEmailChangeLimiter, createRegistrationLimiter, createSearchLimiter, deleteUser, getPublicProfile, getUser, registerUser, searchUsers, updateUser } from './service'
 
 const fail = failureAnswers({
   USERNAME_TAKEN: { code: 'USERNAME_TAKEN', message: 'That username is taken' },
@@ -19,11 +19,13 @@ const fail = failureAnswers({
   TOO_MANY_REGISTRATIONS: { code: 'RATE_LIMITED', message: 'Too many registrations from this address; try again later' },
   TOO_MANY_ATTEMPTS: { code: 'TOO_MANY_ATTEMPTS', message: 'Too many wrong passwords for this account; try again later' },
   TOO_MANY_EMAIL_CHANGES: { code: 'RATE_LIMITED', message: 'Too many email changes for this account; try again later' },
+  TOO_MANY_SEARCHES: { code: 'RATE_LIMITED', message: 'Too many searches; try again in a minute' },
 })
 
 export function usersController(deps: UserDeps) {
   const registrations = createRegistrationLimiter(deps)
   const emailChanges = createEmailChangeLimiter(deps)
+  const searches = createSearchLimiter(deps)
   return new Elysia({ name: 'users-controller', prefix: '/users' })
     .use(requestContext)
     .use(authGuard(deps.verifier))
@@ -94,7 +96,9 @@ export function usersController(deps: UserDeps) {
     )
     .get(
       '/',
-      async ({ query }) => {
+      async ({ auth, query }) => {
+        const allowed = await searches.take(auth.userId)
+        if (!allowed.allowed) return fail('TOO_MANY_SEARCHES', { retryAfterSeconds: allowed.retryAfterSeconds })
         const page = await searchUsers(deps, query)
         return 'error' in page ? fail(page.error) : page
       },
@@ -102,7 +106,11 @@ export function usersController(deps: UserDeps) {
         auth: true,
         query: SearchQuery,
         response: { 200: UserPage, ...errorResponses },
-        detail: { summary: 'Search users by username or display-name prefix', tags: ['Users'] },
+        detail: {
+          summary: 'Search users by username or display-name prefix',
+          tags: ['Users'],
+          description: 'More than 60 searches by one user within a minute answer 429 RATE_LIMITED with Retry-After.',
+        },
       },
     )
     .get('/:id', async ({ params }) => (await getPublicProfile(deps, params.id)) ?? fail('NOT_FOUND'), {

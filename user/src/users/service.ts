@@ -190,6 +190,15 @@ export async function deleteUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: strin
 }
 
 /** Prefix search over username and display name, keyset-paginated by (lower(username), id). */
+/** Searches per user per minute, whatever they find. */
+export function createSearchLimiter(deps: Pick<UserDeps, 'redis' | 'config'>): RateLimiter {
+  return createRateLimiter(deps.redis, {
+    prefix: `${deps.config.REDIS_PREFIX}user:searches:user:`,
+    max: deps.config.SEARCH_MAX_PER_MINUTE_PER_USER,
+    windowSeconds: 60,
+  })
+}
+
 export async function searchUsers(
   deps: Pick<UserDeps, 'sql' | 'config'>,
   query: SearchQuery,
