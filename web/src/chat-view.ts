@@ -69,7 +69,7 @@ function describeStatus(status: ChatSocketStatus): string | null {
 export async function startChat(api: ApiClient, options: { onEnded: (notice: string) => void }): Promise<() => void> {
   const me = await api.getMe()
   const names = createNameBook(api)
-  names.remember(me.id, me.displayName)
+  names.remember(me)
   byId('me-name').textContent = me.displayName
   byId('auth-view').hidden = true
   const view = byId('chat-view')

@@ -7,11 +7,19 @@ const DIRECT_ROOM_NAME = /^([0-9a-f-]{36}):([0-9a-f-]{36})$/i
 
 /**
  * Display names of user ids, fetched once each. Elements showing a name carry its id in
- * `data-user`, so they are all filled in when the profile arrives.
+ * `data-user`, so they are all filled in when the profile arrives. Display names are
+ * anyone's to choose, so each also shows its unique `@username` on hover.
  */
 export function createNameBook(api: ApiClient) {
-  const names = new Map<string, string>()
+  const names = new Map<string, { displayName: string; username: string }>()
   const fetching = new Set<string>()
+
+  const show = (element: Element, userId: string) => {
+    const known = names.get(userId)
+    if (known === undefined) return
+    element.textContent = known.displayName
+    element.setAttribute('title', `@${known.username}`)
+  }
 
   function fetchName(userId: string) {
     if (names.has(userId) || fetching.has(userId)) return
@@ -19,8 +27,8 @@ export function createNameBook(api: ApiClient) {
     api
       .getUser(userId)
       .then((profile) => {
-        names.set(userId, profile.displayName)
-        for (const element of document.querySelectorAll(`[data-user="${CSS.escape(userId)}"]`)) element.textContent = profile.displayName
+        names.set(userId, { displayName: profile.displayName, username: profile.username })
+        for (const element of document.querySelectorAll(`[data-user="${CSS.escape(userId)}"]`)) show(element, userId)
       })
       .catch(() => {})
       .finally(() => fetching.delete(userId))
@@ -28,17 +36,19 @@ export function createNameBook(api: ApiClient) {
 
   function nameOf(userId: string): string {
     fetchName(userId)
-    return names.get(userId) ?? UNKNOWN_NAME
+    return names.get(userId)?.displayName ?? UNKNOWN_NAME
   }
 
   /** A span showing the user's name, kept up to date. */
   function nameSpan(userId: string, className = 'name'): HTMLSpanElement {
-    return el('span', { className, text: nameOf(userId), attrs: { 'data-user': userId } })
+    const span = el('span', { className, text: nameOf(userId), attrs: { 'data-user': userId } })
+    show(span, userId)
+    return span
   }
 
   return {
-    remember(userId: string, displayName: string) {
-      names.set(userId, displayName)
+    remember(user: { id: string; displayName: string; username: string }) {
+      names.set(user.id, { displayName: user.displayName, username: user.username })
     },
     nameOf,
     nameSpan,

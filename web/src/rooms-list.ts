@@ -117,7 +117,7 @@ export function createRoomsList(deps: {
       return page.items
         .filter((user) => user.id !== me.id)
         .map((user) => {
-          names.remember(user.id, user.displayName)
+          names.remember(user)
           const button = el('button', { text: 'Message', attrs: { type: 'button', 'aria-label': `Message ${user.displayName} (@${user.username})` } })
           button.addEventListener('click', () => void becomeMember(button, async () => ({ ...(await api.openDirectRoom(user.id)), unread: 0 })))
           return el('li', {}, [el('span', { className: 'name', text: user.displayName }), el('span', { className: 'username', text: ` @${user.username}` }), button])

@@ -43,6 +43,8 @@ describe('web client in Chromium', () => {
     await waitForTexts(bodies(ada.page), ['Hello Bob', 'Hi Ada\ntwo lines'])
     await waitForTexts(bodies(bob.page), ['Hello Bob', 'Hi Ada\ntwo lines'])
     await waitForTexts(ada.page.locator('#message-list .author'), [adaAccount.displayName, bobAccount.displayName])
+    // Display names are anyone's to choose: the unique username shows on hover.
+    expect(await ada.page.locator('#message-list .author').last().getAttribute('title')).toBe(`@${bobAccount.username}`)
     // The message arrived for screen readers too.
     await waitForTexts(ada.page.locator('#announcer'), [`${bobAccount.displayName}: Hi Ada\ntwo lines`])
     await screenshot(ada.page, 'room-desktop')
