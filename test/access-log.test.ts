@@ -38,3 +38,13 @@ test('query values are redacted in the access log, in the URI and the Referer al
   expect(text).toContain('/reset-password?REDACTED&token=REDACTED')
   expect(text).not.toContain(SECRET)
 })
+
+test('invite codes are redacted in the access log: the page link, the accept call and a Referer', async () => {
+  await fetch(`${stack.url}/invite/${SECRET}`, { headers: { accept: 'text/html', referer: `${stack.url}/invite/${SECRET}` } }).then((r) => r.arrayBuffer())
+  await fetch(`${stack.url}/chat/invites/${SECRET}/accept?x=${SECRET}`, { method: 'POST' }).then((r) => r.arrayBuffer())
+  await waitUntil(async () => (await logText()).includes('/chat/invites/'), 'both requests are in the access log')
+  const text = await logText()
+  expect(text).toContain('/invite/REDACTED')
+  expect(text).toContain('/chat/invites/REDACTED/accept?x=REDACTED')
+  expect(text).not.toContain(SECRET)
+})

@@ -4,7 +4,7 @@ import { ClientOfflineError } from 'redis'
 import { BaseConfig, loadConfig } from './config'
 import type { Sql } from './db'
 import { errorResponses } from './errors'
-import { createServiceApp } from './http'
+import { createServiceApp, loggedPath } from './http'
 import type { Logger } from './logger'
 import type { Redis } from './redis'
 
@@ -212,5 +212,14 @@ describe('the client IP behind a proxy', () => {
     expect(() => createServiceApp({ service: 'test', prefix: '/test', config: { ...config, TRUSTED_PROXIES: '10.0.0.0/33' }, log, ...unusedStores, openapi: { title: 'Test', description: 'Test' } })).toThrow(
       'TRUSTED_PROXIES is invalid: "10.0.0.0/33"',
     )
+  })
+})
+
+describe('the request log', () => {
+  test('a secret path parameter (an invite code) is logged as REDACTED; other paths as they are', () => {
+    expect(loggedPath('/chat/invites/s3cr3t-code/accept', '/chat/invites/:code/accept')).toBe('/chat/invites/REDACTED/accept')
+    expect(loggedPath('/chat/rooms/4f9c5f5e-6a3f-4c1e-9a57-2d1f0b8a9e11', '/chat/rooms/:id')).toBe('/chat/rooms/4f9c5f5e-6a3f-4c1e-9a57-2d1f0b8a9e11')
+    // A path that does not fit the template segment by segment is not guessed at.
+    expect(loggedPath('/chat/invites/a/b/accept', '/chat/invites/:code/accept')).toBe('/chat/invites/:code/accept')
   })
 })

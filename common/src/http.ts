@@ -29,6 +29,21 @@ function metaOf(request: Request): RequestMeta {
   return requestMeta.get(request) ?? { requestId: crypto.randomUUID(), clientIp: 'unknown', startedAt: performance.now() }
 }
 
+/** Path parameters that are secrets (an invite code lets anyone into a private room): logged as REDACTED. */
+const SECRET_PATH_PARAMS = new Set([':code'])
+
+/** The request's path for the log, with the segments of secret parameters (by the route's template) replaced. */
+export function loggedPath(pathname: string, route: string | undefined): string {
+  // No route matched (a 404): nothing was taken from the path.
+  if (route === undefined) return pathname
+  const template = route.split('/')
+  if (!template.some((segment) => SECRET_PATH_PARAMS.has(segment))) return pathname
+  const segments = pathname.split('/')
+  // A path that does not split like its template is not guessed at: the template is logged instead.
+  if (segments.length !== template.length) return route
+  return segments.map((segment, i) => (SECRET_PATH_PARAMS.has(template[i]) ? 'REDACTED' : segment)).join('/')
+}
+
 /** Gives handlers `requestId` and `clientIp`; controllers `use` it for the types, Elysia applies it once. */
 export const requestContext = new Elysia({ name: 'request-context' }).derive({ as: 'global' }, ({ request }) => {
   const { requestId, clientIp } = metaOf(request)
@@ -182,7 +197,7 @@ export function createServiceApp(options: {
       log.info('request', {
         reqId: meta.requestId,
         method: request.method,
-        path: new URL(request.url).pathname,
+        path: loggedPath(new URL(request.url).pathname, route),
         status,
         ms: Math.round(ms * 10) / 10,
         ip: meta.clientIp,
