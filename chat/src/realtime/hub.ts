@@ -120,11 +120,17 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
     const room = openRoom(roomId)
     room.members.add(member)
     try {
-      await room.ready
+      await joinOpened(room, member, roomId, since, answer)
     } catch (error) {
-      room.members.delete(member)
+      forget(roomId, room, member)
       throw error
     }
+    if (room.present.has(member)) await userArrived(roomId, member.userId)
+  }
+
+  /** `join` once the socket is among the room's members: a failure here is undone by the caller. */
+  async function joinOpened(room: LiveRoom, member: Member, roomId: string, since: number | undefined, answer: (lastSeq: number) => void) {
+    await room.ready
     // Live delivery cannot be filtered per socket, so the feed must have passed `since`
     // before this socket subscribes; otherwise messages the client already has would
     // reach it again. Catching up reads whatever is committed (bounded tries: a `since`
@@ -155,13 +161,18 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
       next?.catch(() => {})
     }
     // Closed, or left (by the client or because the membership ended) during the replay.
-    if (!stillJoined(room, member)) return void room.members.delete(member)
+    if (!stillJoined(room, member)) return forget(roomId, room, member)
     member.subscribe(roomTopic(roomId))
     room.present.add(member)
-    await userArrived(roomId, member.userId)
   }
 
   const stillJoined = (room: LiveRoom, member: Member) => member.isOpen() && room.members.has(member)
+
+  /** A socket that never got as far as the live stream (closed, left or failed while joining): the room may be released. */
+  const forget = (roomId: string, room: LiveRoom, member: Member) => {
+    room.members.delete(member)
+    releaseLater(roomId, room)
+  }
 
   async function leave(member: Member, roomId: string): Promise<void> {
     const room = rooms.get(roomId)
