@@ -4,6 +4,7 @@ import { baseSeqOf, createRoom, messagesIn, person, range } from '../../test/cha
 import { call, sleep } from '../../test/client'
 import { connect, joinRoom, openSocket } from '../../test/ws-client'
 import { createClient } from 'redis'
+import { waitUntil } from '../../test/wait'
 
 /** Unique per run: pub/sub channels are shared by every Redis DB, so they must not collide with another stack's. */
 const REDIS_PREFIX = `ws-${process.pid}:`
@@ -194,6 +195,21 @@ describe('rooms over the socket', () => {
     sender.close()
   })
 
+  test('a join sent right behind a leave is answered after it: left, then joined', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const socket = await connect(stack.url, alice.accessToken)
+    await joinRoom(socket, room)
+    socket.send({ type: 'leave', room, ref: 'out' })
+    socket.send({ type: 'join', room, ref: 'in' })
+    const answers = await socket.collect((f) => f.ref === 'out' || f.ref === 'in', 2)
+    expect(answers.map((f) => [f.type, f.ref])).toEqual([
+      ['left', 'out'],
+      ['joined', 'in'],
+    ])
+    socket.close()
+  })
+
   test('typing and presence reach the other members; presence is listed over REST', async () => {
     const [alice, bob] = [await person(stack.url), await person(stack.url)]
     const room = await createRoom(stack.url, alice, [bob])
@@ -244,6 +260,25 @@ describe('Redis namespacing', () => {
     } finally {
       await redis.quit()
       socket.close()
+    }
+  })
+
+  // The room's feed and subscription were kept for good when the only socket closed while its join was on its way.
+  test('a socket that closes while its join is on its way does not keep the room subscribed on the instance', async () => {
+    const alice = await person(stack.url)
+    const room = await createRoom(stack.url, alice)
+    const channel = `${REDIS_PREFIX}chat:room:${room}`
+    const redis = createClient({ url: stack.redisUrl })
+    await redis.connect()
+    try {
+      const socket = await connect(stack.url, alice.accessToken)
+      socket.send({ type: 'join', room, since: 0 })
+      socket.close()
+      await waitUntil(async () => (await redis.pubSubNumSub(channel))[channel] === 1, 'the join subscribed the room', 5_000)
+      // Released FEED_RELEASE_DELAY_MS (5 s) after the last socket went.
+      await waitUntil(async () => (await redis.pubSubNumSub(channel))[channel] === 0, 'the room is released', 10_000)
+    } finally {
+      await redis.quit()
     }
   })
 })

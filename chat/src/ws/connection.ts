@@ -137,8 +137,11 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
 
   async function leave(frame: Extract<ClientFrame, { type: 'leave' }>) {
     if (!access.leave(frame.room)) return fail('NOT_JOINED', 'This socket has not joined the room', frame.ref)
-    await ctx.hub.leave(member, frame.room)
+    // Answered once the live stream has stopped (synchronously), not after the presence
+    // update: a `join` sent right behind the `leave` must not get its `joined` first.
+    const stopped = ctx.hub.leave(member, frame.room)
     send({ type: 'left', room: frame.room, ...withRef(frame.ref) })
+    await stopped
   }
 
   /** Stops the room's live stream on this socket (synchronously, in hub.leave) and says why. */
