@@ -129,9 +129,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     PUBLIC_ORIGIN: url,
     // Links in mails point at this stack's Caddy.
     PUBLIC_URL: url,
-    // Every test registers from 127.0.0.1; the limit's own test sets a low one.
+    // Every test registers and logs in from 127.0.0.1, and benches and polling tests search
+    // as fast as they can; each limit's own test sets a low one.
     REGISTRATION_MAX_PER_IP: '1000000',
     LOGIN_MAX_PER_IP_PER_MINUTE: '1000000',
+    SEARCH_MAX_PER_MINUTE_PER_USER: '1000000',
     ...(options.postgres?.replicaUrl === undefined ? {} : { DATABASE_REPLICA_URL: onServer(options.postgres.replicaUrl, databaseUrl) }),
     ...options.env,
   }

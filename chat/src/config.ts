@@ -127,6 +127,15 @@ export const ChatConfig = t.Composite([
     SEARCH_QUERY_MAX_CHARS: t.Number({ minimum: 1, default: 200 }),
     SEARCH_PAGE_DEFAULT: t.Number({ minimum: 1, default: 20 }),
     SEARCH_PAGE_MAX: t.Number({ minimum: 1, default: 50 }),
+    /**
+     * A search running longer is cancelled and answered 503: a word in nearly every message
+     * (or `-word`) can make Postgres walk a whole table.
+     */
+    SEARCH_STATEMENT_TIMEOUT_MS: t.Number({ minimum: 100, default: 2000 }),
+    /** Connections to the primary that searches use, apart from the pool that stores messages; more searches at once wait. */
+    SEARCH_POOL_SIZE: t.Number({ minimum: 1, maximum: 100, default: 3 }),
+    /** Searches per user per minute; more answer 429 with Retry-After. */
+    SEARCH_MAX_PER_MINUTE_PER_USER: t.Number({ minimum: 1, default: 30 }),
     /** `GET /chat/rooms/:id/events` page size when `limit` is absent, and its ceiling: a catching-up client wants big pages, a server bounded ones. */
     EVENTS_PAGE_DEFAULT: t.Number({ minimum: 1, default: 100 }),
     EVENTS_PAGE_MAX: t.Number({ minimum: 1, default: 500 }),

@@ -34,6 +34,12 @@ export type ChatDeps = {
   sql: Sql
   /** Reads a streaming replica may answer (history, events, replay, search); `sql` for everything else. */
   reads: ReplicaReads
+  /**
+   * Message search's reads: on the primary through a pool of its own (SEARCH_POOL_SIZE
+   * connections, each statement cancelled past SEARCH_STATEMENT_TIMEOUT_MS), so searches that
+   * walk a big table neither run for long nor take the connections that store messages.
+   */
+  searchReads: ReplicaReads
   redis: Redis
   verifier: TokenVerifier
   revocations: RevocationList

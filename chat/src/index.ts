@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { bootService, stopOnSignals } from '@chat/common/boot'
 import { SERVICE_DEFAULTS } from '@chat/common/ports'
 import { withTimeout } from '@chat/common/async'
+import { createDb } from '@chat/common/db'
 import { resolveInternalToken } from '@chat/common/dev-secrets'
 import { createTokenVerifier, remoteKeySet } from '@chat/common/tokens'
 import { createChatApp } from './app'
@@ -23,11 +24,12 @@ const internalToken = resolveInternalToken(config)
 // Messages are written constantly into tables that start empty: see DbOptions.customPlans.
 const runtime = await bootService('chat', config, SERVICE_DEFAULTS.chat.schema, join(import.meta.dir, '..', 'migrations'), { customPlans: true })
 await ensureSearchLanguage(runtime.sql, config.SEARCH_LANGUAGE, runtime.log)
-const reads = createReplicaReads(runtime.sql, connectReplica(config), {
-  retryMs: config.DATABASE_REPLICA_RETRY_MS,
-  statementTimeoutMs: config.DATABASE_REPLICA_STATEMENT_TIMEOUT_MS,
-  log: runtime.log,
-})
+const replica = connectReplica(config)
+const replicaOptions = { retryMs: config.DATABASE_REPLICA_RETRY_MS, statementTimeoutMs: config.DATABASE_REPLICA_STATEMENT_TIMEOUT_MS, log: runtime.log }
+const reads = createReplicaReads(runtime.sql, replica, replicaOptions)
+// See ChatDeps.searchReads. Same reason for custom plans as the main pool's.
+const searchSql = createDb(config.DATABASE_URL, { max: config.SEARCH_POOL_SIZE, customPlans: true, statementTimeoutMs: config.SEARCH_STATEMENT_TIMEOUT_MS })
+const searchReads = createReplicaReads(searchSql, replica, replicaOptions)
 const verifier = createTokenVerifier({
   keys: remoteKeySet(config.AUTH_JWKS_URL),
   issuer: config.JWT_ISSUER,
@@ -42,6 +44,7 @@ const store = createMessageStore(runtime.sql, runtime.log, config, (messages) =>
 const deps = {
   ...runtime,
   reads,
+  searchReads,
   config,
   verifier,
   users: createUserDirectory(config.USER_INTERNAL_URL, internalToken),
@@ -82,5 +85,5 @@ stopOnSignals(runtime, async () => {
   await withTimeout(drained, STOP_LINGER_MS).catch(() => server.stop(true))
   await ws.cleanedUp()
   await realtime.stop()
-  await reads.end()
+  await Promise.allSettled([reads.end(), searchSql.end({ timeout: 5 })])
 })

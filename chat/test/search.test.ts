@@ -157,3 +157,39 @@ describe('GET /chat/search', () => {
     expectError(await call(stack.url, 'GET', `/chat/search?q=hello&room=${crypto.randomUUID()}`, { token: alice.accessToken }), 404, 'NOT_FOUND')
   })
 })
+
+describe('limits of search', () => {
+  test('a search running past SEARCH_STATEMENT_TIMEOUT_MS is cancelled and answered 503; the next one works', async () => {
+    const limited = await stack.startInstance('chat', { env: { SEARCH_STATEMENT_TIMEOUT_MS: '200' } })
+    const alice = await person(stack.url)
+    await createRoom(stack.url, alice)
+    const searchAt = () => call(limited.url, 'GET', `/chat/search?q=${word('slow')}`, { token: alice.accessToken })
+    // A lock nothing else takes here holds the search as long as a scan of a huge table would.
+    let release = () => {}
+    const held = stack.sql.begin(async (tx) => {
+      await tx`lock table chat.messages in access exclusive mode`
+      await new Promise<void>((resolve) => (release = resolve))
+    })
+    await Bun.sleep(100)
+    const started = performance.now()
+    const cancelled = await searchAt()
+    const tookMs = performance.now() - started
+    release()
+    await held
+    expect(cancelled.status).toBe(503)
+    expect(tookMs).toBeLessThan(1500)
+    expect((await searchAt()).status).toBe(200)
+  })
+
+  test('searches by one user beyond the per-minute limit answer 429; another user still searches', async () => {
+    const limited = await stack.startInstance('chat', { env: { SEARCH_MAX_PER_MINUTE_PER_USER: '2' } })
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const searchAs = (who: Person) => call(limited.url, 'GET', `/chat/search?q=${word('w')}`, { token: who.accessToken })
+    expect((await searchAs(alice)).status).toBe(200)
+    expect((await searchAs(alice)).status).toBe(200)
+    const refused = await searchAs(alice)
+    expectError(refused, 429, 'RATE_LIMITED')
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60)
+    expect((await searchAs(bob)).status).toBe(200)
+  })
+})

@@ -29,7 +29,7 @@ type FoundRow = MessageRow & { position_time: string }
  * the state shown, so an erased or edited message never shows its old text and a member
  * removed a moment ago finds nothing.
  */
-export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'reads' | 'config'>, userId: string, query: SearchQuery): Promise<SearchResult> {
+export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'searchReads' | 'config'>, userId: string, query: SearchQuery): Promise<SearchResult> {
   const { config } = deps
   const after = query.cursor === undefined ? null : decodeSearchCursor(query.cursor)
   if (after === undefined) return { ok: false, reason: 'BAD_CURSOR' }
@@ -38,7 +38,7 @@ export async function searchMessages(deps: Pick<ChatDeps, 'sql' | 'reads' | 'con
     if (failure !== null) return { ok: false, reason: failure }
   }
   const limit = clampLimit(query.limit, config.SEARCH_PAGE_DEFAULT, config.SEARCH_PAGE_MAX)
-  const { value: rows, fromReplica } = await deps.reads.withinLag(config.DATABASE_REPLICA_SEARCH_MAX_LAG_MS, (sql) => sql<FoundRow[]>`
+  const { value: rows, fromReplica } = await deps.searchReads.withinLag(config.DATABASE_REPLICA_SEARCH_MAX_LAG_MS, (sql) => sql<FoundRow[]>`
     select ${sql(MESSAGE_COLUMNS)}, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position_time
     from chat.messages m
     where ${
