@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type CryptoKey, type KeyObject } from 'jose'
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type CryptoKey, type KeyObject } from 'jose'
 import { AppError } from './errors'
 import { parsePeerUrls } from './internal'
 import type { RevocationList } from './revocation'
@@ -21,8 +21,10 @@ export type TokenVerifier = { verify(token: string): Promise<VerifyResult> }
 
 type KeySource = JWTVerifyGetKey | CryptoKey | KeyObject
 
-/** Each auth instance's key set is fetched once, and again only on an unknown `kid` (at most every 30 s). */
-const KEY_SET_OPTIONS = { cooldownDuration: 30_000, cacheMaxAge: 60 * 60_000, timeoutDuration: 3000 }
+/** Each auth instance's key set is fetched once, and again only on an unknown `kid` (at most every 30 s) or once it is an hour old. */
+export const KEY_SET_OPTIONS = { cooldownDuration: 30_000, cacheMaxAge: 60 * 60_000, timeoutDuration: 3000 }
+/** After no auth instance could serve its key set, they are asked again only after this long (the key set served last is used meanwhile). */
+const KEY_SET_RETRY_MS = 5000
 
 /** No listed auth instance could serve its key set; verification answers 503, not 401. */
 export class KeySetUnavailable extends Error {}
@@ -31,11 +33,28 @@ export class KeySetUnavailable extends Error {}
  * Verifiers outside the auth service read its published key set. `jwksUrls` lists the key
  * set URL of every auth instance (comma-separated): they are tried in turn, starting with
  * the last one that answered, so one dead instance costs a refused connection, not an outage.
+ * While none answers (an auth outage), the key set served last still verifies what it
+ * signed: the tokens already handed out keep working, and each request does not wait for
+ * the key set's timeout again. A `kid` it does not know then answers 503, not "invalid".
  */
-export function remoteKeySet(jwksUrls: string): JWTVerifyGetKey {
-  const sources = parsePeerUrls(jwksUrls).map((url) => createRemoteJWKSet(new URL(url), KEY_SET_OPTIONS))
+export function remoteKeySet(jwksUrls: string, options = KEY_SET_OPTIONS): JWTVerifyGetKey {
+  const sources = parsePeerUrls(jwksUrls).map((url) => createRemoteJWKSet(new URL(url), options))
   let preferred = 0
+  let askAgainAt = 0
+
+  const lastServed = async (header: Parameters<JWTVerifyGetKey>[0], token: Parameters<JWTVerifyGetKey>[1], cause: unknown) => {
+    const known = sources[preferred].jwks() ?? sources.map((source) => source.jwks()).find((jwks) => jwks !== undefined)
+    if (known === undefined) throw new KeySetUnavailable('No auth instance served its key set', { cause })
+    try {
+      return await createLocalJWKSet(known)(header, token)
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSNoMatchingKey) throw new KeySetUnavailable('The key is not in the key set served last', { cause })
+      throw error
+    }
+  }
+
   return async (header, token) => {
+    if (Date.now() < askAgainAt) return lastServed(header, token, null)
     let lastError: unknown
     for (let tried = 0; tried < sources.length; tried++) {
       const index = (preferred + tried) % sources.length
@@ -48,7 +67,8 @@ export function remoteKeySet(jwksUrls: string): JWTVerifyGetKey {
         lastError = error
       }
     }
-    throw new KeySetUnavailable('No auth instance served its key set', { cause: lastError })
+    askAgainAt = Date.now() + KEY_SET_RETRY_MS
+    return lastServed(header, token, lastError)
   }
 }
 
