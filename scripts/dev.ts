@@ -30,6 +30,8 @@ function devEnvironment(): Record<string, string> {
     DATA_DIR: join(REPO_ROOT, '.data'),
     HTTP_PORT: String(DEFAULT_HTTP_PORT),
     CADDY_ADMIN: 'localhost:2019',
+    // A laptop's stack is for this machine only (the services bind 127.0.0.1 already).
+    CADDY_BIND: '127.0.0.1',
     ...defined,
   }
   // The public origin follows the port Caddy listens on, unless set explicitly: it is the
