@@ -296,6 +296,17 @@ describe('compose.yaml environment of each service', () => {
     }
   })
 
+  test('Postgres and Redis are on an internal network of their own, which the services join and Caddy does not', () => {
+    const networksOf = (name: string) => {
+      const networks = service(name).networks
+      return Array.isArray(networks) ? networks : Object.keys(networks ?? { default: null })
+    }
+    expect((compose.networks?.stores as { internal?: boolean } | null)?.internal).toBe(true)
+    expect([networksOf('postgres'), networksOf('redis')]).toEqual([['stores'], ['stores']])
+    for (const name of SERVICE_NAMES) expect({ name, networks: networksOf(name).sort() }).toEqual({ name, networks: ['default', 'stores'] })
+    expect(networksOf('caddy')).toEqual(['default'])
+  })
+
   test("every service trusts Caddy's fixed address, which no other container can be given", () => {
     const caddyNetworks = service('caddy').networks as Record<string, { ipv4_address?: string } | null>
     const caddyIp = caddyNetworks?.default?.ipv4_address
