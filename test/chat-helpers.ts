@@ -27,6 +27,14 @@ export async function createRoom(baseUrl: string, owner: Tokens, members: Tokens
   return room.body.id
 }
 
+/** Alice and Bob, members of one room Alice owns, each with a socket (not joined yet): on `urls`, by default both on `baseUrl`. */
+export async function twoInRoom(baseUrl: string, urls: [string, string] = [baseUrl, baseUrl]) {
+  const [alice, bob] = [await person(baseUrl), await person(baseUrl)]
+  const room = await createRoom(baseUrl, alice, [bob])
+  const [a, b] = [await connect(urls[0], alice.accessToken), await connect(urls[1], bob.accessToken)]
+  return { alice, bob, room, a, b }
+}
+
 /** from, from + 1, …, to: the seqs a room's messages must carry. */
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 

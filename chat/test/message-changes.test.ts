@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { baseSeqOf, createRoom, person, range, type Person } from '../../test/chat-helpers'
+import { baseSeqOf, createRoom, person, range, twoInRoom, type Person } from '../../test/chat-helpers'
 import { call, expectError } from '../../test/client'
 import { waitUntil } from '../../test/wait'
 import { connect, joinRoom, type Frame, type SocketClient } from '../../test/ws-client'
@@ -34,10 +34,7 @@ async function send(socket: SocketClient, room: string, body: string, replyTo?: 
 /** Two members of one public room, each with a socket on another chat instance. */
 async function roomWithTwo(): Promise<{ room: string; alice: Person; bob: Person; onA: SocketClient; onB: SocketClient }> {
   const [a, b] = stack.instancesOf('chat')
-  const [alice, bob] = [await person(stack.url), await person(stack.url)]
-  const room = await createRoom(stack.url, alice, [bob])
-  const onA = await connect(a.url, alice.accessToken)
-  const onB = await connect(b.url, bob.accessToken)
+  const { alice, bob, room, a: onA, b: onB } = await twoInRoom(stack.url, [a.url, b.url])
   for (const socket of [onA, onB]) await joinRoom(socket, room)
   return { room, alice, bob, onA, onB }
 }

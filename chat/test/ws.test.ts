@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { baseSeqOf, createRoom, messagesIn, person, range } from '../../test/chat-helpers'
+import { baseSeqOf, createRoom, messagesIn, person, range, twoInRoom } from '../../test/chat-helpers'
 import { call, sleep } from '../../test/client'
 import { connect, joinRoom, openSocket } from '../../test/ws-client'
 import { createClient } from 'redis'
@@ -86,10 +86,7 @@ describe('rooms over the socket', () => {
   })
 
   test('a sent message is acknowledged with its seq and reaches every joined socket, the sender’s included, once', async () => {
-    const [alice, bob] = [await person(stack.url), await person(stack.url)]
-    const room = await createRoom(stack.url, alice, [bob])
-    const a = await connect(stack.url, alice.accessToken)
-    const b = await connect(stack.url, bob.accessToken)
+    const { alice, bob, room, a, b } = await twoInRoom(stack.url)
     // Seq 1 is the `member` event of Bob's join.
     expect(await joinRoom(a, room)).toMatchObject({ type: 'joined', room, lastSeq: 1 })
     await joinRoom(b, room)
@@ -306,9 +303,7 @@ describe('bad frames and limits', () => {
   })
 
   test('ids and clientIds Postgres could not take are BAD_FRAME, and another user’s send in the same moment is acknowledged', async () => {
-    const [alice, bob] = [await person(stack.url), await person(stack.url)]
-    const room = await createRoom(stack.url, alice, [bob])
-    const [a, b] = [await connect(stack.url, alice.accessToken), await connect(stack.url, bob.accessToken)]
+    const { room, a, b } = await twoInRoom(stack.url)
     await joinRoom(b, room)
     a.send({ type: 'send', room, body: 'x', clientId: 'nul\u0000', ref: 'nul' })
     a.send({ type: 'send', room: `urn:uuid:${room}`, body: 'x', clientId: 'urn', ref: 'urn' })
@@ -321,9 +316,7 @@ describe('bad frames and limits', () => {
   })
 
   test('a room id in capitals is the same room: a join with since replays to that socket only, and every socket gets each message once', async () => {
-    const [alice, bob] = [await person(stack.url), await person(stack.url)]
-    const room = await createRoom(stack.url, alice, [bob])
-    const [a, b] = [await connect(stack.url, alice.accessToken), await connect(stack.url, bob.accessToken)]
+    const { room, a, b } = await twoInRoom(stack.url)
     await joinRoom(a, room)
     for (const i of range(1, 3)) a.send({ type: 'send', room, body: `m${i}`, clientId: `m${i}`, ref: `m${i}` })
     await a.collect((f) => f.type === 'message', 3)

@@ -93,6 +93,8 @@ function createEdenApiClient(options: ApiClientOptions) {
     users: treaty<UserApp>(baseUrl, { ...config, fetcher }).users,
     chat: treaty<ChatApp>(baseUrl, { ...config, fetcher }).chat,
   }
+  /** One room's routes, its id put into the path as one segment. */
+  const room = (roomId: string) => authed.chat.rooms({ id: pathSegment(roomId) })
   let refreshing: Promise<StoredTokens> | null = null
 
   function endSession(code: string) {
@@ -237,55 +239,55 @@ function createEdenApiClient(options: ApiClientOptions) {
     /** Public rooms, or with `mine: true` the caller's rooms with `unread` counts. */
     listRooms: (query: { mine?: boolean; q?: string; cursor?: string; limit?: number } = {}) =>
       unwrap(authed.chat.rooms.get({ query: { ...query, limit: digits(query.limit) } })),
-    getRoom: (roomId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).get()),
-    joinRoom: (roomId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).join.post()),
-    leaveRoom: (roomId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).leave.post()),
+    getRoom: (roomId: string) => unwrap(room(roomId).get()),
+    joinRoom: (roomId: string) => unwrap(room(roomId).join.post()),
+    leaveRoom: (roomId: string) => unwrap(room(roomId).leave.post()),
     /** Owner only: adds a member to a private room. */
-    addMember: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).members.post({ userId })),
+    addMember: (roomId: string, userId: string) => unwrap(room(roomId).members.post({ userId })),
     /** The one private room of the pair; the same room on every call, from either side. */
     openDirectRoom: (userId: string) => unwrap(authed.chat.dms.post({ userId })),
     /** Items in ascending `seq`. No cursor: the newest page; `before`: older pages; `after`: newer ones. */
     listMessages: (roomId: string, page: { before?: number; after?: number; limit?: number } = {}) =>
       unwrap(
-        authed.chat.rooms({ id: pathSegment(roomId) }).messages.get({ query: { before: digits(page.before), after: digits(page.after), limit: digits(page.limit) } }),
+        room(roomId).messages.get({ query: { before: digits(page.before), after: digits(page.after), limit: digits(page.limit) } }),
       ),
-    markRead: (roomId: string, seq: number) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).read.post({ seq })),
-    getPresence: (roomId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).presence.get()),
+    markRead: (roomId: string, seq: number) => unwrap(room(roomId).read.post({ seq })),
+    getPresence: (roomId: string) => unwrap(room(roomId).presence.get()),
 
     // Room events (issue 9)
     /** The sender only; the answer carries `editedAt`. */
-    editMessage: (roomId: string, messageId: string, body: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).messages({ messageId: pathSegment(messageId) }).patch({ body })),
+    editMessage: (roomId: string, messageId: string, body: string) => unwrap(room(roomId).messages({ messageId: pathSegment(messageId) }).patch({ body })),
     /** The sender, or an owner/admin of the room; the body is erased for good. */
-    deleteMessage: (roomId: string, messageId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).messages({ messageId: pathSegment(messageId) }).delete()),
+    deleteMessage: (roomId: string, messageId: string) => unwrap(room(roomId).messages({ messageId: pathSegment(messageId) }).delete()),
     /** Adds (`on`) or takes back the caller's reaction; both are idempotent. */
     react(roomId: string, messageId: string, emoji: string, on: boolean) {
       // Eden puts path parameters in the URL as they are.
-      const reaction = authed.chat.rooms({ id: pathSegment(roomId) }).messages({ messageId: pathSegment(messageId) }).reactions({ emoji: pathSegment(emoji) })
+      const reaction = room(roomId).messages({ messageId: pathSegment(messageId) }).reactions({ emoji: pathSegment(emoji) })
       return unwrap(on ? reaction.put() : reaction.delete())
     },
     listMembers: (roomId: string, page: { cursor?: string; limit?: number } = {}) =>
-      unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).members.get({ query: { cursor: page.cursor, limit: digits(page.limit) } })),
+      unwrap(room(roomId).members.get({ query: { cursor: page.cursor, limit: digits(page.limit) } })),
     /** Owner only. */
-    setMemberRole: (roomId: string, userId: string, role: Role) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).members({ userId: pathSegment(userId) }).patch({ role })),
+    setMemberRole: (roomId: string, userId: string, role: Role) => unwrap(room(roomId).members({ userId: pathSegment(userId) }).patch({ role })),
     /** Owner, or an admin removing a member. */
-    removeMember: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).members({ userId: pathSegment(userId) }).delete()),
-    banUser: (roomId: string, userId: string, reason?: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).bans.post({ userId, reason })),
-    unbanUser: (roomId: string, userId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).bans({ userId: pathSegment(userId) }).delete()),
+    removeMember: (roomId: string, userId: string) => unwrap(room(roomId).members({ userId: pathSegment(userId) }).delete()),
+    banUser: (roomId: string, userId: string, reason?: string) => unwrap(room(roomId).bans.post({ userId, reason })),
+    unbanUser: (roomId: string, userId: string) => unwrap(room(roomId).bans({ userId: pathSegment(userId) }).delete()),
     /** Owner/admin: who is banned, newest first, with the reason and who banned them. */
     listBans: (roomId: string, page: { cursor?: string; limit?: number } = {}) =>
-      unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).bans.get({ query: { cursor: page.cursor, limit: digits(page.limit) } })),
+      unwrap(room(roomId).bans.get({ query: { cursor: page.cursor, limit: digits(page.limit) } })),
     /** The room's stream after `after`: messages (`kind: "message"`) and events, ascending with no gap. */
     listEvents: (roomId: string, page: { after?: number; limit?: number } = {}) =>
-      unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).events.get({ query: { after: digits(page.after), limit: digits(page.limit) } })),
+      unwrap(room(roomId).events.get({ query: { after: digits(page.after), limit: digits(page.limit) } })),
     /** Owner/admin: renames the room or sets its topic. */
-    updateRoom: (roomId: string, changes: { name?: string; topic?: string }) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).patch(changes)),
+    updateRoom: (roomId: string, changes: { name?: string; topic?: string }) => unwrap(room(roomId).patch(changes)),
     /** Owner only: the room, its messages and events are gone. */
-    deleteRoom: (roomId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).delete()),
-    createInvite: (roomId: string, options: { maxUses?: number; expiresInSeconds?: number } = {}) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).invites.post(options)),
+    deleteRoom: (roomId: string) => unwrap(room(roomId).delete()),
+    createInvite: (roomId: string, options: { maxUses?: number; expiresInSeconds?: number } = {}) => unwrap(room(roomId).invites.post(options)),
     /** Makes the caller a member of the invite's room and answers that room. */
     acceptInvite: (code: string) => unwrap(authed.chat.invites({ code: pathSegment(code) }).accept.post()),
     /** Each member's read marker. */
-    listReceipts: (roomId: string) => unwrap(authed.chat.rooms({ id: pathSegment(roomId) }).receipts.get()),
+    listReceipts: (roomId: string) => unwrap(room(roomId).receipts.get()),
     /** Full-text search over the caller's rooms (or one), newest first. */
     searchMessages: (search: { q: string; room?: string; cursor?: string; limit?: number }) =>
       unwrap(authed.chat.search.get({ query: { ...search, limit: digits(search.limit) } })),

@@ -69,6 +69,7 @@ export function isForeignKeyViolation(error: unknown): boolean {
 export async function runInOneRoundTrip<R extends readonly postgres.PendingQuery<any>[]>(
   sql: Sql,
   build: (connection: postgres.ReservedSql) => R,
+  options: { genericPlan?: boolean } = {},
 ): Promise<{ [K in keyof R]: Awaited<R[K]> }> {
   const connection = await sql.reserve()
   try {
@@ -76,14 +77,17 @@ export async function runInOneRoundTrip<R extends readonly postgres.PendingQuery
     // in this order without waiting for answers (so a throwing `build` leaves no transaction open).
     const built = build(connection)
     const begin = connection`begin`.execute()
+    // For statements that run all the time and always want the same plan: planning them anew
+    // (a pool with custom plans) costs more than running them (bench/store.ts).
+    const planned = options.genericPlan ? [connection`set local plan_cache_mode = force_generic_plan`.execute()] : []
     const statements = built.map((query) => query.execute())
     const commit = connection`commit`.execute()
-    const settled = await Promise.allSettled([begin, ...statements, commit])
+    const settled = await Promise.allSettled([begin, ...planned, ...statements, commit])
     const failed = settled.find((result) => result.status === 'rejected')
     if (failed !== undefined) throw failed.reason
     const committed = settled.at(-1) as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>
     if (committed.value.command !== 'COMMIT') throw new Error(`runInOneRoundTrip: the transaction ended with ${committed.value.command}`)
-    return settled.slice(1, -1).map((result) => (result as PromiseFulfilledResult<unknown>).value) as { [K in keyof R]: Awaited<R[K]> }
+    return settled.slice(1 + planned.length, -1).map((result) => (result as PromiseFulfilledResult<unknown>).value) as { [K in keyof R]: Awaited<R[K]> }
   } finally {
     connection.release()
   }

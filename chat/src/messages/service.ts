@@ -46,7 +46,8 @@ type ChangeSql = {
 }
 
 /**
- * One transaction in one round trip (see runInOneRoundTrip): lock the room row (the lock
+ * One transaction in one round trip (see runInOneRoundTrip), on a generic plan like the
+ * message store's: lock the room row (the lock
  * the message store and every membership change take), then one statement that reads the
  * caller's membership and the message, makes the change only if it is allowed, and
  * appends its event as the room's next seq only if the change changed something. That
@@ -64,11 +65,9 @@ async function runChange<Extra extends object, After extends readonly Fragment[]
   change: (tx: Sql) => ChangeSql,
   after: (tx: Sql) => After = () => [] as unknown as After,
 ): Promise<{ row: (ChangeRow & Extra) | undefined; appended: RoomEvent | null; after: { [K in keyof After]: Awaited<After[K]> } }> {
-  const [, , [row], ...rest] = await runInOneRoundTrip(deps.sql, (tx) => {
+  const [, [row], ...rest] = await runInOneRoundTrip(deps.sql, (tx) => {
     const { allowedIf, writes, columns } = change(tx)
     return [
-      // Like the message store's statement: a generic plan, not planned anew each time.
-      tx`set local plan_cache_mode = force_generic_plan`,
       tx`select from chat.rooms where id = ${roomId} for update`,
       tx<(ChangeRow & Extra)[]>`
         with target as (
@@ -98,7 +97,7 @@ async function runChange<Extra extends object, After extends readonly Fragment[]
         from target t left join appended a on true`,
       ...after(tx),
     ] as const
-  })
+  }, { genericPlan: true })
   const appended =
     row?.event_seq == null
       ? null

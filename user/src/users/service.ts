@@ -189,7 +189,6 @@ export async function deleteUser(deps: Pick<UserDeps, 'sql' | 'auth'>, id: strin
   }
 }
 
-/** Prefix search over username and display name, keyset-paginated by (lower(username), id). */
 /** Searches per user per minute, whatever they find. */
 export function createSearchLimiter(deps: Pick<UserDeps, 'redis' | 'config'>): RateLimiter {
   return createRateLimiter(deps.redis, {
@@ -199,6 +198,7 @@ export function createSearchLimiter(deps: Pick<UserDeps, 'redis' | 'config'>): R
   })
 }
 
+/** Prefix search over username and display name, keyset-paginated by (lower(username), id). */
 export async function searchUsers(
   deps: Pick<UserDeps, 'sql' | 'config'>,
   query: SearchQuery,
