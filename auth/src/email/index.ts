@@ -4,14 +4,14 @@ import { requestContext } from '@chat/common/http'
 import { authGuard } from '@chat/common/tokens'
 import type { AuthDeps } from '../deps'
 import { VerifyEmailBody } from './model'
-import { createTokenFailureLimiter, useTokenLimited } from '../mail/tokens'
+import { createTokenFailureLimiter, TOKENS_LIMITED, useTokenLimited } from '../mail/tokens'
 import { createResendLimiter, resendVerification, verifyEmail } from './service'
 
 const fail = failureAnswers({
   INVALID_TOKEN: { code: 'INVALID_TOKEN', message: 'This link is invalid, expired or already used', status: 400 },
   UNAVAILABLE: { code: 'DEPENDENCY_DOWN', message: 'The user service is unavailable; the link still works, try again shortly' },
   RATE_LIMITED: { code: 'RATE_LIMITED', message: 'Too many verification mails asked for; try again later' },
-  TOKENS_LIMITED: { code: 'RATE_LIMITED', message: 'Too many invalid links from this address; try again later' },
+  TOKENS_LIMITED,
 })
 
 export function emailController(deps: AuthDeps) {

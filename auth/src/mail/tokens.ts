@@ -66,6 +66,9 @@ export function createTokenFailureLimiter(deps: Pick<AuthDeps, 'redis' | 'config
   })
 }
 
+/** How both routes that take a mailed token answer a client IP past MAILED_TOKEN_MAX_FAILURES_PER_IP (429 with Retry-After). */
+export const TOKENS_LIMITED = { code: 'RATE_LIMITED', message: 'Too many invalid links from this address; try again later' } as const
+
 export type TokenLimited = { ok: false; reason: 'RATE_LIMITED'; retryAfterSeconds: number }
 
 /**

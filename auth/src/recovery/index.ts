@@ -3,14 +3,14 @@ import { errorResponses, failureAnswers } from '@chat/common/errors'
 import { requestContext } from '@chat/common/http'
 import type { AuthDeps } from '../deps'
 import { ForgotPasswordBody, ResetPasswordBody } from './model'
-import { createTokenFailureLimiter, useTokenLimited } from '../mail/tokens'
+import { createTokenFailureLimiter, TOKENS_LIMITED, useTokenLimited } from '../mail/tokens'
 import { createForgotLimiters, requestPasswordReset, resetPassword } from './service'
 
 const fail = failureAnswers({
   INVALID_TOKEN: { code: 'INVALID_TOKEN', message: 'This link is invalid, expired or already used; ask for a new one', status: 400 },
   WEAK_PASSWORD: { code: 'WEAK_PASSWORD', message: 'The new password is too weak', field: 'newPassword' },
   RATE_LIMITED: { code: 'RATE_LIMITED', message: 'Too many reset requests from this address; try again later' },
-  TOKENS_LIMITED: { code: 'RATE_LIMITED', message: 'Too many invalid links from this address; try again later' },
+  TOKENS_LIMITED,
 })
 
 /** The one body every accepted forgot answers, whether or not the address has an account. */

@@ -1,4 +1,4 @@
-import { isForeignKeyViolation, type Sql } from '@chat/common/db'
+import type { Sql } from '@chat/common/db'
 import { publishRevocation, type RevocationReason, type RevokedSession } from '@chat/common/revocation'
 import type { TransactionSql } from 'postgres'
 import type { AuthDeps } from '../deps'
@@ -21,7 +21,7 @@ export type CreateSessionResult = { ok: true; pair: TokenPair } | { ok: false; r
 /**
  * Opens a session and returns its first token pair; the user's oldest sessions beyond
  * MAX_SESSIONS_PER_USER are revoked. A credential deleted meanwhile (account deletion
- * racing this login) fails the insert on its foreign key: no session, no token.
+ * racing this login) is not found by the insert: no session, no token.
  *
  * `checkedAt` is the credential's `updated_at` (as Postgres prints it) when the password
  * was checked: the session opens only if the credential is unchanged since. A password
@@ -33,24 +33,19 @@ export async function createSession(deps: SessionDeps, userId: string, client: C
   const { sql, config } = deps
   const sessionId = crypto.randomUUID()
   const refreshToken = generateRefreshToken()
-  try {
-    const opened = await sql.begin(async (tx) => {
-      const inserted = await tx`
-        insert into auth.sessions (id, user_id, expires_at, user_agent, ip)
-        select ${sessionId}, c.user_id, now() + make_interval(days => ${config.SESSION_MAX_AGE_DAYS}),
-               ${client.userAgent?.slice(0, USER_AGENT_MAX) ?? null}, ${client.ip}
-        from auth.credentials c
-        where c.user_id = ${userId} ${checkedAt === undefined ? tx`` : tx`and c.updated_at = ${checkedAt}::text::timestamptz`}
-        for share of c`
-      if (inserted.count === 0) return false
-      await tx`insert into auth.refresh_tokens (token_hash, session_id) values (${hashRefreshToken(refreshToken)}, ${sessionId})`
-      return true
-    })
-    if (!opened) return { ok: false, reason: 'NO_CREDENTIAL' }
-  } catch (error) {
-    if (isForeignKeyViolation(error)) return { ok: false, reason: 'NO_CREDENTIAL' }
-    throw error
-  }
+  const opened = await sql.begin(async (tx) => {
+    const inserted = await tx`
+      insert into auth.sessions (id, user_id, expires_at, user_agent, ip)
+      select ${sessionId}, c.user_id, now() + make_interval(days => ${config.SESSION_MAX_AGE_DAYS}),
+             ${client.userAgent?.slice(0, USER_AGENT_MAX) ?? null}, ${client.ip}
+      from auth.credentials c
+      where c.user_id = ${userId} ${checkedAt === undefined ? tx`` : tx`and c.updated_at = ${checkedAt}::text::timestamptz`}
+      for share of c`
+    if (inserted.count === 0) return false
+    await tx`insert into auth.refresh_tokens (token_hash, session_id) values (${hashRefreshToken(refreshToken)}, ${sessionId})`
+    return true
+  })
+  if (!opened) return { ok: false, reason: 'NO_CREDENTIAL' }
   await revokeSessionsOverLimit(deps, userId)
   return { ok: true, pair: await tokenPair(deps, userId, sessionId, refreshToken) }
 }

@@ -248,7 +248,7 @@ export function createConnection(ctx: ConnectionContext, socket: RawSocket, sock
      * like the notice, unless the room was dropped meanwhile (the notice came after all).
      */
     endedAsFound(room: string, reason: LeftReason) {
-      if (access.joinedRooms().includes(room)) connection.membershipEnded(room, reason)
+      if (access.has(room)) connection.membershipEnded(room, reason)
     },
     /**
      * Graceful shutdown of this instance. Later frames are refused; those being handled
