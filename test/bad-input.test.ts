@@ -486,6 +486,8 @@ function badIds(prefix: string): Case[] {
     ['a word', 'not-a-uuid'],
     ['a UUID without dashes', uuid.replaceAll('-', '')],
     ['a UUID in braces', `%7B${uuid}%7D`],
+    // The `uuid` format alone takes this; Postgres refuses it, which would be a 500.
+    ['a UUID as a URN', `urn:uuid:${uuid}`],
     ['a UUID with a trailing character', `${uuid}x`],
     ['a UUID with a NUL', `${uuid}%00`],
     ['an encoded slash', 'a%2Fb'],

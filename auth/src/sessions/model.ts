@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { Uuid } from '@chat/common/schemas'
 
 export const TokenPair = t.Object(
   {
@@ -43,7 +44,7 @@ export const SessionInfo = t.Object(
 )
 export type SessionInfo = typeof SessionInfo.static
 
-export const SessionIdParams = t.Object({ id: t.String({ format: 'uuid' }) })
+export const SessionIdParams = t.Object({ id: Uuid })
 
 /** Where a session was opened from, as shown in the session list. */
 export type ClientInfo = { userAgent: string | null; ip: string | null }
