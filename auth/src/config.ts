@@ -25,6 +25,8 @@ export const AuthConfig = t.Composite([
     /** Wrong current passwords (password change, account deletion) per user before those calls answer 429; separate from login's limits. */
     REAUTH_MAX_FAILURES: t.Number({ minimum: 1, default: 10 }),
     REAUTH_FAILURE_WINDOW_SECONDS: t.Number({ minimum: 1, default: 900 }),
+    /** Password confirmations per user per minute, right or wrong: each is an argon2id check (see reauthentication.ts). */
+    REAUTH_MAX_CHECKS_PER_MINUTE: t.Number({ minimum: 1, default: 10 }),
     /** Active sessions per user; opening one more revokes the oldest. */
     MAX_SESSIONS_PER_USER: t.Number({ minimum: 1, default: 50 }),
     /** How often each instance deletes ended sessions, old spent refresh tokens and expired revocations. */

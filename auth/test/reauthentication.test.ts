@@ -11,6 +11,7 @@ afterAll(() => stack?.stop())
 const WRONG_TRIES = 15
 const LIMIT = 10
 const WINDOW_SECONDS = 900
+const CHECKS_PER_MINUTE = 10
 
 /** Sends `WRONG_TRIES` wrong passwords through `attempt`, one after another, and returns the statuses. */
 async function guess(attempt: (password: string) => Promise<Answer>): Promise<number[]> {
@@ -79,6 +80,23 @@ describe('re-authentication limit', () => {
     expect(statuses.filter((status) => status === 403)).toHaveLength(LIMIT)
     expect(statuses.filter((status) => status === 429)).toHaveLength(40 - LIMIT)
     expectLockedAnswer(await change(account.password))
+  })
+
+  // Each check is an argon2id verify: one account's right password must not buy unlimited ones.
+  test('right passwords too: the eleventh password check of a user within a minute answers 429, on any route that checks one', async () => {
+    const account = await register(stack.url)
+    const { accessToken } = await login(stack.url, account)
+    const startEnrolment = () => call(stack.url, 'POST', '/auth/mfa/totp', { token: accessToken, body: { currentPassword: account.password } })
+    for (let i = 0; i < CHECKS_PER_MINUTE; i++) expect((await startEnrolment()).status).toBe(200)
+
+    const refused = await call(stack.url, 'PUT', '/auth/password', { token: accessToken, body: { currentPassword: account.password, newPassword: 'a brand new long passphrase' } })
+    expectError(refused, 429, 'TOO_MANY_ATTEMPTS')
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(60)
+    expectError(await startEnrolment(), 429, 'TOO_MANY_ATTEMPTS')
+    // The password did not change, and logging in is not limited by it.
+    await login(stack.url, account)
   })
 
   test('one user reaching the limit does not lock another', async () => {

@@ -1,9 +1,8 @@
 import { isUniqueViolation } from '@chat/common/db'
-import type { FailureLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
 import { queueVerificationMail } from '../email/service'
 import { queueMail } from '../mail/outbox'
-import { reauthenticate, type ReauthResult } from '../password/reauthentication'
+import { reauthenticate, type ReauthLimiter, type ReauthResult } from '../password/reauthentication'
 import { announceRevocations, listActiveSessionIds, recordRevocations } from '../sessions/service'
 
 type Identity = { username: string; email: string }
@@ -74,7 +73,7 @@ export async function updateIdentity(deps: Pick<AuthDeps, 'sql' | 'config' | 'ma
 /** Confirms the password before the user service deletes the account; counts against the re-authentication limit. */
 export async function verifyPassword(
   deps: Pick<AuthDeps, 'sql' | 'hasher'>,
-  limiter: FailureLimiter,
+  limiter: ReauthLimiter,
   userId: string,
   password: string,
 ): Promise<ReauthResult> {

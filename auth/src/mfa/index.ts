@@ -12,7 +12,7 @@ import { confirmTotpEnrolment, createMfaIpLimiter, disableTotp, isTotpEnabled, s
 const fail = failureAnswers({
   INVALID_CODE: { code: 'INVALID_CODE', message: 'The code is wrong or was already used' },
   INVALID_TOKEN: { code: 'INVALID_TOKEN', message: 'The mfaToken is invalid, expired or spent; log in again' },
-  TOO_MANY_ATTEMPTS: { code: 'TOO_MANY_ATTEMPTS', message: 'Too many wrong codes or passwords for this account; try again later' },
+  TOO_MANY_ATTEMPTS: { code: 'TOO_MANY_ATTEMPTS', message: 'Too many wrong codes or password attempts for this account; try again later' },
   ALREADY_ENABLED: { code: 'CONFLICT', message: 'Two-factor is already on; disable it first' },
   NOT_PENDING: { code: 'CONFLICT', message: 'No TOTP enrolment is pending; start one with POST /auth/mfa/totp' },
   NOT_ENABLED: { code: 'CONFLICT', message: 'Two-factor is not on' },
@@ -24,7 +24,9 @@ const LIMIT_NOTE =
   'A wrong code counts against the per-user re-authentication limit it shares with password confirmation: after 10 in 15 minutes this answers 429 TOO_MANY_ATTEMPTS with Retry-After.'
 
 export function mfaController(deps: AuthDeps) {
-  const limiters = { reauth: createReauthLimiter(deps), perIp: createMfaIpLimiter(deps) }
+  const reauth = createReauthLimiter(deps)
+  // Wrong codes count with wrong passwords, per user.
+  const limiters = { reauth: reauth.failures, perIp: createMfaIpLimiter(deps) }
   const failWith = (result: { reason: Parameters<typeof fail>[0]; retryAfterSeconds?: number }) => fail(result.reason, { retryAfterSeconds: result.retryAfterSeconds })
   return new Elysia({ name: 'mfa-controller', prefix: '/auth/mfa' })
     .use(requestContext)
@@ -37,7 +39,7 @@ export function mfaController(deps: AuthDeps) {
     .post(
       '/totp',
       async ({ auth, body }) => {
-        const confirmed = await verifyPassword(deps, limiters.reauth, auth.userId, body.currentPassword)
+        const confirmed = await verifyPassword(deps, reauth, auth.userId, body.currentPassword)
         if (!confirmed.ok) return failWith(confirmed)
         const result = await startTotpEnrolment(deps, auth.userId)
         if (!result.ok) return fail(result.reason)

@@ -37,7 +37,7 @@ export function passwordController(deps: AuthDeps) {
       detail: {
         summary: 'Change the password; every other session is revoked',
         tags: ['Sessions'],
-        description: 'After 10 wrong current passwords for one user within 15 minutes this answers 429 TOO_MANY_ATTEMPTS with Retry-After, even for the right one.',
+        description: 'After 10 wrong current passwords for one user within 15 minutes this answers 429 TOO_MANY_ATTEMPTS with Retry-After, even for the right one; so does an 11th password check of any outcome within a minute.',
       },
     },
   )

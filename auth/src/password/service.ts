@@ -1,11 +1,10 @@
-import type { FailureLimiter } from '@chat/common/limits'
 import { findPasswordWeakness } from '@chat/common/passwords'
 import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
 import { spendOtherTokens } from '../mail/tokens'
 import { dropMfaChallenges } from '../mfa/service'
 import { listActiveSessionIds, revokeSessions } from '../sessions/service'
-import { reauthenticate, type ReauthResult } from './reauthentication'
+import { reauthenticate, type ReauthLimiter, type ReauthResult } from './reauthentication'
 
 type CredentialRow = { password_hash: string; username: string; email: string }
 
@@ -14,7 +13,7 @@ export type ChangePasswordResult = ReauthResult | { ok: false; reason: 'WEAK_PAS
 /** Checks the current password, stores the new hash with a "your password was changed" mail, and ends every other session. */
 export async function changePassword(
   deps: Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'hasher' | 'mailer'>,
-  limiter: FailureLimiter,
+  limiter: ReauthLimiter,
   userId: string,
   currentSessionId: string,
   currentPassword: string,

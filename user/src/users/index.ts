@@ -17,7 +17,7 @@ const fail = failureAnswers({
   BAD_CURSOR,
   // Answered with Retry-After: registrations per IP, and wrong passwords per user (counted by auth).
   TOO_MANY_REGISTRATIONS: { code: 'RATE_LIMITED', message: 'Too many registrations from this address; try again later' },
-  TOO_MANY_ATTEMPTS: { code: 'TOO_MANY_ATTEMPTS', message: 'Too many wrong passwords for this account; try again later' },
+  TOO_MANY_ATTEMPTS: { code: 'TOO_MANY_ATTEMPTS', message: 'Too many password attempts for this account; try again later' },
   TOO_MANY_EMAIL_CHANGES: { code: 'RATE_LIMITED', message: 'Too many email changes for this account; try again later' },
   TOO_MANY_SEARCHES: { code: 'RATE_LIMITED', message: 'Too many searches; try again in a minute' },
 })
