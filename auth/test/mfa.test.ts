@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { simpleParser } from 'mailparser'
 import { CLOSE } from '@chat/common/close-codes'
 import { totpCode, TOTP_PERIOD_SECONDS } from '../src/mfa/totp'
 import { createSession } from '../src/sessions/service'
@@ -41,6 +44,14 @@ async function enrolledUser(): Promise<Enrolled> {
   const confirmed = await call(stack.url, 'POST', '/auth/mfa/totp/confirm', { token: tokens.accessToken, body: { code: codeAt(secret, -1) } })
   expect(confirmed.status).toBe(200)
   return { ...account, tokens, secret, recoveryCodes: confirmed.body.recoveryCodes }
+}
+
+/** Subjects of the mails to `address`: this stack has no SMTP server, so each is an .eml file in its data folder. */
+async function subjectsOfMailsTo(address: string): Promise<string[]> {
+  const folder = join(stack.dataDir, 'mail')
+  const files = (await readdir(folder).catch(() => [])).filter((name) => name.endsWith('.eml'))
+  const mails = await Promise.all(files.map(async (name) => simpleParser(await Bun.file(join(folder, name)).text())))
+  return mails.filter((mail) => (mail.to as { text: string } | undefined)?.text === address).map((mail) => mail.subject ?? '')
 }
 
 async function mfaTokenOf(account: Account): Promise<string> {
@@ -249,6 +260,13 @@ describe('TOTP two-factor', () => {
     expect((await call(stack.url, 'GET', '/auth/mfa', { token: user.tokens.accessToken })).body).toEqual({ totp: false })
     expect((await login(stack.url, user)).accessToken).toBeString()
     expectError(await disable(user.recoveryCodes[0]), 409, 'CONFLICT')
+  })
+
+  test('the owner is mailed when two-factor is turned on and when it is turned off', async () => {
+    const user = await enrolledUser()
+    await waitUntil(async () => (await subjectsOfMailsTo(user.email)).includes('Two-factor login was turned on'), 'the "turned on" mail is written')
+    expect((await call(stack.url, 'DELETE', '/auth/mfa/totp', { token: user.tokens.accessToken, body: { code: user.recoveryCodes[0] } })).status).toBe(204)
+    await waitUntil(async () => (await subjectsOfMailsTo(user.email)).includes('Two-factor login was turned off'), 'the "turned off" mail is written')
   })
 
   test('a recovery code disables two-factor too', async () => {

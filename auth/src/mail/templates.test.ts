@@ -28,4 +28,11 @@ describe('mail templates', () => {
     expect(mail.text).not.toContain('ada.lovelace')
     expect(maskEmail('x')).toBe('***')
   })
+
+  test('the two-factor notice says which way it changed', () => {
+    expect(renderMail('two_factor_changed', { username: 'ada', enabled: true }, 'http://localhost:8080').subject).toBe('Two-factor login was turned on')
+    const off = renderMail('two_factor_changed', { username: 'ada', enabled: false }, 'http://localhost:8080')
+    expect(off.subject).toBe('Two-factor login was turned off')
+    expect(off.text).toContain('Forgot password?')
+  })
 })

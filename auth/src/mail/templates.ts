@@ -12,6 +12,7 @@ export const MailData = {
   email_changed: t.Object({ username: t.String(), newEmail: t.String() }),
   reset_password: t.Object({ username: t.String(), token: t.String(), validMinutes: t.Number() }),
   password_changed: t.Object({ username: t.String() }),
+  two_factor_changed: t.Object({ username: t.String(), enabled: t.Boolean() }),
 }
 export type MailKind = keyof typeof MailData
 export type MailDataOf<K extends MailKind> = (typeof MailData)[K]['static']
@@ -72,6 +73,16 @@ const RENDER: { [K in Exclude<MailKind, 'reset_request'>]: (data: MailDataOf<K>,
       'The password of your account was just changed, and every other session was signed out.',
       'If you did not do this, reset your password at once with "Forgot password?" on the login page.',
     ]),
+  two_factor_changed: ({ username, enabled }, _publicUrl) =>
+    enabled
+      ? compose('Two-factor login was turned on', `Hello ${username},`, [
+          'Logging in to your account now also needs a code from your authenticator app, and every other session was signed out.',
+          'If you did not do this, reset your password at once with "Forgot password?" on the login page.',
+        ])
+      : compose('Two-factor login was turned off', `Hello ${username},`, [
+          'Logging in to your account now needs only its password.',
+          'If you did not do this, someone is using your account: reset your password at once with "Forgot password?" on the login page, then turn two-factor login on again.',
+        ]),
 }
 
 export type RenderableKind = keyof typeof RENDER

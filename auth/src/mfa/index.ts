@@ -89,7 +89,7 @@ export function mfaController(deps: AuthDeps) {
         detail: {
           summary: 'Turn two-factor off with a TOTP or recovery code',
           tags: ['Two-factor'],
-          description: `401 INVALID_CODE for a wrong or used code, 409 CONFLICT when two-factor is off. ${LIMIT_NOTE}`,
+          description: `The account's address is mailed that two-factor login was turned off (and, on confirmation, that it was turned on). 401 INVALID_CODE for a wrong or used code, 409 CONFLICT when two-factor is off. ${LIMIT_NOTE}`,
         },
       },
     )

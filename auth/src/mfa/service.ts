@@ -2,16 +2,18 @@ import type { TransactionSql } from 'postgres'
 import { isForeignKeyViolation } from '@chat/common/db'
 import { createFailureLimiter, ipLimitKey, type FailureLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
+import { queueMail } from '../mail/outbox'
 import type { ClientInfo, TokenPair } from '../sessions/model'
 import { generateRefreshToken, hashRefreshToken } from '../sessions/refresh-token'
 import { createSession, listActiveSessionIds, revokeSessions } from '../sessions/service'
 import type { MfaChallenge } from './model'
 import { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, isTotpCode, legacyRecoveryCodeHash, matchTotpStep, openSecret, otpauthUrl, sealSecret } from './totp'
 
-type MfaDeps = Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'mfaKey'>
+type MfaDeps = Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log' | 'mfaKey' | 'mailer'>
 
 type FactorRow = { secret_sealed: Buffer; confirmed_at: Date | null }
 type UsernameRow = { username: string }
+type IdentityRow = { username: string; email: string }
 type ChallengeRow = { user_id: string }
 type OkRow = { ok: 1 }
 
@@ -89,7 +91,8 @@ export async function confirmTotpEnrolment(
       returning 1 as ok`
     if (row === undefined) return false
     // A login whose password check is under way now opens no session (see createSession).
-    await tx`update auth.credentials set updated_at = now() where user_id = ${userId}`
+    const [identity] = await tx<IdentityRow[]>`update auth.credentials set updated_at = now() where user_id = ${userId} returning username, email`
+    await tellOwner(tx, userId, identity, true)
     // Hex text: postgres.js sends an array of Buffers as one bytea, not as bytea[].
     await tx`
       with cleared as (delete from auth.recovery_codes where user_id = ${userId})
@@ -99,6 +102,7 @@ export async function confirmTotpEnrolment(
   })
   // Another confirmation or a restarted enrolment got there first: this code proved an older secret.
   if (!confirmed) return { ok: false, reason: 'NOT_PENDING' }
+  deps.mailer.wake()
   await limiter.forgive(userId)
   const others = (await listActiveSessionIds(deps.sql, userId)).filter((id) => id !== currentSessionId)
   await revokeSessions(deps, others, 'mfa-enabled')
@@ -107,18 +111,34 @@ export async function confirmTotpEnrolment(
 
 export type DisableResult = { ok: true } | { ok: false; reason: 'NOT_ENABLED' } | CodeFailure
 
-/** Turns TOTP off, and drops the recovery codes and running challenges, for a valid TOTP or recovery code. */
+/**
+ * Turns TOTP off, and drops the recovery codes and running challenges, for a valid TOTP or
+ * recovery code. The owner is mailed: the contract asks only a code, which a thief holding
+ * an access token and one leaked recovery code has, and a silent change would leave the
+ * account behind the password alone without anyone knowing.
+ */
 export async function disableTotp(deps: MfaDeps, limiter: FailureLimiter, userId: string, code: string): Promise<DisableResult> {
   if (!(await isTotpEnabled(deps, userId))) return { ok: false, reason: 'NOT_ENABLED' }
   const check = await limiter.begin(userId)
   if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
   if (!(await spendSecondFactor(deps, userId, code))) return { ok: false, reason: 'INVALID_CODE' }
-  await deps.sql`
-    with factor as (delete from auth.totp_factors where user_id = ${userId}),
-         codes as (delete from auth.recovery_codes where user_id = ${userId})
-    delete from auth.mfa_challenges where user_id = ${userId}`
+  await deps.sql.begin(async (tx) => {
+    const [identity] = await tx<IdentityRow[]>`
+      with factor as (delete from auth.totp_factors where user_id = ${userId}),
+           codes as (delete from auth.recovery_codes where user_id = ${userId}),
+           challenges as (delete from auth.mfa_challenges where user_id = ${userId})
+      select username, email from auth.credentials where user_id = ${userId}`
+    await tellOwner(tx, userId, identity, false)
+  })
+  deps.mailer.wake()
   await limiter.forgive(userId)
   return { ok: true }
+}
+
+/** Queues the "two-factor was turned on/off" mail with the change, unless the account is gone meanwhile. */
+async function tellOwner(tx: TransactionSql, userId: string, identity: IdentityRow | undefined, enabled: boolean) {
+  if (identity === undefined) return
+  await queueMail(tx, { userId, kind: 'two_factor_changed', to: identity.email, data: { username: identity.username, enabled } })
 }
 
 /**
