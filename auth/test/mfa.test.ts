@@ -269,6 +269,18 @@ describe('TOTP two-factor', () => {
     await waitUntil(async () => (await subjectsOfMailsTo(user.email)).includes('Two-factor login was turned off'), 'the "turned off" mail is written')
   })
 
+  // A password reset deletes the challenges, but a verify that read its challenge just
+  // before would still open a session after the reset revoked every other one.
+  test('a verify finishing after the password or factors changed opens no session', async () => {
+    const user = await enrolledUser()
+    const mfaToken = await mfaTokenOf(user)
+    await stack.sql`update auth.credentials set updated_at = now() where user_id = ${user.id}`
+    const sessionsBefore = await stack.sql`select id from auth.sessions where user_id = ${user.id}`
+    await awayFromStepEdge()
+    expectError(await verify(mfaToken, codeAt(user.secret, 0)), 401, 'INVALID_TOKEN')
+    expect(await stack.sql`select id from auth.sessions where user_id = ${user.id}`).toHaveLength(sessionsBefore.length)
+  })
+
   test('a recovery code disables two-factor too', async () => {
     const user = await enrolledUser()
     expect((await call(stack.url, 'DELETE', '/auth/mfa/totp', { token: user.tokens.accessToken, body: { code: user.recoveryCodes[3] } })).status).toBe(204)

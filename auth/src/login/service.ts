@@ -87,7 +87,8 @@ export async function login(
   if (credential.mfa) {
     // The password was right: it is no failure, whatever the code step brings (it has its own limits).
     await Promise.all([limiters.perAccountAndIp.reset(pairKey), limiters.perIp.forgive(ipKey)])
-    return { ok: true, challenge: await createMfaChallenge(deps, credential.user_id) }
+    const challenge = await createMfaChallenge(deps, credential.user_id, credential.checked_at)
+    return challenge === null ? { ok: false, reason: 'INVALID_CREDENTIALS' } : { ok: true, challenge }
   }
   const session = await createSession(deps, credential.user_id, client, credential.checked_at)
   // The account was deleted, or its password or factors changed, while the password was being checked: refused, but not a failure.

@@ -144,18 +144,26 @@ async function tellOwner(tx: TransactionSql, userId: string, identity: IdentityR
 /**
  * Opens the step between password and code: a random mfaToken, only its hash stored,
  * valid MFA_TOKEN_TTL_SECONDS. The user's finished challenges are cleared on the way, so
- * each user keeps at most the few that are still running.
+ * each user keeps at most the few that are still running. `checkedAt` is the credential's
+ * `updated_at` when the password was checked (see createSession); null when the account
+ * was deleted, or its password or factors changed, since.
  */
-export async function createMfaChallenge(deps: Pick<AuthDeps, 'sql' | 'config'>, userId: string): Promise<MfaChallenge> {
+export async function createMfaChallenge(deps: Pick<AuthDeps, 'sql' | 'config'>, userId: string, checkedAt: string): Promise<MfaChallenge | null> {
   const token = generateRefreshToken()
   const ttl = deps.config.MFA_TOKEN_TTL_SECONDS
-  await deps.sql`
+  // Locked `for share` like createSession's: a deletion or change of the credential under
+  // way is waited for, and then the credential is not found (no challenge), never a
+  // foreign-key failure.
+  const opened = await deps.sql`
     with finished as (
       delete from auth.mfa_challenges where user_id = ${userId} and (spent_at is not null or expires_at <= now())
     )
-    insert into auth.mfa_challenges (token_hash, user_id, expires_at)
-    values (${hashRefreshToken(token)}, ${userId}, now() + make_interval(secs => ${ttl}))`
-  return { mfaRequired: true, mfaToken: token, expiresIn: ttl }
+    insert into auth.mfa_challenges (token_hash, user_id, expires_at, credential_checked_at)
+    select ${hashRefreshToken(token)}, c.user_id, now() + make_interval(secs => ${ttl}), c.updated_at
+    from auth.credentials c
+    where c.user_id = ${userId} and c.updated_at = ${checkedAt}::text::timestamptz
+    for share of c`
+  return opened.count === 0 ? null : { mfaRequired: true, mfaToken: token, expiresIn: ttl }
 }
 
 export type VerifyChallengeResult = { ok: true; pair: TokenPair } | { ok: false; reason: 'INVALID_TOKEN' } | CodeFailure
@@ -177,8 +185,8 @@ export async function verifyMfaChallenge(
 ): Promise<VerifyChallengeResult> {
   const hash = hashRefreshToken(mfaToken)
   const max = deps.config.MFA_MAX_CODE_FAILURES
-  const [open] = await deps.sql<ChallengeRow[]>`
-    select user_id from auth.mfa_challenges
+  const [open] = await deps.sql<(ChallengeRow & { checked_at: string | null })[]>`
+    select user_id, credential_checked_at::text as checked_at from auth.mfa_challenges
     where token_hash = ${hash} and spent_at is null and expires_at > now() and attempts < ${max}`
   if (open === undefined) return { ok: false, reason: 'INVALID_TOKEN' }
   const userId = open.user_id
@@ -202,7 +210,8 @@ export async function verifyMfaChallenge(
   const [spent] = await deps.sql<OkRow[]>`
     update auth.mfa_challenges set spent_at = now() where token_hash = ${hash} and spent_at is null returning 1 as ok`
   if (spent === undefined) return { ok: false, reason: 'INVALID_TOKEN' }
-  const session = await createSession(deps, userId, client)
+  // Refused when the password or factors changed since the login checked the password.
+  const session = await createSession(deps, userId, client, open.checked_at ?? undefined)
   if (!session.ok) return { ok: false, reason: 'INVALID_TOKEN' }
   return { ok: true, pair: session.pair }
 }
