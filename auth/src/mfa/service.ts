@@ -5,7 +5,7 @@ import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
 import type { ClientInfo, TokenPair } from '../sessions/model'
 import { generateRefreshToken, hashRefreshToken } from '../sessions/refresh-token'
-import { createSession, listActiveSessionIds, revokeSessions } from '../sessions/service'
+import { announceRevocations, createSession, revokeSessionsWithin } from '../sessions/service'
 import type { MfaChallenge } from './model'
 import { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, isTotpCode, legacyRecoveryCodeHash, matchTotpStep, openSecret, otpauthUrl, sealSecret } from './totp'
 
@@ -84,12 +84,12 @@ export async function confirmTotpEnrolment(
   const step = matchTotpStep(openSealedSecret(deps, userId, factor.secret_sealed), code)
   if (step === null) return { ok: false, reason: 'INVALID_CODE' }
   const recoveryCodes = generateRecoveryCodes()
-  const confirmed = await deps.sql.begin(async (tx) => {
+  const revoked = await deps.sql.begin(async (tx) => {
     const [row] = await tx<OkRow[]>`
       update auth.totp_factors set confirmed_at = now(), last_used_step = ${step}
       where user_id = ${userId} and confirmed_at is null and secret_sealed = ${factor.secret_sealed}
       returning 1 as ok`
-    if (row === undefined) return false
+    if (row === undefined) return null
     // A login whose password check is under way now opens no session (see createSession).
     const [identity] = await tx<IdentityRow[]>`update auth.credentials set updated_at = now() where user_id = ${userId} returning username, email`
     await tellOwner(tx, userId, identity, true)
@@ -98,14 +98,14 @@ export async function confirmTotpEnrolment(
       with cleared as (delete from auth.recovery_codes where user_id = ${userId})
       insert into auth.recovery_codes (user_id, code_hash)
       select ${userId}, decode(hash, 'hex') from unnest(${recoveryCodes.map((code) => hashRecoveryCode(deps.mfaKey, userId, code).toString('hex'))}::text[]) as hash`
-    return true
+    // Sessions opened without the second factor end with this change.
+    return revokeSessionsWithin(tx, userId, currentSessionId, 'mfa-enabled', deps.config.ACCESS_TOKEN_TTL_SECONDS)
   })
   // Another confirmation or a restarted enrolment got there first: this code proved an older secret.
-  if (!confirmed) return { ok: false, reason: 'NOT_PENDING' }
+  if (revoked === null) return { ok: false, reason: 'NOT_PENDING' }
   deps.mailer.wake()
   await limiter.forgive(userId)
-  const others = (await listActiveSessionIds(deps.sql, userId)).filter((id) => id !== currentSessionId)
-  await revokeSessions(deps, others, 'mfa-enabled')
+  await announceRevocations(deps, revoked, 'mfa-enabled')
   return { ok: true, recoveryCodes }
 }
 

@@ -3,7 +3,7 @@ import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
 import { spendOtherTokens } from '../mail/tokens'
 import { dropMfaChallenges } from '../mfa/service'
-import { listActiveSessionIds, revokeSessions } from '../sessions/service'
+import { announceRevocations, revokeSessionsWithin } from '../sessions/service'
 import { reauthenticate, type ReauthLimiter, type ReauthResult } from './reauthentication'
 
 type CredentialRow = { password_hash: string; username: string; email: string }
@@ -25,16 +25,16 @@ export async function changePassword(
   const why = findPasswordWeakness(newPassword, credential)
   if (why !== null) return { ok: false, reason: 'WEAK_PASSWORD', why }
   const hash = await deps.hasher.hash(newPassword)
-  await deps.sql.begin(async (tx) => {
+  const revoked = await deps.sql.begin(async (tx) => {
     await tx`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${userId}`
     // Reset links mailed before, and logins waiting for their code, were for the old password.
     await spendOtherTokens(tx, userId, 'reset_password')
     await dropMfaChallenges(tx, userId)
     // reauthenticate confirms only against a stored hash: the credential is there.
     await queueMail(tx, { userId, kind: 'password_changed', to: credential!.email, data: { username: credential!.username } })
+    return revokeSessionsWithin(tx, userId, currentSessionId, 'password-changed', deps.config.ACCESS_TOKEN_TTL_SECONDS)
   })
   deps.mailer.wake()
-  const others = (await listActiveSessionIds(deps.sql, userId)).filter((id) => id !== currentSessionId)
-  await revokeSessions(deps, others, 'password-changed')
+  await announceRevocations(deps, revoked, 'password-changed')
   return { ok: true }
 }

@@ -8,7 +8,7 @@ import { validMinutes } from '../email/service'
 import { queueMail, type OutboxRow } from '../mail/outbox'
 import { generateToken, hashToken, spendOtherTokens, spendToken } from '../mail/tokens'
 import { dropMfaChallenges } from '../mfa/service'
-import { announceRevocations, listActiveSessionIds, recordRevocations } from '../sessions/service'
+import { announceRevocations, revokeSessionsWithin } from '../sessions/service'
 
 type ResetTargetRow = { user_id: string; username: string; email: string }
 
@@ -100,13 +100,11 @@ export async function resetPassword(deps: Pick<AuthDeps, 'sql' | 'redis' | 'conf
     await spendOtherTokens(tx, target.user_id, 'reset_password')
     await dropMfaChallenges(tx, target.user_id)
     await tx`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${target.user_id}`
-    const sessionIds = await listActiveSessionIds(tx, target.user_id)
-    if (sessionIds.length > 0) await recordRevocations(tx, sessionIds, 'password-changed', deps.config.ACCESS_TOKEN_TTL_SECONDS)
     await queueMail(tx, { userId: target.user_id, kind: 'password_changed', to: target.email, data: { username: target.username } })
-    return sessionIds
+    return revokeSessionsWithin(tx, target.user_id, null, 'password-changed', deps.config.ACCESS_TOKEN_TTL_SECONDS)
   })
   if (revoked === null) return { ok: false, reason: 'INVALID_TOKEN' }
   deps.mailer.wake()
-  if (revoked.length > 0) await announceRevocations(deps, revoked, 'password-changed')
+  await announceRevocations(deps, revoked, 'password-changed')
   return { ok: true }
 }

@@ -147,8 +147,21 @@ export async function recordRevocations(sql: Sql | TransactionSql, sessionIds: s
     select 1`
 }
 
+/**
+ * Inside the transaction of a change that must end a user's sessions (a new password,
+ * two-factor turned on): records the revocation of every active one but `keep`, so the
+ * change and the revocation commit together or not at all. Hand the ids returned to
+ * `announceRevocations` after the commit.
+ */
+export async function revokeSessionsWithin(tx: TransactionSql, userId: string, keep: string | null, reason: RevocationReason, ttlSeconds: number): Promise<string[]> {
+  const sessionIds = (await listActiveSessionIds(tx, userId)).filter((id) => id !== keep)
+  if (sessionIds.length > 0) await recordRevocations(tx, sessionIds, reason, ttlSeconds)
+  return sessionIds
+}
+
 /** The fast path; its failure is logged, not thrown, because the revocation is already durable. */
 export async function announceRevocations(deps: RevokeDeps, sessionIds: string[], reason: RevocationReason) {
+  if (sessionIds.length === 0) return
   try {
     await publishRevocation(deps.redis, deps.config.REDIS_PREFIX, sessionIds, reason, deps.config.ACCESS_TOKEN_TTL_SECONDS)
   } catch (error) {
