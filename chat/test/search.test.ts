@@ -166,11 +166,14 @@ describe('limits of search', () => {
     const searchAt = () => call(limited.url, 'GET', `/chat/search?q=${word('slow')}`, { token: alice.accessToken })
     // A lock nothing else takes here holds the search as long as a scan of a huge table would.
     let release = () => {}
+    let locked = () => {}
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve))
     const held = stack.sql.begin(async (tx) => {
       await tx`lock table chat.messages in access exclusive mode`
+      locked()
       await new Promise<void>((resolve) => (release = resolve))
     })
-    await Bun.sleep(100)
+    await lockTaken
     const started = performance.now()
     const cancelled = await searchAt()
     const tookMs = performance.now() - started
