@@ -113,3 +113,36 @@ describe('Postgres out of reach', () => {
     await waitUntil(async () => (await send()).status < 300, `${what} works again`, RECOVERY_TIMEOUT_MS)
   })
 })
+
+describe('Postgres that does not answer in time', () => {
+  /** A request of each service and a table it reads, which the test locks as a stuck transaction would. */
+  const STALLED: Record<ServiceName, { table: string; path: string }> = {
+    auth: { table: 'auth.sessions', path: '/auth/sessions' },
+    user: { table: 'users.users', path: '/users/me' },
+    chat: { table: 'chat.rooms', path: '/chat/rooms' },
+  }
+
+  test.each(Object.keys(STALLED) as ServiceName[])('%s answers 503 once DATABASE_STATEMENT_TIMEOUT_MS has passed, instead of waiting for good', async (service) => {
+    const { table, path } = STALLED[service]
+    const instance = await stack.startInstance(service, { env: { DATABASE_STATEMENT_TIMEOUT_MS: '300' } })
+    let release = () => {}
+    let locked = () => {}
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve))
+    const held = stack.sql.begin(async (tx) => {
+      await tx`lock table ${tx(table.split('.')[0])}.${tx(table.split('.')[1])} in access exclusive mode`
+      locked()
+      await new Promise<void>((resolve) => (release = resolve))
+    })
+    try {
+      await lockTaken
+      const started = performance.now()
+      expectDependencyDown(await call(instance.url, 'GET', path, { token: tokens.accessToken }))
+      expect(performance.now() - started).toBeLessThan(3000)
+    } finally {
+      release()
+      await held
+    }
+    expect((await call(instance.url, 'GET', path, { token: tokens.accessToken })).status).toBe(200)
+    await stack.kill(instance, 'SIGTERM')
+  })
+})

@@ -38,7 +38,7 @@ export async function bootService(
 ): Promise<ServiceRuntime> {
   const { loadRevocations, ...dbOptions } = options
   const log = createLogger(service, config.LOG_LEVEL)
-  const sql = createDb(config.DATABASE_URL, dbOptions)
+  const sql = createDb(config.DATABASE_URL, { statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS, ...dbOptions })
   const redisAt = redisTarget(config)
   const redis = createRedis(redisAt, log)
   const fail = (what: string, url: string, error: unknown): never => {

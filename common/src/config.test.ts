@@ -14,6 +14,7 @@ describe('loadConfig with good settings', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+      DATABASE_STATEMENT_TIMEOUT_MS: 10_000,
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_CLUSTER_NODES: '',
       REDIS_CLUSTER_TOPOLOGY_REFRESH_MS: 1000,

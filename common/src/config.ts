@@ -24,6 +24,13 @@ export const BaseConfig = t.Object({
     default: 'info',
   }),
   DATABASE_URL: t.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
+  /**
+   * Postgres cancels any statement of a service's pool that runs longer (answered 503
+   * DEPENDENCY_DOWN), so a lock held by a stuck transaction or a runaway query holds a
+   * connection and its request this long at most, not for good. Work that may rightly take
+   * longer (migrations, deleting a room, rebuilding search vectors) lifts it for itself.
+   */
+  DATABASE_STATEMENT_TIMEOUT_MS: t.Integer({ minimum: 100, default: 10_000 }),
   REDIS_URL: t.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   /**
    * A Redis Cluster instead of REDIS_URL: some of its nodes (`host:port` or

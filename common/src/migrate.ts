@@ -13,6 +13,9 @@ export async function migrate(sql: Sql, schema: string, dir: string): Promise<st
   const files = (await readdir(dir)).filter((f) => MIGRATION_FILE.test(f)).sort(byVersion)
   const connection = await sql.reserve()
   try {
+    // Building an index on a big table, or waiting for another instance doing so, may take
+    // longer than the pool's statement_timeout allows a request (reset before release).
+    await connection`set statement_timeout = 0`
     await connection`select pg_advisory_lock(hashtext(${'migrate:' + schema}))`
     await connection`create schema if not exists ${connection(schema)}`
     await connection`
@@ -45,6 +48,7 @@ export async function migrate(sql: Sql, schema: string, dir: string): Promise<st
     return applied
   } finally {
     await connection`select pg_advisory_unlock(hashtext(${'migrate:' + schema}))`.catch(() => {})
+    await connection`reset statement_timeout`.catch(() => {})
     connection.release()
   }
 }

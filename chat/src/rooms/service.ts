@@ -328,6 +328,8 @@ export type DeleteRoomResult = { ok: true } | { ok: false; reason: AuthorityFail
  */
 export async function deleteRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, callerId: string): Promise<DeleteRoomResult> {
   const outcome = await deps.sql.begin(async (tx): Promise<DeleteRoomResult & { members?: string[] }> => {
+    // The cascade through a big room's messages may rightly outlast DATABASE_STATEMENT_TIMEOUT_MS.
+    await tx`set local statement_timeout = 0`
     const failure = ownerFailure(await lockRoom(tx, roomId, callerId))
     if (failure !== null) return { ok: false, reason: failure }
     const members = await tx<{ user_id: string }[]>`delete from chat.members where room_id = ${roomId} returning user_id`

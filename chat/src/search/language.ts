@@ -23,6 +23,8 @@ export async function ensureSearchLanguage(sql: Sql, language: SearchLanguage, l
   }
   if ((await current(sql)).endsWith(stemmedHalf(language))) return 'unchanged'
   const rebuilt = await sql.begin(async (tx) => {
+    // Rewrites every message: as long as a migration may take.
+    await tx`set local statement_timeout = 0`
     await tx`select pg_advisory_xact_lock(hashtext('migrate:chat'))`
     if ((await current(tx as unknown as Sql)).endsWith(stemmedHalf(language))) return false
     await tx.unsafe(`
