@@ -49,6 +49,11 @@ export const AuthConfig = t.Composite([
     MFA_TOKEN_TTL_SECONDS: t.Number({ minimum: 30, maximum: 3600, default: 300 }),
     /** Codes tried with one mfaToken before it is spent. */
     MFA_MAX_CODE_FAILURES: t.Number({ minimum: 1, maximum: 20, default: 5 }),
+    /**
+     * A login whose mfaToken was spent by wrong codes means the password is known to whoever
+     * typed them: the owner is mailed, at most once per this many seconds.
+     */
+    MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS: t.Number({ minimum: 1, default: 3600 }),
     /** Wrong two-factor codes from one client IP, across accounts, per LOGIN_FAILURE_WINDOW_SECONDS before that IP's codes answer 429. */
     MFA_MAX_FAILURES_PER_IP: t.Number({ minimum: 1, default: 100 }),
     /** The user service's internal base URL, one per instance, comma-separated: it shows `emailVerified`. */

@@ -8,7 +8,7 @@ import { totpCode, TOTP_PERIOD_SECONDS } from '../src/mfa/totp'
 import { createSession } from '../src/sessions/service'
 import { call, expectError, login, register, type Account, type Answer, type Tokens } from '../../test/client'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { waitUntil } from '../../test/wait'
+import { expectNever, waitUntil } from '../../test/wait'
 import { connect } from '../../test/ws-client'
 
 let stack: TestStack
@@ -279,6 +279,21 @@ describe('TOTP two-factor', () => {
     await awayFromStepEdge()
     expectError(await verify(mfaToken, codeAt(user.secret, 0)), 401, 'INVALID_TOKEN')
     expect(await stack.sql`select id from auth.sessions where user_id = ${user.id}`).toHaveLength(sessionsBefore.length)
+  })
+
+  test('an mfaToken spent by wrong codes mails the owner that someone has the password, once an hour at most', async () => {
+    const user = await enrolledUser()
+    const WARNING = 'Wrong two-factor codes after your password'
+    const spendWithWrongCodes = async () => {
+      const mfaToken = await mfaTokenOf(user)
+      for (let i = 0; i < 5; i++) expectError(await verify(mfaToken, wrongCode(user.secret)), 401, 'INVALID_CODE')
+      expectError(await verify(mfaToken, codeAt(user.secret, 0)), 401, 'INVALID_TOKEN')
+    }
+    await awayFromStepEdge()
+    await spendWithWrongCodes()
+    await waitUntil(async () => (await subjectsOfMailsTo(user.email)).includes(WARNING), 'the warning is written')
+    await spendWithWrongCodes()
+    await expectNever(async () => (await subjectsOfMailsTo(user.email)).filter((subject) => subject === WARNING).length > 1, { message: 'a second warning', forMs: 1000 })
   })
 
   test('a recovery code disables two-factor too', async () => {

@@ -35,4 +35,9 @@ describe('mail templates', () => {
     expect(off.subject).toBe('Two-factor login was turned off')
     expect(off.text).toContain('Forgot password?')
   })
+
+  test('the wrong-codes warning says how many codes were wrong', () => {
+    const mail = renderMail('wrong_two_factor_codes', { username: 'ada', codes: 5 }, 'http://localhost:8080')
+    expect(mail.text).toContain('5 wrong two-factor codes')
+  })
 })

@@ -13,6 +13,7 @@ export const MailData = {
   reset_password: t.Object({ username: t.String(), token: t.String(), validMinutes: t.Number() }),
   password_changed: t.Object({ username: t.String() }),
   two_factor_changed: t.Object({ username: t.String(), enabled: t.Boolean() }),
+  wrong_two_factor_codes: t.Object({ username: t.String(), codes: t.Number() }),
 }
 export type MailKind = keyof typeof MailData
 export type MailDataOf<K extends MailKind> = (typeof MailData)[K]['static']
@@ -83,6 +84,11 @@ const RENDER: { [K in Exclude<MailKind, 'reset_request'>]: (data: MailDataOf<K>,
           'Logging in to your account now needs only its password.',
           'If you did not do this, someone is using your account: reset your password at once with "Forgot password?" on the login page, then turn two-factor login on again.',
         ]),
+  wrong_two_factor_codes: ({ username, codes }, _publicUrl) =>
+    compose('Wrong two-factor codes after your password', `Hello ${username},`, [
+      `Someone just logged in to your account with its password, then entered ${codes} wrong two-factor codes, so the login was refused.`,
+      'If it was not you, someone else knows your password: change it at once, or reset it with "Forgot password?" on the login page.',
+    ]),
 }
 
 export type RenderableKind = keyof typeof RENDER

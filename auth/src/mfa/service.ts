@@ -1,6 +1,6 @@
 import type { TransactionSql } from 'postgres'
 import { isForeignKeyViolation } from '@chat/common/db'
-import { createFailureLimiter, ipLimitKey, type FailureLimiter } from '@chat/common/limits'
+import { createFailureLimiter, createRateLimiter, ipLimitKey, type FailureLimiter, type RateLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
 import type { ClientInfo, TokenPair } from '../sessions/model'
@@ -168,7 +168,29 @@ export async function createMfaChallenge(deps: Pick<AuthDeps, 'sql' | 'config'>,
 
 export type VerifyChallengeResult = { ok: true; pair: TokenPair } | { ok: false; reason: 'INVALID_TOKEN' } | CodeFailure
 
-export type VerifyLimiters = { reauth: FailureLimiter; perIp: FailureLimiter }
+/** `wrongCodeNotices`: one mail per user and MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS (createWrongCodeNoticeLimiter). */
+export type VerifyLimiters = { reauth: FailureLimiter; perIp: FailureLimiter; wrongCodeNotices: RateLimiter }
+
+export function createWrongCodeNoticeLimiter(deps: Pick<AuthDeps, 'redis' | 'config'>): RateLimiter {
+  return createRateLimiter(deps.redis, {
+    prefix: `${deps.config.REDIS_PREFIX}auth:mfa-wrong-codes-notice:`,
+    max: 1,
+    windowSeconds: deps.config.MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS,
+  })
+}
+
+/**
+ * A challenge spent by wrong codes was opened with the right password: whoever typed them
+ * has it. The owner is told, at most once per interval (an attacker trying codes would
+ * otherwise fill the mailbox and bury the warning).
+ */
+async function warnOfWrongCodes(deps: MfaDeps, notices: RateLimiter, userId: string, codes: number) {
+  if (!(await notices.take(userId)).allowed) return
+  const [identity] = await deps.sql<IdentityRow[]>`select username, email from auth.credentials where user_id = ${userId}`
+  if (identity === undefined) return
+  await queueMail(deps.sql, { userId, kind: 'wrong_two_factor_codes', to: identity.email, data: { username: identity.username, codes } })
+  deps.mailer.wake()
+}
 
 /**
  * Finishes a login with the second factor. Each try is counted on the challenge before
@@ -197,15 +219,18 @@ export async function verifyMfaChallenge(
     const refused = user.allowed ? ip : user
     return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: refused.allowed ? 1 : refused.retryAfterSeconds }
   }
-  const [counted] = await deps.sql<ChallengeRow[]>`
+  const [counted] = await deps.sql<(ChallengeRow & { attempts: number })[]>`
     update auth.mfa_challenges set attempts = attempts + 1
     where token_hash = ${hash} and spent_at is null and expires_at > now() and attempts < ${max}
-    returning user_id`
+    returning user_id, attempts`
   if (counted === undefined) {
     await Promise.all([limiters.reauth.forgive(userId), limiters.perIp.forgive(ipKey)])
     return { ok: false, reason: 'INVALID_TOKEN' }
   }
-  if (!(await spendSecondFactor(deps, userId, code))) return { ok: false, reason: 'INVALID_CODE' }
+  if (!(await spendSecondFactor(deps, userId, code))) {
+    if (counted.attempts >= max) await warnOfWrongCodes(deps, limiters.wrongCodeNotices, userId, counted.attempts)
+    return { ok: false, reason: 'INVALID_CODE' }
+  }
   await Promise.all([limiters.reauth.forgive(userId), limiters.perIp.forgive(ipKey)])
   const [spent] = await deps.sql<OkRow[]>`
     update auth.mfa_challenges set spent_at = now() where token_hash = ${hash} and spent_at is null returning 1 as ok`
