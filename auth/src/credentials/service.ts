@@ -3,7 +3,7 @@ import type { AuthDeps } from '../deps'
 import { queueVerificationMail } from '../email/service'
 import { queueMail } from '../mail/outbox'
 import { reauthenticate, type ReauthLimiter, type ReauthResult } from '../password/reauthentication'
-import { announceRevocations, listActiveSessionIds, recordRevocations } from '../sessions/service'
+import { announceRevocations, revokeSessionsWithin } from '../sessions/service'
 
 type Identity = { username: string; email: string }
 type PasswordHashRow = { password_hash: string }
@@ -90,12 +90,11 @@ export async function verifyPassword(
 export async function deleteCredential(deps: Pick<AuthDeps, 'sql' | 'redis' | 'config' | 'log'>, userId: string) {
   const revoked = await deps.sql.begin(async (tx) => {
     await tx`select 1 from auth.credentials where user_id = ${userId} for update`
-    const sessionIds = await listActiveSessionIds(tx, userId)
-    if (sessionIds.length > 0) await recordRevocations(tx, sessionIds, 'account-deleted', deps.config.ACCESS_TOKEN_TTL_SECONDS)
+    const sessionIds = await revokeSessionsWithin(tx, userId, null, 'account-deleted', deps.config.ACCESS_TOKEN_TTL_SECONDS)
     await tx`delete from auth.credentials where user_id = ${userId}`
     return sessionIds
   })
-  if (revoked.length > 0) await announceRevocations(deps, revoked, 'account-deleted')
+  await announceRevocations(deps, revoked, 'account-deleted')
 }
 
 function conflictReason(error: unknown): 'USERNAME_TAKEN' | 'EMAIL_TAKEN' | 'CONFLICT' {

@@ -149,7 +149,7 @@ export async function recordRevocations(sql: Sql | TransactionSql, sessionIds: s
 
 /**
  * Inside the transaction of a change that must end a user's sessions (a new password,
- * two-factor turned on): records the revocation of every active one but `keep`, so the
+ * two-factor turned on, the account deleted): records the revocation of every active one but `keep`, so the
  * change and the revocation commit together or not at all. Hand the ids returned to
  * `announceRevocations` after the commit.
  */
