@@ -1,4 +1,6 @@
 import { findPasswordWeakness } from '@chat/common/passwords'
+import type { TransactionSql } from 'postgres'
+import type { AuthConfig } from '../config'
 import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
 import { spendOtherTokens } from '../mail/tokens'
@@ -25,16 +27,32 @@ export async function changePassword(
   const why = findPasswordWeakness(newPassword, credential)
   if (why !== null) return { ok: false, reason: 'WEAK_PASSWORD', why }
   const hash = await deps.hasher.hash(newPassword)
-  const revoked = await deps.sql.begin(async (tx) => {
-    await tx`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${userId}`
-    // Reset links mailed before, and logins waiting for their code, were for the old password.
-    await spendOtherTokens(tx, userId, 'reset_password')
-    await dropMfaChallenges(tx, userId)
-    // reauthenticate confirms only against a stored hash: the credential is there.
-    await queueMail(tx, { userId, kind: 'password_changed', to: credential!.email, data: { username: credential!.username } })
-    return revokeSessionsWithin(tx, userId, currentSessionId, 'password-changed', deps.config.ACCESS_TOKEN_TTL_SECONDS)
-  })
+  // reauthenticate confirms only against a stored hash: the credential is there.
+  const owner = { userId, username: credential!.username, email: credential!.email }
+  const revoked = await deps.sql.begin((tx) => storeNewPassword(tx, deps.config, owner, hash, currentSessionId))
   deps.mailer.wake()
   await announceRevocations(deps, revoked, 'password-changed')
   return { ok: true }
+}
+
+/**
+ * Inside the transaction that sets a new password (a change or a reset): stores the hash,
+ * spends the reset links mailed before and drops the logins waiting for their code (both
+ * were for the old password), queues the "password changed" mail, and records the
+ * revocation of every session but `keep`. Returns the revoked sessions: hand them to
+ * `announceRevocations`, and wake the mailer, after the commit.
+ */
+export async function storeNewPassword(
+  tx: TransactionSql,
+  config: Pick<AuthConfig, 'ACCESS_TOKEN_TTL_SECONDS'>,
+  owner: { userId: string; username: string; email: string },
+  hash: string,
+  keep: string | null,
+): Promise<string[]> {
+  const { userId, username, email } = owner
+  await tx`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${userId}`
+  await spendOtherTokens(tx, userId, 'reset_password')
+  await dropMfaChallenges(tx, userId)
+  await queueMail(tx, { userId, kind: 'password_changed', to: email, data: { username } })
+  return revokeSessionsWithin(tx, userId, keep, 'password-changed', config.ACCESS_TOKEN_TTL_SECONDS)
 }

@@ -6,9 +6,9 @@ import type { AuthConfig } from '../config'
 import type { AuthDeps } from '../deps'
 import { validMinutes } from '../email/service'
 import { queueMail, type OutboxRow } from '../mail/outbox'
-import { generateToken, hashToken, spendOtherTokens, spendToken } from '../mail/tokens'
-import { dropMfaChallenges } from '../mfa/service'
-import { announceRevocations, revokeSessionsWithin } from '../sessions/service'
+import { generateToken, hashToken, spendToken } from '../mail/tokens'
+import { storeNewPassword } from '../password/service'
+import { announceRevocations } from '../sessions/service'
 
 type ResetTargetRow = { user_id: string; username: string; email: string }
 
@@ -97,11 +97,7 @@ export async function resetPassword(deps: Pick<AuthDeps, 'sql' | 'redis' | 'conf
   const revoked = await deps.sql.begin(async (tx) => {
     // Spent by a concurrent reset meanwhile: this one loses, and changes nothing.
     if ((await spendToken(tx, token, 'reset_password')) === null) return null
-    await spendOtherTokens(tx, target.user_id, 'reset_password')
-    await dropMfaChallenges(tx, target.user_id)
-    await tx`update auth.credentials set password_hash = ${hash}, updated_at = now() where user_id = ${target.user_id}`
-    await queueMail(tx, { userId: target.user_id, kind: 'password_changed', to: target.email, data: { username: target.username } })
-    return revokeSessionsWithin(tx, target.user_id, null, 'password-changed', deps.config.ACCESS_TOKEN_TTL_SECONDS)
+    return storeNewPassword(tx, deps.config, { userId: target.user_id, username: target.username, email: target.email }, hash, null)
   })
   if (revoked === null) return { ok: false, reason: 'INVALID_TOKEN' }
   deps.mailer.wake()
