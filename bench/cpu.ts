@@ -33,6 +33,11 @@ function readStat(pid: number): ProcessStat | null {
 
 const processTicks = (pid: number) => readStat(pid)?.ticks ?? 0
 
+/** User + system CPU seconds the processes have used so far (all threads); one gone counts 0. */
+export function cpuSecondsOf(pids: number[]): number {
+  return pids.reduce((ticks, pid) => ticks + processTicks(pid), 0) / CLOCK_TICKS_PER_SECOND
+}
+
 function allPids(): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))

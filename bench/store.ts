@@ -22,6 +22,7 @@ import { createLogger } from '@chat/common/logger'
 import { migrate } from '@chat/common/migrate'
 import { createMessageStore } from '../chat/src/messages/store'
 import { REPO_ROOT } from '../scripts/stack'
+import { cpuSecondsOf } from './cpu'
 import { markdownTable, ms } from './report'
 import { quantile } from './scale-model'
 import { positiveInt } from './settings'
@@ -30,21 +31,14 @@ const MESSAGES = positiveInt('BENCH_STORE_MESSAGES', 2000)
 const WARMUP = 200
 const BODY = 'the quick brown fox jumps over the lazy dog while the chat backend stores every message it acknowledges, '.slice(0, 100)
 const SETTINGS = { STORE_BATCH_MAX: 500, STORE_QUEUE_MAX: 10_000, STORE_STATEMENT_TIMEOUT_MS: 5000, STORE_FAILURE_BACKOFF_MS: 1000 }
-const CLOCK_TICKS_PER_SECOND = 100
 
 const serverUrl = process.env.DATABASE_URL || BaseConfig.properties.DATABASE_URL.default
 const database = `chat_store_bench_${process.pid}`
 
 /** User + system CPU seconds of the Postgres backends serving `sql`'s connections. */
 async function backendCpuSeconds(sql: postgres.Sql): Promise<number> {
-  const pids = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`
-  let ticks = 0
-  for (const { pid } of pids) {
-    const stat = await Bun.file(`/proc/${pid}/stat`).text().catch(() => '')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0)
-  }
-  return ticks / CLOCK_TICKS_PER_SECOND
+  const rows = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`
+  return cpuSecondsOf(rows.map((row) => row.pid))
 }
 
 type Mode = 'store' | 'insert'
