@@ -50,8 +50,9 @@ export const AuthConfig = t.Composite([
     /** Codes tried with one mfaToken before it is spent. */
     MFA_MAX_CODE_FAILURES: t.Number({ minimum: 1, maximum: 20, default: 5 }),
     /**
-     * A login whose mfaToken was spent by wrong codes means the password is known to whoever
-     * typed them: the owner is mailed, at most once per this many seconds.
+     * Wrong login codes mean the password is known to whoever typed them: the owner is mailed
+     * when a user's wrong codes in a window of this many seconds reach MFA_MAX_CODE_FAILURES
+     * (whichever mfaTokens they came with), so at most once per window.
      */
     MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS: t.Number({ minimum: 1, default: 3600 }),
     /** Wrong two-factor codes from one client IP, across accounts, per LOGIN_FAILURE_WINDOW_SECONDS before that IP's codes answer 429. */

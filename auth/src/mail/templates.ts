@@ -86,7 +86,7 @@ const RENDER: { [K in Exclude<MailKind, 'reset_request'>]: (data: MailDataOf<K>,
         ]),
   wrong_two_factor_codes: ({ username, codes }, _publicUrl) =>
     compose('Wrong two-factor codes after your password', `Hello ${username},`, [
-      `Someone just logged in to your account with its password, then entered ${codes} wrong two-factor codes, so the login was refused.`,
+      `Someone logged in to your account with its password, then entered ${codes} wrong two-factor codes, so they were not let in.`,
       'If it was not you, someone else knows your password: change it at once, or reset it with "Forgot password?" on the login page.',
     ]),
 }

@@ -7,7 +7,7 @@ import { createReauthLimiter } from '../password/reauthentication'
 import { TokenPair } from '../sessions/model'
 import { verifyPassword } from '../credentials/service'
 import { ConfirmTotpBody, DisableTotpBody, MfaStatus, RecoveryCodes, StartTotpBody, TotpEnrolment, VerifyMfaBody } from './model'
-import { confirmTotpEnrolment, createMfaIpLimiter, createWrongCodeNoticeLimiter, disableTotp, isTotpEnabled, startTotpEnrolment, verifyMfaChallenge } from './service'
+import { confirmTotpEnrolment, createMfaIpLimiter, createWrongCodeCounter, disableTotp, isTotpEnabled, startTotpEnrolment, verifyMfaChallenge } from './service'
 
 const fail = failureAnswers({
   INVALID_CODE: { code: 'INVALID_CODE', message: 'The code is wrong or was already used' },
@@ -25,8 +25,8 @@ const LIMIT_NOTE =
 
 export function mfaController(deps: AuthDeps) {
   const reauth = createReauthLimiter(deps)
-  // Wrong codes count with wrong passwords, per user.
-  const limiters = { reauth: reauth.failures, perIp: createMfaIpLimiter(deps), wrongCodeNotices: createWrongCodeNoticeLimiter(deps) }
+  // Wrong codes count with wrong passwords, per user (`reauth: reauth.failures`).
+  const limiters = { reauth: reauth.failures, perIp: createMfaIpLimiter(deps), wrongCodes: createWrongCodeCounter(deps) }
   const failWith = (result: { reason: Parameters<typeof fail>[0]; retryAfterSeconds?: number }) => fail(result.reason, { retryAfterSeconds: result.retryAfterSeconds })
   return new Elysia({ name: 'mfa-controller', prefix: '/auth/mfa' })
     .use(requestContext)
@@ -71,7 +71,7 @@ export function mfaController(deps: AuthDeps) {
         detail: {
           summary: 'Confirm the enrolment with a code: two-factor is on',
           tags: ['Two-factor'],
-          description: `Answers the 10 recovery codes, this once. Every other session of the caller is revoked. The confirming code counts as used. 401 INVALID_CODE for a wrong code, 409 CONFLICT with no enrolment pending. ${LIMIT_NOTE}`,
+          description: `Answers the 10 recovery codes, this once. Every other session of the caller is revoked, and the account's address is mailed that two-factor login was turned on. The confirming code counts as used. 401 INVALID_CODE for a wrong code, 409 CONFLICT with no enrolment pending. ${LIMIT_NOTE}`,
         },
       },
     )
@@ -89,7 +89,7 @@ export function mfaController(deps: AuthDeps) {
         detail: {
           summary: 'Turn two-factor off with a TOTP or recovery code',
           tags: ['Two-factor'],
-          description: `The account's address is mailed that two-factor login was turned off (and, on confirmation, that it was turned on). 401 INVALID_CODE for a wrong or used code, 409 CONFLICT when two-factor is off. ${LIMIT_NOTE}`,
+          description: `The account's address is mailed that two-factor login was turned off. 401 INVALID_CODE for a wrong or used code, 409 CONFLICT when two-factor is off. ${LIMIT_NOTE}`,
         },
       },
     )
@@ -106,7 +106,7 @@ export function mfaController(deps: AuthDeps) {
         detail: {
           summary: 'Finish a login with the second factor',
           tags: ['Two-factor'],
-          description: `Takes the mfaToken of a login that answered mfaRequired and a TOTP or recovery code; answers the usual token pair. A TOTP code works once (also across its 30 s window), a recovery code once ever. 401 INVALID_CODE for a wrong code; after 5 wrong codes, or once expired or used, the mfaToken answers 401 INVALID_TOKEN. An mfaToken spent by wrong codes mails the account's owner that someone has the password (at most once an hour). ${LIMIT_NOTE} 100 wrong codes from one IP in 15 minutes lock that IP likewise.`,
+          description: `Takes the mfaToken of a login that answered mfaRequired and a TOTP or recovery code; answers the usual token pair. A TOTP code works once (also across its 30 s window), a recovery code once ever. 401 INVALID_CODE for a wrong code; after 5 wrong codes, or once expired or used, the mfaToken answers 401 INVALID_TOKEN. The 5th wrong code of a user within an hour, whichever mfaTokens they came with, mails the account's owner that someone has the password (once per hour at most). ${LIMIT_NOTE} 100 wrong codes from one IP in 15 minutes lock that IP likewise.`,
         },
       },
     )

@@ -1,6 +1,6 @@
 import type { TransactionSql } from 'postgres'
 import { isForeignKeyViolation } from '@chat/common/db'
-import { createFailureLimiter, createRateLimiter, ipLimitKey, type FailureLimiter, type RateLimiter } from '@chat/common/limits'
+import { createFailureLimiter, ipLimitKey, type FailureLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
 import type { ClientInfo, TokenPair } from '../sessions/model'
@@ -123,11 +123,12 @@ export async function disableTotp(deps: MfaDeps, limiter: FailureLimiter, userId
   if (!check.allowed) return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: check.retryAfterSeconds }
   if (!(await spendSecondFactor(deps, userId, code))) return { ok: false, reason: 'INVALID_CODE' }
   await deps.sql.begin(async (tx) => {
+    // Nothing to tell when a concurrent disable took the factor away first.
     const [identity] = await tx<IdentityRow[]>`
-      with factor as (delete from auth.totp_factors where user_id = ${userId}),
+      with factor as (delete from auth.totp_factors where user_id = ${userId} returning 1),
            codes as (delete from auth.recovery_codes where user_id = ${userId}),
            challenges as (delete from auth.mfa_challenges where user_id = ${userId})
-      select username, email from auth.credentials where user_id = ${userId}`
+      select username, email from auth.credentials where user_id = ${userId} and exists (select from factor)`
     await tellOwner(tx, userId, identity, false)
   })
   deps.mailer.wake()
@@ -145,8 +146,8 @@ async function tellOwner(tx: TransactionSql, userId: string, identity: IdentityR
  * Opens the step between password and code: a random mfaToken, only its hash stored,
  * valid MFA_TOKEN_TTL_SECONDS. The user's finished challenges are cleared on the way, so
  * each user keeps at most the few that are still running. `checkedAt` is the credential's
- * `updated_at` when the password was checked (see createSession); null when the account
- * was deleted, or its password or factors changed, since.
+ * `updated_at` when the password was checked (see createSession). Answers null, and opens
+ * nothing, when the account was deleted, or its password or factors changed, since.
  */
 export async function createMfaChallenge(deps: Pick<AuthDeps, 'sql' | 'config'>, userId: string, checkedAt: string): Promise<MfaChallenge | null> {
   const token = generateRefreshToken()
@@ -168,28 +169,41 @@ export async function createMfaChallenge(deps: Pick<AuthDeps, 'sql' | 'config'>,
 
 export type VerifyChallengeResult = { ok: true; pair: TokenPair } | { ok: false; reason: 'INVALID_TOKEN' } | CodeFailure
 
-/** `wrongCodeNotices`: one mail per user and MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS (createWrongCodeNoticeLimiter). */
-export type VerifyLimiters = { reauth: FailureLimiter; perIp: FailureLimiter; wrongCodeNotices: RateLimiter }
+/** `wrongCodes`: see createWrongCodeCounter. */
+export type VerifyLimiters = { reauth: FailureLimiter; perIp: FailureLimiter; wrongCodes: WrongCodeCounter }
 
-export function createWrongCodeNoticeLimiter(deps: Pick<AuthDeps, 'redis' | 'config'>): RateLimiter {
-  return createRateLimiter(deps.redis, {
-    prefix: `${deps.config.REDIS_PREFIX}auth:mfa-wrong-codes-notice:`,
-    max: 1,
-    windowSeconds: deps.config.MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS,
-  })
+/** Counts a user's wrong login codes and answers how many there were in the current window. */
+export type WrongCodeCounter = (userId: string) => Promise<number>
+
+/**
+ * Wrong login codes per user in a fixed window of MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS,
+ * whichever mfaTokens they came with (one login per few guesses must not stay below it).
+ */
+export function createWrongCodeCounter(deps: Pick<AuthDeps, 'redis' | 'config'>): WrongCodeCounter {
+  const { REDIS_PREFIX, MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS } = deps.config
+  return async (userId) => {
+    const key = `${REDIS_PREFIX}auth:mfa-wrong-codes:${userId}`
+    const [count] = await deps.redis.multi().incr(key).expire(key, MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS, 'NX').exec()
+    return Number(count)
+  }
 }
 
 /**
- * A challenge spent by wrong codes was opened with the right password: whoever typed them
- * has it. The owner is told, at most once per interval (an attacker trying codes would
- * otherwise fill the mailbox and bury the warning).
+ * Wrong codes come after the right password: whoever typed them has it. The owner is told
+ * once the window's count reaches MFA_MAX_CODE_FAILURES, so at most once per window (an
+ * attacker trying codes would otherwise fill the mailbox and bury the warning). A failure
+ * here is logged, never the answer to the code.
  */
-async function warnOfWrongCodes(deps: MfaDeps, notices: RateLimiter, userId: string, codes: number) {
-  if (!(await notices.take(userId)).allowed) return
-  const [identity] = await deps.sql<IdentityRow[]>`select username, email from auth.credentials where user_id = ${userId}`
-  if (identity === undefined) return
-  await queueMail(deps.sql, { userId, kind: 'wrong_two_factor_codes', to: identity.email, data: { username: identity.username, codes } })
-  deps.mailer.wake()
+async function warnOfWrongCodes(deps: MfaDeps, userId: string, codes: number) {
+  try {
+    await deps.sql`
+      insert into auth.outbox (user_id, kind, recipient, data)
+      select user_id, 'wrong_two_factor_codes', email, jsonb_build_object('username', username, 'codes', ${codes}::int)
+      from auth.credentials where user_id = ${userId}`
+    deps.mailer.wake()
+  } catch (error) {
+    deps.log.warn('the wrong two-factor codes warning could not be queued', { error })
+  }
 }
 
 /**
@@ -219,16 +233,16 @@ export async function verifyMfaChallenge(
     const refused = user.allowed ? ip : user
     return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: refused.allowed ? 1 : refused.retryAfterSeconds }
   }
-  const [counted] = await deps.sql<(ChallengeRow & { attempts: number })[]>`
+  const [counted] = await deps.sql<ChallengeRow[]>`
     update auth.mfa_challenges set attempts = attempts + 1
     where token_hash = ${hash} and spent_at is null and expires_at > now() and attempts < ${max}
-    returning user_id, attempts`
+    returning user_id`
   if (counted === undefined) {
     await Promise.all([limiters.reauth.forgive(userId), limiters.perIp.forgive(ipKey)])
     return { ok: false, reason: 'INVALID_TOKEN' }
   }
   if (!(await spendSecondFactor(deps, userId, code))) {
-    if (counted.attempts >= max) await warnOfWrongCodes(deps, limiters.wrongCodeNotices, userId, counted.attempts)
+    if ((await limiters.wrongCodes(userId)) === max) await warnOfWrongCodes(deps, userId, max)
     return { ok: false, reason: 'INVALID_CODE' }
   }
   await Promise.all([limiters.reauth.forgive(userId), limiters.perIp.forgive(ipKey)])
