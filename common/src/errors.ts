@@ -175,9 +175,10 @@ const POSTGRES_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDE
 const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
 /**
  * SQLSTATEs of a server that cannot serve now: connection exceptions (class 08), too many
- * connections, shutting down or starting up, a statement cancelled by `statement_timeout`.
+ * connections, shutting down or starting up, a statement cancelled by `statement_timeout`,
+ * a lock not granted within `lock_timeout` (55P03).
  */
-const POSTGRES_UNAVAILABLE_STATES = /^(08...|53300|57P0[1-3]|57014)$/
+const POSTGRES_UNAVAILABLE_STATES = /^(08...|53300|57P0[1-3]|57014|55P03)$/
 
 /**
  * The one rule for "a backing service failed" (503 here, the dependency error counter in

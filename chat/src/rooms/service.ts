@@ -326,10 +326,11 @@ export type DeleteRoomResult = { ok: true } | { ok: false; reason: AuthorityFail
  * (foreign keys cascade), in one transaction. Every member's sockets then get
  * `left{room, reason:"deleted"}`.
  */
-export async function deleteRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'>, roomId: string, callerId: string): Promise<DeleteRoomResult> {
+export async function deleteRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log' | 'config'>, roomId: string, callerId: string): Promise<DeleteRoomResult> {
   const outcome = await deps.sql.begin(async (tx): Promise<DeleteRoomResult & { members?: string[] }> => {
-    // The cascade through a big room's messages may rightly outlast DATABASE_STATEMENT_TIMEOUT_MS.
-    await tx`set local statement_timeout = 0`
+    // The cascade through a big room's messages may rightly outlast DATABASE_STATEMENT_TIMEOUT_MS;
+    // waiting for a lock may not (a stuck transaction would hold this connection for good).
+    await tx`select set_config('statement_timeout', '0', true), set_config('lock_timeout', ${String(deps.config.DATABASE_STATEMENT_TIMEOUT_MS)}, true)`
     const failure = ownerFailure(await lockRoom(tx, roomId, callerId))
     if (failure !== null) return { ok: false, reason: failure }
     const members = await tx<{ user_id: string }[]>`delete from chat.members where room_id = ${roomId} returning user_id`
