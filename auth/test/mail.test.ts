@@ -257,6 +257,18 @@ describe('the outbox', () => {
     expect(new Set(recipients.map((recipient) => smtp.mailsTo(recipient)[0].messageId)).size).toBe(recipients.length)
   })
 
+  // During a rolling deploy an older instance may claim a mail a newer one queued.
+  test('a mail of a kind this version does not know is tried again later, not given up', async () => {
+    const [row] = await stack.sql<{ id: string }[]>`
+      insert into auth.outbox (kind, recipient, data) values ('from_a_newer_version', 'future@example.com', '{}'::jsonb) returning id`
+    const tried = async () => (await stack.sql<{ failed_at: Date | null; last_error: string | null }[]>`select failed_at, last_error from auth.outbox where id = ${row.id}`)[0]
+    await waitUntil(async () => (await tried()).last_error !== null, 'the mail was tried')
+    const claimed = await tried()
+    expect(claimed.failed_at).toBeNull()
+    expect(claimed.last_error).toContain('unknown to this version')
+    await stack.sql`delete from auth.outbox where id = ${row.id}`
+  })
+
   test('no token from any mail appears in any log line, of the services or of Caddy', async () => {
     expect(seenTokens.length).toBeGreaterThan(5)
     // A browser opening the links, as Caddy's access log sees it.

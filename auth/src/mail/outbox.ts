@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value'
 import type { Sql } from '@chat/common/db'
 import type { TransactionSql } from 'postgres'
 import type { AuthConfig } from '../config'
-import { MailData, renderMail, type MailDataOf, type MailKind, type RenderableKind } from './templates'
+import { isMailKind, MailData, renderMail, type MailDataOf, type MailKind, type RenderableKind } from './templates'
 import type { OutgoingMail } from './transport'
 
 export type QueuedMail<K extends MailKind = MailKind> = { userId: string | null; kind: K; to: string; data: MailDataOf<K> }
@@ -40,7 +40,7 @@ export async function claimDueMails(sql: Sql, config: Pick<AuthConfig, 'MAIL_BAT
 
 /** Renders a claimed row, or null when its kind or data no longer fit a template. */
 export function renderRow(row: OutboxRow, publicUrl: string): OutgoingMail | null {
-  if (!(row.kind in MailData) || row.kind === 'reset_request') return null
+  if (!isMailKind(row.kind) || row.kind === 'reset_request') return null
   const kind = row.kind as RenderableKind
   if (!Value.Check(MailData[kind], row.data)) return null
   const rendered = renderMail(kind, row.data as MailDataOf<typeof kind>, publicUrl)

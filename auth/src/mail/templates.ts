@@ -16,6 +16,7 @@ export const MailData = {
   wrong_two_factor_codes: t.Object({ username: t.String(), codes: t.Number() }),
 }
 export type MailKind = keyof typeof MailData
+export const isMailKind = (kind: string): kind is MailKind => Object.hasOwn(MailData, kind)
 export type MailDataOf<K extends MailKind> = (typeof MailData)[K]['static']
 export type Rendered = { subject: string; text: string; html: string }
 

@@ -7,6 +7,7 @@ import { claimDueMails, markFailed, markSent, renderRow, type OutboxRow } from '
 import type { MailTransport } from './transport'
 import { createFileTransport } from './transport.files'
 import { createSmtpTransport } from './transport.smtp'
+import { isMailKind } from './templates'
 
 type WorkerDeps = Pick<AuthDeps, 'sql' | 'config' | 'log'>
 
@@ -41,6 +42,13 @@ export function startMailWorker(deps: WorkerDeps, transport: MailTransport): Mai
     const row = claimed.kind === 'reset_request' ? await resolveResetRequest(sql, config, claimed) : claimed
     // A reset request for an address no account has: dropped, nothing is sent.
     if (row === null) return markSent(sql, claimed.id)
+    if (!isMailKind(row.kind)) {
+      // Queued by a newer version during a rolling deploy: left, with the usual backoff, for
+      // an instance that knows the kind (given up after MAIL_MAX_ATTEMPTS like any failure).
+      const outcome = await markFailed(sql, config, row, `kind ${row.kind} is unknown to this version`)
+      log.warn('mail of a kind this version does not know; left for another instance', { mailId: row.id, kind: row.kind, outcome })
+      return
+    }
     const mail = renderRow(row, config.PUBLIC_URL)
     if (mail === null) {
       await markFailed(sql, { ...config, MAIL_MAX_ATTEMPTS: 0 }, row, `no template fits kind ${row.kind}`)
