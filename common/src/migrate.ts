@@ -14,7 +14,9 @@ export async function migrate(sql: Sql, schema: string, dir: string): Promise<st
   const connection = await sql.reserve()
   try {
     // Building an index on a big table, or waiting for another instance doing so, may take
-    // longer than the pool's statement_timeout allows a request (reset before release).
+    // longer than the pool's statement_timeout allows a request (reset before release). A
+    // service's start-up still gives all of it 20 s (boot.ts); migrations that take longer
+    // are run beforehand with `bun run migrate` or the migration Job, whose pool has no timeout.
     await connection`set statement_timeout = 0`
     await connection`select pg_advisory_lock(hashtext(${'migrate:' + schema}))`
     await connection`create schema if not exists ${connection(schema)}`

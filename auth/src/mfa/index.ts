@@ -53,7 +53,7 @@ export function mfaController(deps: AuthDeps) {
           summary: 'Start a TOTP enrolment',
           tags: ['Two-factor'],
           description:
-            `Needs the account password (403 INVALID_PASSWORD when wrong; ${LIMIT_NOTE.replace('A wrong code', 'A wrong password')}), so an access token alone cannot put the account behind someone else's authenticator. A fresh secret (RFC 6238: SHA-1, 6 digits, 30 s), stored encrypted. Nothing changes until POST /auth/mfa/totp/confirm; calling this again replaces a pending secret. 409 CONFLICT when two-factor is already on.`,
+            `Needs the account password (403 INVALID_PASSWORD when wrong; ${LIMIT_NOTE.replace('A wrong code', 'A wrong password')} More than 10 password checks of one user within a minute, right or wrong, answer 429 as well), so an access token alone cannot put the account behind someone else's authenticator. A fresh secret (RFC 6238: SHA-1, 6 digits, 30 s), stored encrypted. Nothing changes until POST /auth/mfa/totp/confirm; calling this again replaces a pending secret. 409 CONFLICT when two-factor is already on.`,
         },
       },
     )

@@ -71,7 +71,7 @@ export function usersController(deps: UserDeps) {
           summary: 'Update the caller’s profile',
           tags: ['Users'],
           description:
-            '`bio` and `avatarUrl` can be cleared with null. A new `email` needs `currentPassword` (422 without it, 403 INVALID_PASSWORD when wrong; wrong ones count against the same limit as PUT /auth/password, then 429 TOO_MANY_ATTEMPTS): `emailVerified` becomes false, a verification mail goes to the new address and the former one is told of the change. More than 5 attempts to change the email within an hour, whatever their outcome, answer 429 RATE_LIMITED with Retry-After.',
+            '`bio` and `avatarUrl` can be cleared with null. A new `email` needs `currentPassword` (422 without it, 403 INVALID_PASSWORD when wrong; wrong ones count against the same limit as PUT /auth/password, then 429 TOO_MANY_ATTEMPTS, as does an 11th password check of the user within a minute): `emailVerified` becomes false, a verification mail goes to the new address and the former one is told of the change. More than 5 attempts to change the email within an hour, whatever their outcome, answer 429 RATE_LIMITED with Retry-After.',
         },
       },
     )
@@ -90,7 +90,7 @@ export function usersController(deps: UserDeps) {
           summary: 'Delete the caller’s account',
           tags: ['Users'],
           description:
-            'Every session is revoked at once on every service, open sockets are closed, and the account can no longer log in. After 10 wrong passwords for the account within 15 minutes (here or in PUT /auth/password) this answers 429 TOO_MANY_ATTEMPTS with Retry-After, even for the right one.',
+            'Every session is revoked at once on every service, open sockets are closed, and the account can no longer log in. After 10 wrong passwords for the account within 15 minutes (here or in PUT /auth/password) this answers 429 TOO_MANY_ATTEMPTS with Retry-After, even for the right one; so does an 11th password check of the user within a minute.',
         },
       },
     )
