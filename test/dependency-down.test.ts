@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SERVICES, type Instance, type ServiceName } from '../scripts/stack'
 import { call, login, register, type Account, type Answer, type Tokens } from './client'
 import { startTestStack, type TestStack } from './harness'
+import { whileLocked } from './locks'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy'
 import { waitUntil } from './wait'
 
@@ -122,26 +123,6 @@ describe('Postgres that does not answer in time', () => {
     chat: { table: 'chat.rooms', path: '/chat/rooms' },
   }
 
-  /** Holds `table` locked as a stuck transaction would, while `during` runs. */
-  async function whileLocked(table: string, during: () => Promise<void>) {
-    let release = () => {}
-    let locked = () => {}
-    const lockTaken = new Promise<void>((resolve) => (locked = resolve))
-    const [schema, name] = table.split('.')
-    const held = stack.sql.begin(async (tx) => {
-      await tx`lock table ${tx(schema)}.${tx(name)} in access exclusive mode`
-      locked()
-      await new Promise<void>((resolve) => (release = resolve))
-    })
-    try {
-      await lockTaken
-      await during()
-    } finally {
-      release()
-      await held
-    }
-  }
-
   async function expectDownWithin(answer: Promise<Answer>, ms: number) {
     const started = performance.now()
     expectDependencyDown(await answer)
@@ -151,7 +132,7 @@ describe('Postgres that does not answer in time', () => {
   test.each(Object.keys(STALLED) as ServiceName[])('%s answers 503 once DATABASE_STATEMENT_TIMEOUT_MS has passed, instead of waiting for good', async (service) => {
     const { table, path } = STALLED[service]
     const instance = await stack.startInstance(service, { env: { DATABASE_STATEMENT_TIMEOUT_MS: '300' } })
-    await whileLocked(table, () => expectDownWithin(call(instance.url, 'GET', path, { token: tokens.accessToken }), 3000))
+    await whileLocked(stack.sql, table, () => expectDownWithin(call(instance.url, 'GET', path, { token: tokens.accessToken }), 3000))
     expect((await call(instance.url, 'GET', path, { token: tokens.accessToken })).status).toBe(200)
     await stack.kill(instance, 'SIGTERM')
   })
@@ -159,7 +140,7 @@ describe('Postgres that does not answer in time', () => {
   // Deleting a room lifts the statement timeout for its cascade, but not the wait for a lock.
   test('deleting a room waits for a lock no longer than DATABASE_STATEMENT_TIMEOUT_MS either; the room is still there', async () => {
     const instance = await stack.startInstance('chat', { env: { DATABASE_STATEMENT_TIMEOUT_MS: '300' } })
-    await whileLocked('chat.rooms', () => expectDownWithin(call(instance.url, 'DELETE', `/chat/rooms/${roomId}`, { token: tokens.accessToken }), 3000))
+    await whileLocked(stack.sql, 'chat.rooms', () => expectDownWithin(call(instance.url, 'DELETE', `/chat/rooms/${roomId}`, { token: tokens.accessToken }), 3000))
     expect((await call(instance.url, 'GET', `/chat/rooms/${roomId}`, { token: tokens.accessToken })).status).toBe(200)
     await stack.kill(instance, 'SIGTERM')
   })

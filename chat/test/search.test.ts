@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createRoom, person, type Person } from '../../test/chat-helpers'
 import { call, expectError, uniqueName } from '../../test/client'
 import { startTestStack, type TestStack } from '../../test/harness'
+import { whileLocked } from '../../test/locks'
 import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
 
 let stack: TestStack
@@ -165,20 +166,9 @@ describe('limits of search', () => {
     await createRoom(stack.url, alice)
     const searchAt = () => call(limited.url, 'GET', `/chat/search?q=${word('slow')}`, { token: alice.accessToken })
     // A lock nothing else takes here holds the search as long as a scan of a huge table would.
-    let release = () => {}
-    let locked = () => {}
-    const lockTaken = new Promise<void>((resolve) => (locked = resolve))
-    const held = stack.sql.begin(async (tx) => {
-      await tx`lock table chat.messages in access exclusive mode`
-      locked()
-      await new Promise<void>((resolve) => (release = resolve))
-    })
-    await lockTaken
     const started = performance.now()
-    const cancelled = await searchAt()
+    const cancelled = await whileLocked(stack.sql, 'chat.messages', searchAt)
     const tookMs = performance.now() - started
-    release()
-    await held
     expect(cancelled.status).toBe(503)
     expect(tookMs).toBeLessThan(1500)
     expect((await searchAt()).status).toBe(200)
