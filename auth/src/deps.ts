@@ -21,6 +21,8 @@ export type AuthDeps = {
   internalToken: string
   /** AES-256 key sealing TOTP secrets (from MFA_ENCRYPTION_KEY). */
   mfaKey: Buffer
+  /** Seals the tokens of mails waiting in the outbox (mail/sealed-token.ts). */
+  mailTokenKey: Buffer
   /** Wakes this instance's outbox worker after a transaction queued mail. */
   mailer: Mailer
   users: UsersClient

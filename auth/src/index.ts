@@ -9,7 +9,7 @@ import { startCleanupJob } from './cleanup/service'
 import { loadAuthConfig } from './config'
 import { createMailTransport, startMailWorker } from './mail/worker'
 import { createAccessTokenSigner, loadSigningKey } from './keys/signing-key'
-import { resolveMfaKey } from './mfa/key'
+import { resolveSealingKeys } from './mfa/key'
 import { createPasswordHasher } from './password/hashing'
 import { createUsersClient } from './users-client'
 import { listRevocationsInForce } from './sessions/service'
@@ -29,7 +29,8 @@ const verifier = createTokenVerifier({
   revocations: runtime.revocations,
 })
 
-const mailWorker = startMailWorker({ ...runtime, config }, await createMailTransport({ config, log: runtime.log }))
+const sealingKeys = resolveSealingKeys(config)
+const mailWorker = startMailWorker({ ...runtime, config, mailTokenKey: sealingKeys.mailTokenKey }, await createMailTransport({ config, log: runtime.log }))
 
 const app = createAuthApp({
   ...runtime,
@@ -39,7 +40,7 @@ const app = createAuthApp({
   verifier,
   hasher: createPasswordHasher(config),
   internalToken,
-  mfaKey: resolveMfaKey(config),
+  ...sealingKeys,
   mailer: mailWorker,
   users: createUsersClient(config.USER_INTERNAL_URL, internalToken),
 }).listen({ port: config.PORT, hostname: config.HOST })

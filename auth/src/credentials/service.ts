@@ -18,7 +18,7 @@ export type CreateCredentialResult = { ok: true } | { ok: false; reason: 'USERNA
  * queued mail goes with it.)
  */
 export async function createCredential(
-  deps: Pick<AuthDeps, 'sql' | 'hasher' | 'config' | 'mailer'>,
+  deps: Pick<AuthDeps, 'sql' | 'hasher' | 'config' | 'mailer' | 'mailTokenKey'>,
   userId: string,
   identity: Identity,
   password: string,
@@ -29,7 +29,7 @@ export async function createCredential(
       await tx`
         insert into auth.credentials (user_id, username, email, password_hash)
         values (${userId}, ${identity.username}, ${identity.email}, ${hash})`
-      await queueVerificationMail(tx, deps.config, { userId, ...identity })
+      await queueVerificationMail(tx, deps, { userId, ...identity })
     })
   } catch (error) {
     return { ok: false, reason: conflictReason(error) }
@@ -43,7 +43,7 @@ export async function createCredential(
  * merely another letter case) is unverified: a verification mail goes to it, and the
  * former address is told, in the same transaction as the change.
  */
-export async function updateIdentity(deps: Pick<AuthDeps, 'sql' | 'config' | 'mailer'>, userId: string, identity: Partial<Identity>) {
+export async function updateIdentity(deps: Pick<AuthDeps, 'sql' | 'config' | 'mailer' | 'mailTokenKey'>, userId: string, identity: Partial<Identity>) {
   try {
     const mailed = await deps.sql.begin(async (tx) => {
       const [before] = await tx<IdentityRow[]>`select username, email from auth.credentials where user_id = ${userId} for update`
@@ -58,7 +58,7 @@ export async function updateIdentity(deps: Pick<AuthDeps, 'sql' | 'config' | 'ma
         where user_id = ${userId}
         returning username, email`
       if (!emailChanged) return false
-      await queueVerificationMail(tx, deps.config, { userId, ...after })
+      await queueVerificationMail(tx, deps, { userId, ...after })
       await queueMail(tx, { userId, kind: 'email_changed', to: before.email, data: { username: after.username, newEmail: after.email } })
       return true
     })

@@ -5,6 +5,7 @@ import type { TransactionSql } from 'postgres'
 import type { AuthConfig } from '../config'
 import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
+import { sealMailToken } from '../mail/sealed-token'
 import { createToken, spendToken } from '../mail/tokens'
 
 type IdentityRow = { username: string; email: string; verified: boolean }
@@ -24,11 +25,11 @@ export const validMinutes = (seconds: number) => Math.max(1, Math.round(seconds 
  */
 export async function queueVerificationMail(
   tx: TransactionSql | Sql,
-  config: Pick<AuthConfig, 'VERIFY_EMAIL_TOKEN_TTL_SECONDS'>,
+  deps: Pick<AuthDeps, 'config' | 'mailTokenKey'>,
   user: { userId: string; username: string; email: string },
 ): Promise<void> {
-  const ttl = config.VERIFY_EMAIL_TOKEN_TTL_SECONDS
-  const token = await createToken(tx, user.userId, user.email, 'verify_email', ttl)
+  const ttl = deps.config.VERIFY_EMAIL_TOKEN_TTL_SECONDS
+  const token = sealMailToken(deps.mailTokenKey, 'verify_email', await createToken(tx, user.userId, user.email, 'verify_email', ttl))
   await queueMail(tx, { userId: user.userId, kind: 'verify_email', to: user.email, data: { username: user.username, token, validMinutes: validMinutes(ttl) } })
 }
 
@@ -69,14 +70,14 @@ export function createResendLimiter(deps: Pick<AuthDeps, 'redis' | 'config'>): R
 }
 
 /** Queues a new verification mail, unless the address is verified already (then nothing is sent). */
-export async function resendVerification(deps: Pick<AuthDeps, 'sql' | 'config' | 'mailer'>, limiter: RateLimiter, userId: string): Promise<ResendResult> {
+export async function resendVerification(deps: Pick<AuthDeps, 'sql' | 'config' | 'mailer' | 'mailTokenKey'>, limiter: RateLimiter, userId: string): Promise<ResendResult> {
   const allowed = await limiter.take(userId)
   if (!allowed.allowed) return { ok: false, reason: 'RATE_LIMITED', retryAfterSeconds: allowed.retryAfterSeconds }
   const queued = await deps.sql.begin(async (tx) => {
     const [row] = await tx<IdentityRow[]>`
       select username, email, email_verified_at is not null as verified from auth.credentials where user_id = ${userId} for update`
     if (row === undefined || row.verified) return false
-    await queueVerificationMail(tx, deps.config, { userId, username: row.username, email: row.email })
+    await queueVerificationMail(tx, deps, { userId, username: row.username, email: row.email })
     return true
   })
   if (queued) deps.mailer.wake()

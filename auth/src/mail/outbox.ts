@@ -3,6 +3,7 @@ import type { Sql } from '@chat/common/db'
 import type { TransactionSql } from 'postgres'
 import type { AuthConfig } from '../config'
 import { isMailKind, MailData, renderMail, type MailDataOf, type MailKind, type RenderableKind } from './templates'
+import { openMailToken } from './sealed-token'
 import type { OutgoingMail } from './transport'
 
 export type QueuedMail<K extends MailKind = MailKind> = { userId: string | null; kind: K; to: string; data: MailDataOf<K> }
@@ -38,13 +39,22 @@ export async function claimDueMails(sql: Sql, config: Pick<AuthConfig, 'MAIL_BAT
     returning id, kind, recipient, data, attempts`
 }
 
-/** Renders a claimed row, or null when its kind or data no longer fit a template. */
-export function renderRow(row: OutboxRow, publicUrl: string): OutgoingMail | null {
+/** Renders a claimed row, or null when its kind or data no longer fit a template, or its link's token does not open. */
+export function renderRow(row: OutboxRow, publicUrl: string, tokenKey: Buffer): OutgoingMail | null {
   if (!isMailKind(row.kind) || row.kind === 'reset_request') return null
   const kind = row.kind as RenderableKind
   if (!Value.Check(MailData[kind], row.data)) return null
-  const rendered = renderMail(kind, row.data as MailDataOf<typeof kind>, publicUrl)
+  const data = withOpenedToken(row.data as MailDataOf<typeof kind>, kind, tokenKey)
+  if (data === null) return null
+  const rendered = renderMail(kind, data, publicUrl)
   return { id: row.id, to: row.recipient, ...rendered }
+}
+
+/** The data with its link's token opened (mail/sealed-token.ts); data without a token as it is. */
+function withOpenedToken<D extends object>(data: D, kind: string, tokenKey: Buffer): D | null {
+  if (!('token' in data) || typeof data.token !== 'string') return data
+  const token = openMailToken(tokenKey, kind, data.token)
+  return token === null ? null : { ...data, token }
 }
 
 /** Delivered (or, for a reset request no account matched, nothing to deliver): the row goes, and with it the token its link carried. */

@@ -9,7 +9,7 @@ import { createFileTransport } from './transport.files'
 import { createSmtpTransport } from './transport.smtp'
 import { isMailKind } from './templates'
 
-type WorkerDeps = Pick<AuthDeps, 'sql' | 'config' | 'log'>
+type WorkerDeps = Pick<AuthDeps, 'sql' | 'config' | 'log' | 'mailTokenKey'>
 
 /** What request handlers see of the worker: a nudge after they committed mail. */
 export type Mailer = {
@@ -39,7 +39,7 @@ export function startMailWorker(deps: WorkerDeps, transport: MailTransport): Mai
   let stopped = false
 
   async function sendOne(claimed: OutboxRow): Promise<void> {
-    const row = claimed.kind === 'reset_request' ? await resolveResetRequest(sql, config, claimed) : claimed
+    const row = claimed.kind === 'reset_request' ? await resolveResetRequest(deps, claimed) : claimed
     // A reset request for an address no account has: dropped, nothing is sent.
     if (row === null) return markSent(sql, claimed.id)
     if (!isMailKind(row.kind)) {
@@ -49,10 +49,10 @@ export function startMailWorker(deps: WorkerDeps, transport: MailTransport): Mai
       log.warn('mail of a kind this version does not know; left for another instance', { mailId: row.id, kind: row.kind, outcome })
       return
     }
-    const mail = renderRow(row, config.PUBLIC_URL)
+    const mail = renderRow(row, config.PUBLIC_URL, deps.mailTokenKey)
     if (mail === null) {
-      await markFailed(sql, { ...config, MAIL_MAX_ATTEMPTS: 0 }, row, `no template fits kind ${row.kind}`)
-      log.error('mail given up: it fits no template', { mailId: row.id, kind: row.kind })
+      await markFailed(sql, { ...config, MAIL_MAX_ATTEMPTS: 0 }, row, `no template fits kind ${row.kind}, or its token does not open`)
+      log.error('mail given up: it fits no template, or its token does not open with this key', { mailId: row.id, kind: row.kind })
       return
     }
     try {

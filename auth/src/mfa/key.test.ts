@@ -4,17 +4,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecretKey } from './totp'
 
-/** Runs resolveMfaKey in a process of its own (it may exit) and answers its exit code, output and key. */
+/** Runs resolveSealingKeys in a process of its own (it may exit) and answers its exit code, output and the TOTP key. */
 async function resolveIn(env: Record<string, string>) {
-  const script = `import { resolveMfaKey } from ${JSON.stringify(join(import.meta.dir, 'key.ts'))}
-const key = resolveMfaKey({ NODE_ENV: process.env.NODE_ENV, MFA_ENCRYPTION_KEY: process.env.MFA_ENCRYPTION_KEY || undefined })
-console.log(key.toString('hex'))`
+  const script = `import { resolveSealingKeys } from ${JSON.stringify(join(import.meta.dir, 'key.ts'))}
+const keys = resolveSealingKeys({ NODE_ENV: process.env.NODE_ENV, MFA_ENCRYPTION_KEY: process.env.MFA_ENCRYPTION_KEY || undefined })
+if (keys.mailTokenKey.equals(keys.mfaKey)) throw new Error('one key for two purposes')
+console.log(keys.mfaKey.toString('hex'))`
   const child = Bun.spawn(['bun', '-e', script], { env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
   const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
   return { code, key: stdout.trim(), stderr: stderr.trim() }
 }
 
-describe('resolveMfaKey', () => {
+describe('resolveSealingKeys', () => {
   test('production without MFA_ENCRYPTION_KEY stops with one clear line', async () => {
     const result = await resolveIn({ NODE_ENV: 'production' })
     expect(result.code).toBe(1)

@@ -1,13 +1,21 @@
+import { hkdfSync } from 'node:crypto'
 import { randomToken, readOrCreateDevSecret } from '@chat/common/dev-secrets'
 import type { AuthConfig } from '../config'
 import { deriveSecretKey } from './totp'
 
-/** The key sealing TOTP secrets: from MFA_ENCRYPTION_KEY, or a generated dev value outside production. */
-export function resolveMfaKey(config: Pick<AuthConfig, 'NODE_ENV' | 'MFA_ENCRYPTION_KEY'>): Buffer {
-  if (config.MFA_ENCRYPTION_KEY) return deriveSecretKey(config.MFA_ENCRYPTION_KEY)
+/**
+ * The keys derived from MFA_ENCRYPTION_KEY (or a generated dev value outside production):
+ * one seals TOTP secrets, the other the tokens of mails waiting in the outbox.
+ */
+export function resolveSealingKeys(config: Pick<AuthConfig, 'NODE_ENV' | 'MFA_ENCRYPTION_KEY'>): { mfaKey: Buffer; mailTokenKey: Buffer } {
+  const setting = config.MFA_ENCRYPTION_KEY || devSetting(config)
+  return { mfaKey: deriveSecretKey(setting), mailTokenKey: Buffer.from(hkdfSync('sha256', setting, '', 'mail-token-at-rest', 32)) }
+}
+
+function devSetting(config: Pick<AuthConfig, 'NODE_ENV'>): string {
   if (config.NODE_ENV === 'production') {
     console.error('config: MFA_ENCRYPTION_KEY is required in production (at least 32 characters)')
     process.exit(1)
   }
-  return deriveSecretKey(readOrCreateDevSecret('mfa-encryption-key', () => randomToken(32)))
+  return readOrCreateDevSecret('mfa-encryption-key', () => randomToken(32))
 }

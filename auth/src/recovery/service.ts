@@ -6,6 +6,7 @@ import type { AuthConfig } from '../config'
 import type { AuthDeps } from '../deps'
 import { validMinutes } from '../email/service'
 import { queueMail, type OutboxRow } from '../mail/outbox'
+import { sealMailToken } from '../mail/sealed-token'
 import { generateToken, hashToken, spendToken } from '../mail/tokens'
 import { storeNewPassword } from '../password/service'
 import { announceRevocations } from '../sessions/service'
@@ -57,7 +58,8 @@ export async function requestPasswordReset(deps: Pick<AuthDeps, 'sql' | 'mailer'
  * `reset_password` mail to the account's address; the token's life starts now. Null when
  * no account has the address: the caller drops the row, and nothing is sent.
  */
-export async function resolveResetRequest(sql: Sql, config: Pick<AuthConfig, 'RESET_PASSWORD_TOKEN_TTL_SECONDS'>, row: OutboxRow): Promise<OutboxRow | null> {
+export async function resolveResetRequest(deps: Pick<AuthDeps, 'sql' | 'config' | 'mailTokenKey'>, row: OutboxRow): Promise<OutboxRow | null> {
+  const { sql, config } = deps
   const ttl = config.RESET_PASSWORD_TOKEN_TTL_SECONDS
   const token = generateToken()
   const [resolved] = await sql<OutboxRow[]>`
@@ -69,7 +71,7 @@ export async function resolveResetRequest(sql: Sql, config: Pick<AuthConfig, 'RE
     )
     update auth.outbox o
     set user_id = a.user_id, kind = 'reset_password', recipient = a.email,
-        data = jsonb_build_object('username', a.username, 'token', ${token}::text, 'validMinutes', ${validMinutes(ttl)}::int)
+        data = jsonb_build_object('username', a.username, 'token', ${sealMailToken(deps.mailTokenKey, 'reset_password', token)}::text, 'validMinutes', ${validMinutes(ttl)}::int)
     from account a
     where o.id = ${row.id}
     returning o.id, o.kind, o.recipient, o.data, o.attempts`
