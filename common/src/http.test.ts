@@ -33,6 +33,9 @@ const app = createServiceApp({ service: 'test', prefix: '/test', config, log, ..
   .get('/test/redis-down', () => {
     throw new ClientOfflineError()
   })
+  .post('/test/invites/:code/accept', () => {
+    throw Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' })
+  })
   .get('/test/postgres-down', () => {
     throw Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' })
   })
@@ -151,6 +154,14 @@ describe('failures the service did not mean', () => {
     expect(await response.json()).toEqual({ error: 'INTERNAL', message: 'Something went wrong on our side' })
     expect(logged.map((line) => line.msg)).toContain('response does not match its schema')
     expect(JSON.stringify(logged)).not.toContain(SECRET)
+  })
+
+  test('the failure log of a route with a secret path parameter (an invite code) does not hold it', async () => {
+    logged.length = 0
+    const response = await app.handle(new Request('http://localhost/test/invites/s3cr3t-invite-code/accept', { method: 'POST' }))
+    expect(response.status).toBe(503)
+    expect(logged.map((line) => line.fields?.path)).toContain('/test/invites/REDACTED/accept')
+    expect(JSON.stringify(logged)).not.toContain('s3cr3t-invite-code')
   })
 
   test('Redis unreachable (a node-redis error, which has no name of its own) is 503 DEPENDENCY_DOWN', async () => {

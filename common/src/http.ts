@@ -174,10 +174,10 @@ export function createServiceApp(options: {
     // (topics, channels, a socket's rooms) then knows one room by one spelling.
     .onTransform({ as: 'global' }, ({ params }) => lowerCaseUuidParams(params as Record<string, string> | undefined))
     .use(requestContext)
-    .onError({ as: 'global' }, ({ code, error, request, set }) => {
+    .onError({ as: 'global' }, ({ code, error, request, set, route }) => {
       const { status, body, headers } = toErrorResponse(code, error)
       if (status >= 500) {
-        const at = { reqId: metaOf(request).requestId, path: new URL(request.url).pathname }
+        const at = { reqId: metaOf(request).requestId, path: loggedPath(new URL(request.url).pathname, route) }
         // Its message holds the whole answer, which may carry tokens: log only where it broke.
         if (isResponseSchemaFailure(code, error)) log.error('response does not match its schema', { ...at, ...schemaFailureAt(error) })
         else log.error('request failed', { ...at, error })
