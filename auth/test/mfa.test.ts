@@ -1,21 +1,24 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
-import { simpleParser } from 'mailparser'
 import { CLOSE } from '@chat/common/close-codes'
 import { totpCode, TOTP_PERIOD_SECONDS } from '../src/mfa/totp'
 import { createSession } from '../src/sessions/service'
 import { call, expectError, login, register, type Account, type Answer, type Tokens } from '../../test/client'
 import { startTestStack, type TestStack } from '../../test/harness'
+import { startTestSmtp, type TestSmtp } from '../../test/smtp'
 import { expectNever, waitUntil } from '../../test/wait'
 import { connect } from '../../test/ws-client'
 
 let stack: TestStack
+let smtp: TestSmtp
 beforeAll(async () => {
-  stack = await startTestStack({ chat: 1 })
+  smtp = await startTestSmtp()
+  stack = await startTestStack({ chat: 1, env: { SMTP_URL: smtp.url } })
 })
-afterAll(() => stack?.stop())
+afterAll(async () => {
+  await stack?.stop()
+  await smtp?.stop()
+})
 
 const STEP_MS = TOTP_PERIOD_SECONDS * 1000
 /** A code is made for a step and checked a moment later: never let the step roll over in between. */
@@ -46,13 +49,8 @@ async function enrolledUser(): Promise<Enrolled> {
   return { ...account, tokens, secret, recoveryCodes: confirmed.body.recoveryCodes }
 }
 
-/** Subjects of the mails to `address`: this stack has no SMTP server, so each is an .eml file in its data folder. */
-async function subjectsOfMailsTo(address: string): Promise<string[]> {
-  const folder = join(stack.dataDir, 'mail')
-  const files = (await readdir(folder).catch(() => [])).filter((name) => name.endsWith('.eml'))
-  const mails = await Promise.all(files.map(async (name) => simpleParser(await Bun.file(join(folder, name)).text())))
-  return mails.filter((mail) => (mail.to as { text: string } | undefined)?.text === address).map((mail) => mail.subject ?? '')
-}
+/** Subjects of the mails the test SMTP server has received for `address`. */
+const subjectsOfMailsTo = (address: string): string[] => smtp.mailsTo(address).map((mail) => mail.subject ?? '')
 
 async function mfaTokenOf(account: Account): Promise<string> {
   const answer = await call(stack.url, 'POST', '/auth/login', { body: { login: account.username, password: account.password } })

@@ -43,6 +43,15 @@ export async function pingDb(sql: Sql, timeoutMs = 1000): Promise<boolean> {
   }
 }
 
+/**
+ * For the rest of the caller's transaction: no statement_timeout (DATABASE_STATEMENT_TIMEOUT_MS
+ * would cancel work that may rightly run long: a table rewrite, a big cascade), and, when
+ * `lockTimeoutMs` is given, a lock_timeout, so waiting for a lock stays bounded all the same.
+ */
+export async function liftStatementTimeout(tx: postgres.TransactionSql, lockTimeoutMs?: number): Promise<void> {
+  await tx`select set_config('statement_timeout', '0', true), set_config('lock_timeout', ${String(lockTimeoutMs ?? 0)}, true)`
+}
+
 /** Postgres unique-violation (23505) on the named constraint. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const e = error as { code?: string; constraint_name?: string }

@@ -32,6 +32,15 @@ export function ipLimitKey(ip: string): string {
   return `${prefix.join(':')}::/64`
 }
 
+/**
+ * Counts one more under `key` in a fixed window that starts at the first count (one round
+ * trip): the count so far and the milliseconds left in the window.
+ */
+export async function countInWindow(redis: Redis, key: string, windowSeconds: number): Promise<{ count: number; ttlMs: number }> {
+  const [count, , ttl] = await redis.multi().incr(key).expire(key, windowSeconds, 'NX').pTTL(key).exec()
+  return { count: Number(count), ttlMs: Number(ttl) }
+}
+
 /** DECR that never creates the key: one that expired meanwhile stays gone (no negative count without a TTL). */
 const DECREMENT_IF_PRESENT = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
 
@@ -51,10 +60,10 @@ export function createFailureLimiter(redis: Redis, options: WindowOptions) {
   return {
     /** Counts the attempt as a failure; refused (and not counted) once `max` failures are. */
     async begin(key: string): Promise<LimitCheck> {
-      const [count, , ttl] = await redis.multi().incr(keyOf(key)).expire(keyOf(key), options.windowSeconds, 'NX').pTTL(keyOf(key)).exec()
-      if (Number(count) <= options.max) return { allowed: true }
+      const { count, ttlMs } = await countInWindow(redis, keyOf(key), options.windowSeconds)
+      if (count <= options.max) return { allowed: true }
       await forgive(key)
-      return { allowed: false, retryAfterSeconds: retryAfter(ttl) }
+      return { allowed: false, retryAfterSeconds: retryAfter(ttlMs) }
     },
     /** An attempt counted by `begin` that was not a failure after all. */
     forgive,
@@ -73,9 +82,9 @@ export function createRateLimiter(redis: Redis, options: WindowOptions) {
   const keyOf = (key: string) => `${options.prefix}${key}`
   return {
     async take(key: string): Promise<LimitCheck> {
-      const [count, , ttl] = await redis.multi().incr(keyOf(key)).expire(keyOf(key), options.windowSeconds, 'NX').pTTL(keyOf(key)).exec()
-      if (Number(count) <= options.max) return { allowed: true }
-      return { allowed: false, retryAfterSeconds: retryAfter(ttl) }
+      const { count, ttlMs } = await countInWindow(redis, keyOf(key), options.windowSeconds)
+      if (count <= options.max) return { allowed: true }
+      return { allowed: false, retryAfterSeconds: retryAfter(ttlMs) }
     },
   }
 }

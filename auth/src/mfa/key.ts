@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto'
 import { randomToken, readOrCreateDevSecret } from '@chat/common/dev-secrets'
 import type { AuthConfig } from '../config'
 import { deriveSecretKey } from './totp'
@@ -9,7 +8,7 @@ import { deriveSecretKey } from './totp'
  */
 export function resolveSealingKeys(config: Pick<AuthConfig, 'NODE_ENV' | 'MFA_ENCRYPTION_KEY'>): { mfaKey: Buffer; mailTokenKey: Buffer } {
   const setting = config.MFA_ENCRYPTION_KEY || devSetting(config)
-  return { mfaKey: deriveSecretKey(setting), mailTokenKey: Buffer.from(hkdfSync('sha256', setting, '', 'mail-token-at-rest', 32)) }
+  return { mfaKey: deriveSecretKey(setting), mailTokenKey: deriveSecretKey(setting, 'mail-token-at-rest') }
 }
 
 function devSetting(config: Pick<AuthConfig, 'NODE_ENV'>): string {

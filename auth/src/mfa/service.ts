@@ -1,6 +1,6 @@
 import type { TransactionSql } from 'postgres'
 import { isForeignKeyViolation } from '@chat/common/db'
-import { createFailureLimiter, ipLimitKey, type FailureLimiter } from '@chat/common/limits'
+import { countInWindow, createFailureLimiter, ipLimitKey, type FailureLimiter } from '@chat/common/limits'
 import type { AuthDeps } from '../deps'
 import { queueMail } from '../mail/outbox'
 import type { ClientInfo, TokenPair } from '../sessions/model'
@@ -181,11 +181,7 @@ export type WrongCodeCounter = (userId: string) => Promise<number>
  */
 export function createWrongCodeCounter(deps: Pick<AuthDeps, 'redis' | 'config'>): WrongCodeCounter {
   const { REDIS_PREFIX, MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS } = deps.config
-  return async (userId) => {
-    const key = `${REDIS_PREFIX}auth:mfa-wrong-codes:${userId}`
-    const [count] = await deps.redis.multi().incr(key).expire(key, MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS, 'NX').exec()
-    return Number(count)
-  }
+  return async (userId) => (await countInWindow(deps.redis, `${REDIS_PREFIX}auth:mfa-wrong-codes:${userId}`, MFA_WRONG_CODES_NOTICE_INTERVAL_SECONDS)).count
 }
 
 /**
@@ -196,10 +192,9 @@ export function createWrongCodeCounter(deps: Pick<AuthDeps, 'redis' | 'config'>)
  */
 async function warnOfWrongCodes(deps: MfaDeps, userId: string, codes: number) {
   try {
-    await deps.sql`
-      insert into auth.outbox (user_id, kind, recipient, data)
-      select user_id, 'wrong_two_factor_codes', email, jsonb_build_object('username', username, 'codes', ${codes}::int)
-      from auth.credentials where user_id = ${userId}`
+    const [identity] = await deps.sql<IdentityRow[]>`select username, email from auth.credentials where user_id = ${userId}`
+    if (identity === undefined) return
+    await queueMail(deps.sql, { userId, kind: 'wrong_two_factor_codes', to: identity.email, data: { username: identity.username, codes } })
     deps.mailer.wake()
   } catch (error) {
     deps.log.warn('the wrong two-factor codes warning could not be queued', { error })

@@ -49,9 +49,9 @@ function totpOf(secret: string, issuer = '', label = 'account'): TOTP {
   })
 }
 
-/** The AES-256 key that seals TOTP secrets, derived from the MFA_ENCRYPTION_KEY setting. */
-export function deriveSecretKey(setting: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', setting, '', 'totp-secret-at-rest', 32))
+/** An AES-256 key derived from the MFA_ENCRYPTION_KEY setting, one per purpose (`info`): by default the one sealing TOTP secrets. */
+export function deriveSecretKey(setting: string, info = 'totp-secret-at-rest'): Buffer {
+  return Buffer.from(hkdfSync('sha256', setting, '', info, 32))
 }
 
 /**

@@ -135,7 +135,7 @@ export async function revokeSessions(deps: RevokeDeps, sessionIds: string[], rea
  * Writes the revocations (kept until the sessions' last access token has expired) and
  * ends the sessions, in one statement (inside the caller's transaction when given one).
  */
-export async function recordRevocations(sql: Sql | TransactionSql, sessionIds: string[], reason: RevocationReason, ttlSeconds: number) {
+async function recordRevocations(sql: Sql | TransactionSql, sessionIds: string[], reason: RevocationReason, ttlSeconds: number) {
   await sql`
     with recorded as (
       insert into auth.revocations (session_id, reason, expires_at)
@@ -175,7 +175,7 @@ export async function listRevocationsInForce(sql: Sql | TransactionSql): Promise
   return rows.map((row) => ({ sessionId: row.session_id, expiresAt: row.expires_at.getTime() }))
 }
 
-export async function listActiveSessionIds(sql: Sql | TransactionSql, userId: string): Promise<string[]> {
+async function listActiveSessionIds(sql: Sql | TransactionSql, userId: string): Promise<string[]> {
   const rows = await sql<IdRow[]>`
     select id from auth.sessions where user_id = ${userId} and revoked_at is null and expires_at > now()`
   return rows.map((row) => row.id)

@@ -1,5 +1,5 @@
 import type { LeftReason, RoomEvent } from '@chat/common/chat-protocol'
-import type { Sql } from '@chat/common/db'
+import { liftStatementTimeout, type Sql } from '@chat/common/db'
 import { clampLimit, decodeCursor, encodeCursor, escapeLike } from '@chat/common/pagination'
 import type { ChatDeps } from '../deps'
 import { appendEvents } from '../timeline/service'
@@ -330,7 +330,7 @@ export async function deleteRoom(deps: Pick<ChatDeps, 'sql' | 'realtime' | 'log'
   const outcome = await deps.sql.begin(async (tx): Promise<DeleteRoomResult & { members?: string[] }> => {
     // The cascade through a big room's messages may rightly outlast DATABASE_STATEMENT_TIMEOUT_MS;
     // waiting for a lock may not (a stuck transaction would hold this connection for good).
-    await tx`select set_config('statement_timeout', '0', true), set_config('lock_timeout', ${String(deps.config.DATABASE_STATEMENT_TIMEOUT_MS)}, true)`
+    await liftStatementTimeout(tx, deps.config.DATABASE_STATEMENT_TIMEOUT_MS)
     const failure = ownerFailure(await lockRoom(tx, roomId, callerId))
     if (failure !== null) return { ok: false, reason: failure }
     const members = await tx<{ user_id: string }[]>`delete from chat.members where room_id = ${roomId} returning user_id`

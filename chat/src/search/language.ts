@@ -1,4 +1,4 @@
-import type { Sql } from '@chat/common/db'
+import { liftStatementTimeout, type Sql } from '@chat/common/db'
 import type { Logger } from '@chat/common/logger'
 import type { SearchLanguage } from '../config'
 
@@ -24,7 +24,7 @@ export async function ensureSearchLanguage(sql: Sql, language: SearchLanguage, l
   if ((await current(sql)).endsWith(stemmedHalf(language))) return 'unchanged'
   const rebuilt = await sql.begin(async (tx) => {
     // Rewrites every message: as long as a migration may take.
-    await tx`set local statement_timeout = 0`
+    await liftStatementTimeout(tx)
     await tx`select pg_advisory_xact_lock(hashtext('migrate:chat'))`
     if ((await current(tx as unknown as Sql)).endsWith(stemmedHalf(language))) return false
     await tx.unsafe(`
