@@ -52,6 +52,13 @@ export async function liftStatementTimeout(tx: postgres.TransactionSql, lockTime
   await tx`select set_config('statement_timeout', '0', true), set_config('lock_timeout', ${String(lockTimeoutMs ?? 0)}, true)`
 }
 
+function transactionSettings(options: { genericPlan?: boolean; statementTimeoutMs?: number }): [string, string][] {
+  const settings: [string, string][] = []
+  if (options.genericPlan) settings.push(['plan_cache_mode', 'force_generic_plan'])
+  if (options.statementTimeoutMs !== undefined) settings.push(['statement_timeout', String(Math.round(options.statementTimeoutMs))])
+  return settings
+}
+
 /** Postgres unique-violation (23505) on the named constraint. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const e = error as { code?: string; constraint_name?: string }
@@ -74,11 +81,16 @@ export function isForeignKeyViolation(error: unknown): boolean {
  *
  * Resolves with every statement's rows once committed. Rejects with the first failure:
  * Postgres then aborts the transaction, and the COMMIT sent behind it rolls it back.
+ *
+ * `genericPlan`: for statements that run all the time and always want the same plan:
+ * planning them anew (a pool with custom plans) costs more than running them
+ * (bench/store.ts). `statementTimeoutMs`: Postgres cancels any statement of the transaction
+ * that runs longer. Both are set for the transaction alone, by one statement after BEGIN.
  */
 export async function runInOneRoundTrip<R extends readonly postgres.PendingQuery<any>[]>(
   sql: Sql,
   build: (connection: postgres.ReservedSql) => R,
-  options: { genericPlan?: boolean } = {},
+  options: { genericPlan?: boolean; statementTimeoutMs?: number } = {},
 ): Promise<{ [K in keyof R]: Awaited<R[K]> }> {
   const connection = await sql.reserve()
   try {
@@ -86,17 +98,19 @@ export async function runInOneRoundTrip<R extends readonly postgres.PendingQuery
     // in this order without waiting for answers (so a throwing `build` leaves no transaction open).
     const built = build(connection)
     const begin = connection`begin`.execute()
-    // For statements that run all the time and always want the same plan: planning them anew
-    // (a pool with custom plans) costs more than running them (bench/store.ts).
-    const planned = options.genericPlan ? [connection`set local plan_cache_mode = force_generic_plan`.execute()] : []
+    const settings = transactionSettings(options)
+    const set =
+      settings.length === 0
+        ? []
+        : [connection`select set_config(k, v, true) from unnest(${settings.map(([k]) => k)}::text[], ${settings.map(([, v]) => v)}::text[]) as s (k, v)`.execute()]
     const statements = built.map((query) => query.execute())
     const commit = connection`commit`.execute()
-    const settled = await Promise.allSettled([begin, ...planned, ...statements, commit])
+    const settled = await Promise.allSettled([begin, ...set, ...statements, commit])
     const failed = settled.find((result) => result.status === 'rejected')
     if (failed !== undefined) throw failed.reason
     const committed = settled.at(-1) as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>
     if (committed.value.command !== 'COMMIT') throw new Error(`runInOneRoundTrip: the transaction ended with ${committed.value.command}`)
-    return settled.slice(1 + planned.length, -1).map((result) => (result as PromiseFulfilledResult<unknown>).value) as { [K in keyof R]: Awaited<R[K]> }
+    return settled.slice(1 + set.length, -1).map((result) => (result as PromiseFulfilledResult<unknown>).value) as { [K in keyof R]: Awaited<R[K]> }
   } finally {
     connection.release()
   }

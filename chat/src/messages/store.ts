@@ -145,9 +145,7 @@ type StoredRow =
  */
 async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: number): Promise<StoreResult[]> {
   const roomIds = [...new Set(batch.map((m) => m.roomId.toLowerCase()))].sort()
-  const [, , rows] = await runInOneRoundTrip(sql, (tx) => [
-    // From here on Postgres cancels any statement of this transaction that runs longer. The value is a validated number.
-    tx.unsafe(`set local statement_timeout = ${Math.round(statementTimeoutMs)}`),
+  const [, rows] = await runInOneRoundTrip(sql, (tx) => [
     tx`select id from chat.rooms where id = any(${roomIds}::uuid[]) order by id for update`,
     // New messages come back as (ord, seq, id, created_at) only: the rest is the batch's, not worth decoding again.
     tx<StoredRow[]>`
@@ -195,7 +193,7 @@ async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: num
       union all
       select 'bad-reply', m.ord, null, null, null, null, null, null, null, null, null, null
       from members m where not exists (select from accepted a where a.ord = m.ord)`,
-  ], { genericPlan: true })
+  ], { genericPlan: true, statementTimeoutMs })
   /** Per idempotency key: the message stored for it (now or earlier), or that it was refused for its reply. */
   const found = new Map<string, { message: Message; fresh: boolean } | 'bad-reply'>()
   for (const row of rows) {
