@@ -41,12 +41,17 @@ export function remoteKeySet(jwksUrls: string, options = KEY_SET_OPTIONS): JWTVe
   const sources = parsePeerUrls(jwksUrls).map((url) => createRemoteJWKSet(new URL(url), options))
   let preferred = 0
   let askAgainAt = 0
+  /** The key set served last, as a local set built once per outage (it keeps its imported keys). */
+  let fallback: JWTVerifyGetKey | null = null
 
   const lastServed = async (header: Parameters<JWTVerifyGetKey>[0], token: Parameters<JWTVerifyGetKey>[1], cause: unknown) => {
-    const known = sources[preferred].jwks() ?? sources.map((source) => source.jwks()).find((jwks) => jwks !== undefined)
-    if (known === undefined) throw new KeySetUnavailable('No auth instance served its key set', { cause })
+    if (fallback === null) {
+      const known = sources[preferred].jwks() ?? sources.map((source) => source.jwks()).find((jwks) => jwks !== undefined)
+      if (known === undefined) throw new KeySetUnavailable('No auth instance served its key set', { cause })
+      fallback = createLocalJWKSet(known)
+    }
     try {
-      return await createLocalJWKSet(known)(header, token)
+      return await fallback(header, token)
     } catch (error) {
       if (error instanceof joseErrors.JWKSNoMatchingKey) throw new KeySetUnavailable('The key is not in the key set served last', { cause })
       throw error
@@ -61,6 +66,7 @@ export function remoteKeySet(jwksUrls: string, options = KEY_SET_OPTIONS): JWTVe
       try {
         const key = await sources[index](header, token)
         preferred = index
+        fallback = null
         return key
       } catch (error) {
         if (!isKeySetFetchFailure(error)) throw error
