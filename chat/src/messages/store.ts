@@ -165,21 +165,17 @@ async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: num
         order by b.room_id, b.sender_id, b.client_id, b.ord
       ),
       members as (
-        select f.* from fresh f where exists (select from chat.members m where m.room_id = f.room_id and m.user_id = f.sender_id)
+        select f.*, f.reply_to is null or exists (select from chat.messages r where r.id = f.reply_to and r.room_id = f.room_id) as reply_ok
+        from fresh f where exists (select from chat.members m where m.room_id = f.room_id and m.user_id = f.sender_id)
       ),
-      accepted as (
-        select m.* from members m
-        where m.reply_to is null or exists (select from chat.messages r where r.id = m.reply_to and r.room_id = m.room_id)
-      ),
+      counted as (select room_id, count(*) as n from members where reply_ok group by room_id),
       reserved as (
-        update chat.rooms r set last_seq = r.last_seq + c.n
-        from (select room_id, count(*) as n from accepted group by room_id) c
-        where r.id = c.room_id
-        returning r.id, r.last_seq - c.n as before
+        update chat.rooms r set last_seq = r.last_seq + c.n from counted c where r.id = c.room_id
       ),
       numbered as (
-        select a.*, r.before + row_number() over (partition by a.room_id order by a.ord) as seq, gen_random_uuid() as id, now() as created_at
-        from accepted a join reserved r on r.id = a.room_id
+        select m.*, r.last_seq + row_number() over (partition by m.room_id order by m.ord) as seq, gen_random_uuid() as id, now() as created_at
+        from members m join chat.rooms r on r.id = m.room_id
+        where m.reply_ok
       ),
       inserted as (
         insert into chat.messages (room_id, seq, id, sender_id, body, client_id, reply_to, created_at)
@@ -192,7 +188,7 @@ async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: num
       select 'earlier', null, e.* from earlier e
       union all
       select 'bad-reply', m.ord, null, null, null, null, null, null, null, null, null, null
-      from members m where not exists (select from accepted a where a.ord = m.ord)`,
+      from members m where not m.reply_ok`,
   ], { genericPlan: true, statementTimeoutMs })
   /** Per idempotency key: the message stored for it (now or earlier), or that it was refused for its reply. */
   const found = new Map<string, { message: Message; fresh: boolean } | 'bad-reply'>()
