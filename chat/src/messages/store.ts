@@ -172,6 +172,9 @@ async function storeBatch(sql: Sql, batch: NewMessage[], statementTimeoutMs: num
       reserved as (
         update chat.rooms r set last_seq = r.last_seq + c.n from counted c where r.id = c.room_id
       ),
+      -- The room rows as this statement's snapshot has them: before the update above, which
+      -- no part of the statement sees. No join with the update's output, whose row count a
+      -- generic plan cannot know (a nested loop over both, quadratic in the batch).
       numbered as (
         select m.*, r.last_seq + row_number() over (partition by m.room_id order by m.ord) as seq, gen_random_uuid() as id, now() as created_at
         from members m join chat.rooms r on r.id = m.room_id
