@@ -1,7 +1,7 @@
 import type { Logger } from '@chat/common/logger'
 import type { RedisClient as Redis } from '@chat/common/redis'
 import { brokerPublishErrors } from '../metrics'
-import type { RoomBroker, BrokerEvent } from './broker'
+import { roomEventCodec, type BrokerEvent, type RoomBroker } from './broker'
 import { startRedisSubscriber } from './subscriber.redis'
 
 /**
@@ -17,7 +17,7 @@ export async function startRedisBroker(redis: Redis, log: Logger, redisPrefix: s
   const listener = (message: string, channel: string) => {
     let event: BrokerEvent
     try {
-      event = JSON.parse(message)
+      event = roomEventCodec.decode(message)
     } catch (error) {
       log.warn('bad room event', { channel, error })
       return
@@ -30,7 +30,7 @@ export async function startRedisBroker(redis: Redis, log: Logger, redisPrefix: s
     subscribe: (roomId) => subscriber.subscribe(channelPrefix + roomId, listener),
     unsubscribe: (roomId) => subscriber.unsubscribe(channelPrefix + roomId, listener),
     async publish(roomId, event) {
-      await redis.publish(channelPrefix + roomId, JSON.stringify(event)).catch((error) => {
+      await redis.publish(channelPrefix + roomId, roomEventCodec.encode(event)).catch((error) => {
         brokerPublishErrors.inc({ kind: event.kind })
         throw error
       })

@@ -3,7 +3,7 @@ import type { ChatDeps } from '../deps'
 import { catchUpReads, messagesDelivered } from '../metrics'
 import { readLastSeqs } from '../rooms/service'
 import { readTimelineAfter } from '../timeline/service'
-import type { RoomBroker } from './broker'
+import type { FeedItem, RoomBroker } from './broker'
 import type { Presence } from './presence'
 import { CATCH_UP_PAGE, createRoomFeed, type RoomFeed } from './room-feed'
 
@@ -36,6 +36,9 @@ export function toStreamFrame(item: StreamItem): ServerFrame {
   return isRoomEvent(item) ? { type: 'event', ...item } : { type: 'message', ...item }
 }
 
+/** A stream item as the room feed carries it: serialized once, by the instance that has it. */
+const toFeedItem = (item: StreamItem): FeedItem => ({ seq: item.seq, frame: JSON.stringify(toStreamFrame(item)) })
+
 /**
  * The instance-wide side of real time: one feed per room that local sockets joined, the
  * broker subscriptions behind them, presence, and delivery through Bun's topic publish
@@ -46,13 +49,13 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
   /** Local sockets per (room, user), to know when a user comes online or goes offline here. */
   const localPresence = new Map<string, Map<string, number>>()
 
-  const deliver = (item: StreamItem) => {
-    messagesDelivered.inc({ path: 'live' }, publish(roomTopic(item.room), JSON.stringify(toStreamFrame(item))))
+  const deliverTo = (roomId: string) => (item: FeedItem) => {
+    messagesDelivered.inc({ path: 'live' }, publish(roomTopic(roomId), item.frame))
   }
   // On the primary: a feed reads past what it has delivered, which only the primary surely holds.
-  const readAfter = (roomId: string, seq: number) => {
+  const readAfter = async (roomId: string, seq: number) => {
     catchUpReads.inc()
-    return readTimelineAfter(deps.sql, roomId, seq, null, CATCH_UP_PAGE)
+    return (await readTimelineAfter(deps.sql, roomId, seq, null, CATCH_UP_PAGE)).map(toFeedItem)
   }
 
   broker.onEvent((roomId, event) => {
@@ -80,7 +83,7 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
       existing.releaseTimer = null
       return existing
     }
-    const feed = createRoomFeed(roomId, deliver, readAfter, (error) => deps.log.warn('room catch-up failed', { roomId, error }))
+    const feed = createRoomFeed(roomId, deliverTo(roomId), readAfter, (error) => deps.log.warn('room catch-up failed', { roomId, error }))
     const ready = (async () => {
       // Subscribe first, then read last_seq: anything committed after the read arrives
       // through the broker, anything before it is at or below the starting point.
@@ -234,11 +237,11 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
     onlineUserIds: (roomId: string) => presence.onlineUserIds(roomId),
     /** Fans freshly stored messages or events out to every instance, one broker event per room. */
     async publishStored(items: StreamItem[]) {
-      const byRoom = new Map<string, StreamItem[]>()
+      const byRoom = new Map<string, FeedItem[]>()
       for (const item of items) {
         const list = byRoom.get(item.room)
-        if (list === undefined) byRoom.set(item.room, [item])
-        else list.push(item)
+        if (list === undefined) byRoom.set(item.room, [toFeedItem(item)])
+        else list.push(toFeedItem(item))
       }
       await Promise.all(
         [...byRoom].map(([roomId, list]) =>

@@ -1,4 +1,4 @@
-import type { StreamItem } from '@chat/common/chat-protocol'
+import type { FeedItem } from './broker'
 
 /** How long an out-of-order item waits for the missing ones before they are read from Postgres. */
 export const GAP_FILL_DELAY_MS = 200
@@ -19,7 +19,7 @@ export type RoomFeed = {
   readonly started: boolean
   /** Sets the starting point (the room's last seq when the feed was subscribed). */
   start(lastSeq: number): void
-  offer(items: StreamItem[]): void
+  offer(items: FeedItem[]): void
   /** Reads from Postgres whatever lies beyond deliveredSeq (after a reconnect, or a periodic check). */
   catchUp(): Promise<void>
   stop(): void
@@ -27,14 +27,14 @@ export type RoomFeed = {
 
 export function createRoomFeed(
   roomId: string,
-  deliver: (item: StreamItem) => void,
-  readAfter: (roomId: string, seq: number) => Promise<StreamItem[]>,
+  deliver: (item: FeedItem) => void,
+  readAfter: (roomId: string, seq: number) => Promise<FeedItem[]>,
   onError: (error: unknown) => void,
 ): RoomFeed {
   let deliveredSeq = 0
   let started = false
   let stopped = false
-  const waiting = new Map<number, StreamItem>()
+  const waiting = new Map<number, FeedItem>()
   let gapTimer: Timer | null = null
   let reading: Promise<void> | null = null
 
@@ -49,7 +49,7 @@ export function createRoomFeed(
     if (waiting.size > 0 && gapTimer === null) gapTimer = setTimeout(fillGap, GAP_FILL_DELAY_MS)
   }
 
-  const offer = (items: StreamItem[]) => {
+  const offer = (items: FeedItem[]) => {
     for (const item of items) {
       if (started && item.seq <= deliveredSeq) continue
       waiting.set(item.seq, item)
