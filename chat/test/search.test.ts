@@ -43,6 +43,11 @@ async function speaker(who: Person, rooms: string[]): Promise<SocketClient> {
   return socket
 }
 
+test('the search index takes new messages directly, with no pending list whose merge would hold up a store', async () => {
+  const [index] = await stack.sql<{ options: string[] | null }[]>`select reloptions as options from pg_class where oid = 'chat.messages_search'::regclass`
+  expect(index.options).toContain('fastupdate=off')
+})
+
 describe('GET /chat/search', () => {
   test('finds a word across the caller’s rooms, newest first, page by page', async () => {
     const [alice, bob] = [await person(stack.url), await person(stack.url)]

@@ -31,7 +31,8 @@ export async function ensureSearchLanguage(sql: Sql, language: SearchLanguage, l
       alter table chat.messages drop column search_vector,
         add column search_vector tsvector
         generated always as (to_tsvector('simple'::regconfig, body) || to_tsvector('${language}'::regconfig, body)) stored`)
-    await tx.unsafe('create index messages_search on chat.messages using gin (search_vector)')
+    // Without a pending list, as migration 005 set it.
+    await tx.unsafe('create index messages_search on chat.messages using gin (search_vector) with (fastupdate = off)')
     return true
   })
   if (rebuilt) log.info('search vectors rebuilt for SEARCH_LANGUAGE', { language })
