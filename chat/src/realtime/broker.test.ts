@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import type { Message } from '@chat/common/chat-protocol'
 import { roomEventCodec, type BrokerEvent } from './broker'
+import { toFeedItem } from './feed-item'
 
 const frame = (seq: number, body: string) => JSON.stringify({ type: 'message', room: 'r', seq, body })
 
@@ -28,6 +30,12 @@ describe('the room events on the wire', () => {
       expect(roomEventCodec.encode(event)).toBe(JSON.stringify(event))
       expect(roomEventCodec.decode(roomEventCodec.encode(event))).toEqual(event)
     }
+  })
+
+  test('a timeline published as JSON by an instance of the version before is read, its items serialized here', () => {
+    const message: Message = { id: crypto.randomUUID(), room: crypto.randomUUID(), seq: 4, senderId: crypto.randomUUID(), body: 'hi', clientId: 'c', createdAt: new Date().toISOString() }
+    expect(roomEventCodec.decode(JSON.stringify({ kind: 'timeline', items: [message] }))).toEqual({ kind: 'timeline', items: [toFeedItem(message)] })
+    expect(JSON.parse(toFeedItem(message).frame)).toEqual({ type: 'message', ...message })
   })
 
   test('a timeline whose seqs and frames do not match, or that is cut short, is refused', () => {

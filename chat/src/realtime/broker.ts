@@ -1,9 +1,5 @@
-/**
- * A stored message or event on its way to sockets: its seq, for the feed's ordering, and its
- * frame exactly as sockets get it. The instance that stored it serializes the frame once;
- * every instance hands that string to its sockets as it is.
- */
-export type FeedItem = { seq: number; frame: string }
+import type { StreamItem } from '@chat/common/chat-protocol'
+import { toFeedItem, type FeedItem } from './feed-item'
 
 /** What travels between chat instances about one room. */
 export type BrokerEvent =
@@ -50,7 +46,7 @@ export const roomEventCodec: BrokerCodec<BrokerEvent> = {
     return `${TIMELINE_MARK}${JSON.stringify(event.items.map((item) => item.seq))}\n${event.items.map((item) => item.frame).join('\n')}`
   },
   decode(message) {
-    if (!message.startsWith(TIMELINE_MARK)) return JSON.parse(message) as BrokerEvent
+    if (!message.startsWith(TIMELINE_MARK)) return fromJson(JSON.parse(message))
     const lineEnd = message.indexOf('\n')
     if (lineEnd < 0) throw new Error('a timeline event without frames')
     const seqs: unknown = JSON.parse(message.slice(TIMELINE_MARK.length, lineEnd))
@@ -60,4 +56,15 @@ export const roomEventCodec: BrokerCodec<BrokerEvent> = {
     }
     return { kind: 'timeline', items: seqs.map((seq: number, i) => ({ seq, frame: frames[i] })) }
   },
+}
+
+/**
+ * An instance of the version before this wire form (during a rolling deploy) publishes the
+ * timeline as JSON with the items whole; they are serialized here. The other way round, an
+ * older instance cannot read `T…` and drops it (a warning); its rooms then catch up from
+ * Postgres at the hub's next reconcile (every second) or the next item it can read: late,
+ * never lost.
+ */
+function fromJson(event: Exclude<BrokerEvent, { kind: 'timeline' }> | { kind: 'timeline'; items: StreamItem[] }): BrokerEvent {
+  return event.kind === 'timeline' ? { kind: 'timeline', items: event.items.map(toFeedItem) } : event
 }

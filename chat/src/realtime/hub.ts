@@ -1,9 +1,10 @@
-import { isRoomEvent, type ServerFrame, type StreamItem } from '@chat/common/chat-protocol'
+import type { ServerFrame, StreamItem } from '@chat/common/chat-protocol'
 import type { ChatDeps } from '../deps'
 import { catchUpReads, messagesDelivered } from '../metrics'
 import { readLastSeqs } from '../rooms/service'
 import { readTimelineAfter } from '../timeline/service'
-import type { FeedItem, RoomBroker } from './broker'
+import type { RoomBroker } from './broker'
+import { toFeedItem, toStreamFrame, type FeedItem } from './feed-item'
 import type { Presence } from './presence'
 import { CATCH_UP_PAGE, createRoomFeed, type RoomFeed } from './room-feed'
 
@@ -31,13 +32,6 @@ export const roomTopic = (roomId: string) => `room:${roomId}`
 /** Hands a frame to every local socket subscribed to the topic; returns how many sockets that is. */
 export type TopicPublish = (topic: string, data: string) => number
 
-/** The frame of a stream item: `message` for a stored message, `event` for everything else. */
-export function toStreamFrame(item: StreamItem): ServerFrame {
-  return isRoomEvent(item) ? { type: 'event', ...item } : { type: 'message', ...item }
-}
-
-/** A stream item as the room feed carries it: serialized once, by the instance that has it. */
-const toFeedItem = (item: StreamItem): FeedItem => ({ seq: item.seq, frame: JSON.stringify(toStreamFrame(item)) })
 
 /**
  * The instance-wide side of real time: one feed per room that local sockets joined, the

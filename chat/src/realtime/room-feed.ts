@@ -1,4 +1,4 @@
-import type { FeedItem } from './broker'
+import type { FeedItem } from './feed-item'
 
 /** How long an out-of-order item waits for the missing ones before they are read from Postgres. */
 export const GAP_FILL_DELAY_MS = 200
