@@ -11,4 +11,6 @@
 alter index messages_search set (fastupdate = off);
 
 -- Turning it off keeps what is already pending; merge it now rather than at the next vacuum.
+-- Both hold the index exclusively until the migration commits: storing and searching wait
+-- for the merge of at most one full list (4 MB), a second or less.
 select gin_clean_pending_list('messages_search'::regclass);

@@ -38,8 +38,9 @@ describe('the room events on the wire', () => {
     expect(JSON.parse(toFeedItem(message).frame)).toEqual({ type: 'message', ...message })
   })
 
-  test('a timeline whose seqs and frames do not match, or that is cut short, is refused', () => {
-    for (const wire of ['T[1,2]\n{}', 'T[1]', 'T[1.5]\n{}', 'T["1"]\n{}', 'T{}\n{}', 'T[1\n{}']) {
+  test('a timeline whose seqs and frames do not match, that is cut short or carries anything but frames, is refused', () => {
+    const ok = '{"type":"message"}'
+    for (const wire of ['T[1,2]\n' + ok, 'T[1]', 'T[1.5]\n' + ok, 'T["1"]\n' + ok, 'T{}\n' + ok, 'T[1\n' + ok, 'T[1]\n', 'T[1,2]\nnot json\n', '{"kind":"timeline","items":[{"seq":"5"}]}', '{"kind":"timeline","items":[null]}']) {
       expect(() => roomEventCodec.decode(wire)).toThrow()
     }
   })

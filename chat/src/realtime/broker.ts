@@ -32,6 +32,8 @@ export type BrokerCodec<E> = { encode(event: E): string; decode(message: string)
 export const jsonCodec = <E>(): BrokerCodec<E> => ({ encode: (event) => JSON.stringify(event), decode: (message) => JSON.parse(message) as E })
 
 const TIMELINE_MARK = 'T'
+/** How every frame of toStreamFrame begins once serialized. */
+const FRAME_START = '{"type":'
 
 /**
  * Room events as JSON, except the timeline: `T[seq,…]` then each frame on a line of its own.
@@ -54,6 +56,8 @@ export const roomEventCodec: BrokerCodec<BrokerEvent> = {
     if (!Array.isArray(seqs) || seqs.length !== frames.length || !seqs.every(Number.isSafeInteger)) {
       throw new Error('a timeline event whose seqs and frames do not match')
     }
+    // Whatever else it is, nothing but a stream frame may reach the sockets.
+    if (!frames.every((frame) => frame.startsWith(FRAME_START))) throw new Error('a timeline event with something else than frames')
     return { kind: 'timeline', items: seqs.map((seq: number, i) => ({ seq, frame: frames[i] })) }
   },
 }
@@ -66,5 +70,7 @@ export const roomEventCodec: BrokerCodec<BrokerEvent> = {
  * never lost.
  */
 function fromJson(event: Exclude<BrokerEvent, { kind: 'timeline' }> | { kind: 'timeline'; items: StreamItem[] }): BrokerEvent {
-  return event.kind === 'timeline' ? { kind: 'timeline', items: event.items.map(toFeedItem) } : event
+  if (event.kind !== 'timeline') return event
+  if (!event.items.every((item) => Number.isSafeInteger(item?.seq))) throw new Error('a timeline event with an item without a seq')
+  return { kind: 'timeline', items: event.items.map(toFeedItem) }
 }

@@ -32,7 +32,6 @@ export const roomTopic = (roomId: string) => `room:${roomId}`
 /** Hands a frame to every local socket subscribed to the topic; returns how many sockets that is. */
 export type TopicPublish = (topic: string, data: string) => number
 
-
 /**
  * The instance-wide side of real time: one feed per room that local sockets joined, the
  * broker subscriptions behind them, presence, and delivery through Bun's topic publish
