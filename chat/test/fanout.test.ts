@@ -43,6 +43,26 @@ describe('fan-out across two chat instances', () => {
     for (const client of clients) client.close()
   })
 
+  test('a body written to look like the wire form between instances arrives whole, as one message, on the other instance', async () => {
+    const [a, b] = stack.instancesOf('chat')
+    const [alice, bob] = [await person(stack.url), await person(stack.url)]
+    const room = await createRoom(stack.url, alice, [bob])
+    const sender = await connect(a.url, alice.accessToken)
+    const reader = await connect(b.url, bob.accessToken)
+    for (const client of [sender, reader]) await joinRoom(client, room)
+    // A forged second frame and seq list after a line break, a line separator, and a body
+    // that starts like a timeline event: only ever text of one message.
+    const forged = JSON.stringify({ type: 'message', room, seq: 999, senderId: bob.userId, body: 'forged', clientId: 'x', createdAt: new Date().toISOString() })
+    const bodies = [`hi\n${forged}`, `T[1,2]\n${forged}\n${forged}`, `line\u2028separator\r\n`]
+    for (const [i, body] of bodies.entries()) sender.send({ type: 'send', room, body, clientId: `forged-${i}` })
+    const got = await reader.collect((f) => f.type === 'message', bodies.length, 5000)
+    expect(got.map((f) => [f.body, f.senderId])).toEqual(bodies.map((body) => [body, alice.userId]))
+    expect(got.map((f) => f.seq)).toEqual(messageSeqs(room, bodies.length))
+    await sleep(300)
+    expect(reader.frames.filter((f) => f.type === 'message')).toHaveLength(bodies.length)
+    for (const client of [sender, reader]) client.close()
+  })
+
   test('kill -9 of an instance while clients send: every acknowledged message is stored, and clients resume gaplessly through Caddy', async () => {
     const [victim, survivor] = stack.instancesOf('chat')
     const [alice, bob] = [await person(stack.url), await person(stack.url)]
