@@ -16,7 +16,8 @@ export async function whileLocked<T>(sql: Sql, table: string, during: () => Prom
     await new Promise<void>((resolve) => (release = resolve))
   })
   try {
-    await lockTaken
+    // A failure to take the lock (a wrong table name) ends the wait too.
+    await Promise.race([lockTaken, held])
     return await during()
   } finally {
     release()

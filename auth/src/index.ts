@@ -30,7 +30,7 @@ const verifier = createTokenVerifier({
 })
 
 const sealingKeys = resolveSealingKeys(config)
-const mailWorker = startMailWorker({ ...runtime, config, mailTokenKey: sealingKeys.mailTokenKey }, await createMailTransport({ config, log: runtime.log }))
+const mailWorker = startMailWorker({ ...runtime, config, ...sealingKeys }, await createMailTransport({ config, log: runtime.log }))
 
 const app = createAuthApp({
   ...runtime,

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createRateLimiter, ipLimitKey, type RateLimiter } from '@chat/common/limits'
 import { findPasswordWeakness } from '@chat/common/passwords'
-import type { Sql } from '@chat/common/db'
-import type { AuthConfig } from '../config'
 import type { AuthDeps } from '../deps'
 import { validMinutes } from '../email/service'
 import { queueMail, type OutboxRow } from '../mail/outbox'

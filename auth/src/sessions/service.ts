@@ -125,7 +125,7 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
  * revocation: every instance reloads the record when its Redis connection comes back, and
  * periodically.
  */
-export async function revokeSessions(deps: RevokeDeps, sessionIds: string[], reason: RevocationReason) {
+async function revokeSessions(deps: RevokeDeps, sessionIds: string[], reason: RevocationReason) {
   if (sessionIds.length === 0) return
   await recordRevocations(deps.sql, sessionIds, reason, deps.config.ACCESS_TOKEN_TTL_SECONDS)
   await announceRevocations(deps, sessionIds, reason)

@@ -232,9 +232,10 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
     async publishStored(items: StreamItem[]) {
       const byRoom = new Map<string, FeedItem[]>()
       for (const item of items) {
+        const feedItem = toFeedItem(item)
         const list = byRoom.get(item.room)
-        if (list === undefined) byRoom.set(item.room, [toFeedItem(item)])
-        else list.push(toFeedItem(item))
+        if (list === undefined) byRoom.set(item.room, [feedItem])
+        else list.push(feedItem)
       }
       await Promise.all(
         [...byRoom].map(([roomId, list]) =>

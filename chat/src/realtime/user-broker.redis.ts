@@ -1,6 +1,7 @@
 import type { Logger } from '@chat/common/logger'
 import type { RedisClient as Redis } from '@chat/common/redis'
 import { brokerPublishErrors } from '../metrics'
+import { jsonCodec } from './broker'
 import type { UserBroker, UserEvent } from './user-broker'
 import { startRedisSubscriber } from './subscriber.redis'
 
@@ -12,11 +13,12 @@ export async function startRedisUserBroker(redis: Redis, log: Logger, redisPrefi
   const channelPrefix = `${redisPrefix}chat:user:`
   const { subscriber, onReconnect, stop } = await startRedisSubscriber(redis, log, 'users')
   const handlers: ((userId: string, event: UserEvent) => void)[] = []
+  const codec = jsonCodec<UserEvent>()
 
   const listener = (message: string, channel: string) => {
     let event: UserEvent
     try {
-      event = JSON.parse(message)
+      event = codec.decode(message)
     } catch (error) {
       log.warn('bad user event', { channel, error })
       return
@@ -29,7 +31,7 @@ export async function startRedisUserBroker(redis: Redis, log: Logger, redisPrefi
     subscribe: (userId) => subscriber.subscribe(channelPrefix + userId, listener),
     unsubscribe: (userId) => subscriber.unsubscribe(channelPrefix + userId, listener),
     async publish(userId, event) {
-      await redis.publish(channelPrefix + userId, JSON.stringify(event)).catch((error) => {
+      await redis.publish(channelPrefix + userId, codec.encode(event)).catch((error) => {
         brokerPublishErrors.inc({ kind: event.kind })
         throw error
       })
