@@ -10,8 +10,8 @@ import type { UserBroker, UserEvent } from './user-broker'
  * SSUBSCRIBE, Redis 7): a channel lives on the shard that owns its slot, so a message
  * travels only to the instances subscribed there, through that shard alone. Plain PUBLISH
  * on a cluster is copied to every node over the cluster bus, so adding shards would add
- * no fan-out capacity. Same channels and guarantees as broker.redis.ts and
- * user-broker.redis.ts: at most once, in publish order per publisher; a failover loses
+ * no fan-out capacity. Same channels and guarantees as broker.redis.ts (rooms and
+ * users): at most once, in publish order per publisher; a failover loses
  * what was in flight, and the hub's catch-up from Postgres (after `onReconnect`, and its
  * periodic check) fills the gap.
  */

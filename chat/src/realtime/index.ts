@@ -4,12 +4,11 @@ import type { ChatConfig } from '../config'
 import type { Sql } from '@chat/common/db'
 import type { LeftReason } from '@chat/common/chat-protocol'
 import type { ReplicaReads } from '../replica'
-import { startRedisBroker } from './broker.redis'
+import { startRedisBroker, startRedisUserBroker } from './broker.redis'
 import { startShardedRoomBroker, startShardedUserBroker } from './broker.redis-sharded'
 import { createHub, type TopicPublish } from './hub'
 import { createPresence } from './presence'
 import { createReceiptRelay } from './receipts'
-import { startRedisUserBroker } from './user-broker.redis'
 
 /** How often presence entries are renewed. */
 const MAINTENANCE_INTERVAL_MS = 5000
