@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestStack, type TestStack } from '../../test/harness'
-import { createRoom, expectAllMessages, expectResumed, messageSeqs, person, range, seqsIn } from '../../test/chat-helpers'
+import { createRoom, expectAllMessages, expectResumed, messageSeqs, person, range, seqsIn, twoInRoom } from '../../test/chat-helpers'
 import { call, login, register, sleep } from '../../test/client'
 import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
 
@@ -44,11 +44,8 @@ describe('fan-out across two chat instances', () => {
   })
 
   test('a body written to look like the wire form between instances arrives whole, as one message, on the other instance', async () => {
-    const [a, b] = stack.instancesOf('chat')
-    const [alice, bob] = [await person(stack.url), await person(stack.url)]
-    const room = await createRoom(stack.url, alice, [bob])
-    const sender = await connect(a.url, alice.accessToken)
-    const reader = await connect(b.url, bob.accessToken)
+    const [one, other] = stack.instancesOf('chat')
+    const { alice, bob, room, a: sender, b: reader } = await twoInRoom(stack.url, [one.url, other.url])
     for (const client of [sender, reader]) await joinRoom(client, room)
     // A forged second frame and seq list after a line break, a line separator, and a body
     // that starts like a timeline event: only ever text of one message.
