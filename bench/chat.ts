@@ -21,7 +21,7 @@
  * BENCH_RECEIVERS (40), BENCH_RATE (50 messages/s per sender), BENCH_WINDOW (32 sends in
  * flight per sender, for the -max rows: fewer leave the chat waiting on its commit latency
  * rather than on the machine), BENCH_ROOMS (4, for the -rooms rows),
- * BENCH_BODY_CHARS (100), BENCH_SIO_RUNTIME (bun | node: what runs the Socket.IO servers),
+ * BENCH_BODY_CHARS (100), BENCH_PAIR_ROUNDS (3), BENCH_SIO_RUNTIME (bun | node: what runs the Socket.IO servers),
  * BENCH_CPU_PROF (a folder: each service of the stack writes a Markdown CPU profile there when
  * it stops; the chat instances' process ids are printed), BENCH_ROWS (comma-separated row ids; default all): chat, chat-changes, sio, sio-pg,
  * chat-rooms, sio-rooms, chat-max, sio-max, sio-pg-max, and the peer shapes chat-all,
@@ -31,7 +31,9 @@
  * sender's acknowledged messages, alternately an edit and a reaction over REST. The
  * message load is the `chat` row's exactly (same sends, same rate), so the two rows differ
  * only by the changes; receivers must then get every seq of the room (messages and events)
- * once and in order.
+ * once and in order. When both run, they run BENCH_PAIR_ROUNDS (3) times each, alternately
+ * (chat, chat-changes, chat-changes, chat, …), each row's latencies pooled over its rounds,
+ * and the report ends with the difference between the two.
  *
  * The peer shapes (`-all`, `-dm`) drop the sender/receiver split: every client joins its
  * room and sends bursts as fast as acks allow (the next burst once the whole previous one
@@ -59,6 +61,7 @@ import { backgroundLoad, busyCores, disturbedMark, disturbedNote, markdownTable,
 import { quantile } from './scale-model'
 import { CONNECT_CONCURRENCY, DRAIN_POLL_MS, DRAIN_TIMEOUT_MS, positiveInt, PREPARE_CONCURRENCY, SECONDS, SETTLE_MS, UNLIMITED_SENDS, WARMUP_SECONDS, wantedRow } from './settings'
 import type { BareFrame } from './bare-server'
+import type { RestAnswer, RestRequest } from './rest-worker'
 import type { Ack, MessagePayload, SendPayload } from './socketio-server'
 
 const SENDERS = positiveInt('BENCH_SENDERS', 4)
@@ -144,7 +147,14 @@ const ALL_ROWS: Row[] = [
 const ROWS = ALL_ROWS.filter((row) => wantedRow(row.id))
 const ALL_ROW_IDS = ALL_ROWS.map((row) => row.id)
 
-/** Latencies in ms, appended as they come and sorted once at the end. */
+type Summary = { count: number; p50: number; p99: number; max: number }
+
+const summarize = (values: Float64Array): Summary => {
+  const sorted = values.slice().sort()
+  return { count: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: quantile(sorted, 1) }
+}
+
+/** Latencies in ms, appended as they come. */
 function createSamples() {
   let data = new Float64Array(1 << 16)
   let length = 0
@@ -157,10 +167,7 @@ function createSamples() {
       }
       data[length++] = value
     },
-    summary(): { count: number; p50: number; p99: number; max: number } {
-      const sorted = data.slice(0, length).sort()
-      return { count: length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: quantile(sorted, 1) }
-    },
+    values: () => data.subarray(0, length),
   }
 }
 
@@ -234,16 +241,15 @@ function createTally() {
       if (inWindow(now)) acked++
       if (inWindow(sentAt)) ack.push(now - sentAt)
     },
-    /** A change (the -changes row's REST call) answered 2xx. */
-    changed(startedAt: number) {
-      const now = performance.now()
-      if (inWindow(now)) changed++
-      if (inWindow(startedAt)) change.push(now - startedAt)
+    /** A change (the -changes row's REST call) answered 2xx, `ms` after it started (timed by the thread that made it). */
+    changed(startedAt: number, ms: number) {
+      if (inWindow(performance.now())) changed++
+      if (inWindow(startedAt)) change.push(ms)
     },
     problem(what: string) {
       problems.set(what, (problems.get(what) ?? 0) + 1)
     },
-    result: () => ({ delivered, acked, changed, delivery: delivery.summary(), ack: ack.summary(), change: change.summary(), problems }),
+    result: () => ({ delivered, acked, changed, samples: { delivery: delivery.values(), ack: ack.values(), change: change.values() }, problems }),
   }
 }
 type Tally = ReturnType<typeof createTally>
@@ -284,6 +290,30 @@ const peerRoomIndex = (row: Row, index: number) => Math.floor(index / row.peers!
  * over `peerAccounts` (client i is user i mod their number, at most
  * RECEIVER_SOCKETS_PER_USER sockets each), so each room's members are its clients' users.
  */
+/** The -changes row's REST calls go through one Worker (see rest-worker.ts), started on first use and ended at clean-up. */
+let restCalls: ReturnType<typeof startRestWorker> | null = null
+const restWorker = () => (restCalls ??= startRestWorker())
+
+function startRestWorker() {
+  const worker = new Worker(join(import.meta.dir, 'rest-worker.ts'))
+  const waiting = new Map<number, (answer: RestAnswer) => void>()
+  let lastId = 0
+  worker.onmessage = (event: MessageEvent<RestAnswer>) => {
+    waiting.get(event.data.id)?.(event.data)
+    waiting.delete(event.data.id)
+  }
+  atCleanUp(async () => worker.terminate())
+  return {
+    call(request: Omit<RestRequest, 'id'>): Promise<RestAnswer> {
+      const id = ++lastId
+      return new Promise((resolve) => {
+        waiting.set(id, resolve)
+        worker.postMessage({ ...request, id })
+      })
+    },
+  }
+}
+
 function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccounts: Tokened[], peerAccounts: Tokened[]): Driver {
   const instances = stack.instancesOf('chat')
   const peerAccount = (index: number) => peerAccounts[index % peerAccounts.length]
@@ -358,13 +388,14 @@ function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccount
         const path = `/chat/rooms/${room}/messages/${target}${edit ? '' : `/reactions/${encodeURIComponent(REACTION_EMOJI[n % REACTION_EMOJI.length])}`}`
         changesInFlight++
         const startedAt = performance.now()
-        call(instance.url, edit ? 'PATCH' : 'PUT', path, { token: account.accessToken, ...(edit ? { body: { body: `edited ${n}` } } : {}) })
+        void restWorker()
+          .call({ url: instance.url, method: edit ? 'PATCH' : 'PUT', path, token: account.accessToken, ...(edit ? { body: { body: `edited ${n}` } } : {}) })
           .then((answer) => {
-            if (answer.status >= 300) tally.problem(`change answered ${answer.status} ${answer.body.error ?? ''}`)
-            else tally.changed(startedAt)
+            if (answer.status === 0) tally.problem('change failed')
+            else if (answer.status >= 300) tally.problem(`change answered ${answer.status} ${answer.error}`)
+            else tally.changed(startedAt, answer.ms)
+            changesInFlight--
           })
-          .catch(() => tally.problem('change failed'))
-          .finally(() => changesInFlight--)
       }
       const { ws } = client
       return {
@@ -528,17 +559,22 @@ function bareDriver(url: string, pid: () => number): Driver {
 type Tokened = Account & { accessToken: string }
 type SenderState = { index: number; room: string; sender: Sender; sent: number; failed: number; inFlight: Map<number, number>; phase: number }
 
+type Latencies = { delivery: Float64Array; ack: Float64Array; change: Float64Array }
+
 type RowResult = {
   row: Row
+  /** How many times the row ran; counts and CPU are over all of them, latencies pooled. */
+  rounds: number
   senders: number
   receivers: number
   delivered: number
   acked: number
   /** Changes answered 2xx in the window (the -changes row), and their latency. */
   changed: number
-  change: { count: number; p50: number; p99: number; max: number }
-  delivery: { count: number; p50: number; p99: number; max: number }
-  ack: { count: number; p50: number; p99: number; max: number }
+  samples: Latencies
+  change: Summary
+  delivery: Summary
+  ack: Summary
   lost: number
   duplicates: number
   outOfOrder: number
@@ -684,17 +720,19 @@ async function runRow(row: Row, driver: Driver, components: Component[]): Promis
       checks.reduce((sum, { check, room }) => sum + (expected.get(room) ?? []).reduce((n, e) => n + check.missing(e.stream, e.count, e.excused), 0), 0)
     await waitFor(async () => missing() === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: DRAIN_POLL_MS })
 
-    const { delivered, acked, changed, delivery, ack, change, problems } = tally.result()
+    const { delivered, acked, changed, samples, problems } = tally.result()
     return {
       row,
+      rounds: 1,
       senders: senders.length,
       receivers: load.receivers,
       delivered,
       acked,
       changed,
-      change,
-      delivery,
-      ack,
+      samples,
+      change: summarize(samples.change),
+      delivery: summarize(samples.delivery),
+      ack: summarize(samples.ack),
       lost: missing(),
       duplicates: checks.reduce((sum, { check }) => sum + check.duplicates, 0),
       outOfOrder: checks.reduce((sum, { check }) => sum + check.outOfOrder, 0),
@@ -706,6 +744,64 @@ async function runRow(row: Row, driver: Driver, components: Component[]): Promis
   } finally {
     load.stop()
     await Promise.all(load.closers.map((c) => c.close()))
+  }
+}
+
+/**
+ * The rows whose figures the issue compares with each other (the changes may cost at most
+ * 10% of the message-only row's throughput and p99). A p99 over 10 s rests on a few dozen
+ * messages, so one stall (a checkpoint, a collection) moves it by more than that; the pair
+ * therefore runs BENCH_PAIR_ROUNDS times each, alternately (ABBA…), so neither gains from
+ * going first or from drift, and each row's latencies are pooled over its rounds.
+ */
+const COMPARED_PAIR = ['chat', 'chat-changes'] as const
+const PAIR_ROUNDS = positiveInt('BENCH_PAIR_ROUNDS', 3)
+
+/** The rows in the order they run: each once, but the compared pair in alternating rounds where the first of them stood. */
+function runOrder(rows: Row[]): Row[] {
+  const [a, b] = COMPARED_PAIR.map((id) => rows.find((row) => row.id === id))
+  if (a === undefined || b === undefined) return rows
+  const alternating = Array.from({ length: PAIR_ROUNDS }, (_, i) => (i % 2 === 0 ? [a, b] : [b, a])).flat()
+  return rows.flatMap((row) => (row === a ? alternating : row === b ? [] : [row]))
+}
+
+const concatenated = (arrays: Float64Array[]) => {
+  const all = new Float64Array(arrays.reduce((n, array) => n + array.length, 0))
+  arrays.reduce((at, array) => (all.set(array, at), at + array.length), 0)
+  return all
+}
+
+/** One result for a row that ran several times: counts and CPU added up, latencies pooled. */
+function pooled(runs: RowResult[]): RowResult {
+  if (runs.length === 1) return runs[0]
+  const total = (pick: (r: RowResult) => number) => runs.reduce((sum, r) => sum + pick(r), 0)
+  const samples: Latencies = {
+    delivery: concatenated(runs.map((r) => r.samples.delivery)),
+    ack: concatenated(runs.map((r) => r.samples.ack)),
+    change: concatenated(runs.map((r) => r.samples.change)),
+  }
+  const problems = new Map<string, number>()
+  for (const r of runs) for (const [what, count] of r.problems) problems.set(what, (problems.get(what) ?? 0) + count)
+  const perCommit = runs.map((r) => r.messagesPerCommit).filter((n) => n !== null)
+  const seconds: Record<string, number> = {}
+  for (const r of runs) for (const [name, value] of Object.entries(r.cpu.seconds)) seconds[name] = (seconds[name] ?? 0) + value
+  return {
+    ...runs[0],
+    rounds: runs.length,
+    delivered: total((r) => r.delivered),
+    acked: total((r) => r.acked),
+    changed: total((r) => r.changed),
+    samples,
+    change: summarize(samples.change),
+    delivery: summarize(samples.delivery),
+    ack: summarize(samples.ack),
+    lost: total((r) => r.lost),
+    duplicates: total((r) => r.duplicates),
+    outOfOrder: total((r) => r.outOfOrder),
+    unanswered: total((r) => r.unanswered),
+    problems,
+    messagesPerCommit: perCommit.length === 0 ? null : perCommit.reduce((a, b) => a + b, 0) / perCommit.length,
+    cpu: { seconds, wallSeconds: total((r) => r.cpu.wallSeconds), machineBusySeconds: total((r) => r.cpu.machineBusySeconds) },
   }
 }
 
@@ -806,19 +902,22 @@ async function main() {
   ]
   const background = await backgroundLoad()
 
-  const results: RowResult[] = []
+  const runs = new Map<Row, RowResult[]>()
   const failures: { row: Row; error: unknown }[] = []
-  for (const row of ROWS) {
+  for (const row of runOrder(ROWS)) {
     const clients = row.peers === null ? `${SENDERS} senders, ${RECEIVERS} receivers` : `${row.rooms * row.peers.perRoom} clients`
-    console.error(`bench: ${row.name}: ${clients}, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s`)
+    const round = runs.has(row) ? ` (round ${runs.get(row)!.length + 1})` : ''
+    console.error(`bench: ${row.name}${round}: ${clients}, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s`)
     try {
-      results.push(await runRow(row, drivers.get(row.system)!, components))
+      const result = await runRow(row, drivers.get(row.system)!, components)
+      runs.set(row, [...(runs.get(row) ?? []), result])
     } catch (error) {
       // One row failing (a baseline server that died, say) does not cost the others' figures.
       console.error(`bench: ${row.id} failed:`, error instanceof Error ? error.message : error)
       failures.push({ row, error })
     }
   }
+  const results = ROWS.flatMap((row) => (runs.has(row) ? [pooled(runs.get(row)!)] : []))
   const [{ version: postgresVersion }] = await stack.sql`select current_setting('server_version') as version`
   const redisVersion = await redisServerVersion(stack.redisUrl)
   printReport(results, {
@@ -838,7 +937,7 @@ const COLUMNS = ['client', 'server', 'postgres', 'redis'] as const
 
 function printReport(results: RowResult[], info: { software: string; load: string; background: string }) {
   const cores = cpus().length
-  const perSecond = (count: number) => Math.round(count / SECONDS).toLocaleString('en-US')
+  const perSecond = (count: number, r: RowResult) => Math.round(count / (SECONDS * r.rounds)).toLocaleString('en-US')
   const mark = (r: RowResult) => disturbedMark(restCores(r.cpu, r.cpu.seconds, COLUMNS))
   const out: string[] = reportHeader(info)
   out.push(
@@ -848,8 +947,8 @@ function printReport(results: RowResult[], info: { software: string; load: strin
         `${r.row.name}${mark(r)}`,
         String(r.senders),
         String(r.receivers),
-        perSecond(r.acked),
-        perSecond(r.delivered),
+        perSecond(r.acked, r),
+        perSecond(r.delivered, r),
         ms(r.delivery.p50),
         ms(r.delivery.p99),
         ms(r.delivery.max),
@@ -895,7 +994,19 @@ function printReport(results: RowResult[], info: { software: string; load: strin
     ),
   )
   for (const r of results.filter((r) => r.row.changes)) {
-    out.push('', `${r.row.id}: ${perSecond(r.changed)} changes/s answered besides the messages, answer p50 ${ms(r.change.p50)} ms, p99 ${ms(r.change.p99)} ms.`)
+    out.push('', `${r.row.id}: ${perSecond(r.changed, r)} changes/s answered besides the messages, answer p50 ${ms(r.change.p50)} ms, p99 ${ms(r.change.p99)} ms.`)
+  }
+  const [alone, withChanges] = COMPARED_PAIR.map((id) => results.find((r) => r.row.id === id))
+  if (alone !== undefined && withChanges !== undefined) {
+    const change = (pick: (r: RowResult) => number) => {
+      const relative = pick(withChanges) / pick(alone) - 1
+      return `${relative >= 0 ? '+' : ''}${(relative * 100).toFixed(1)}%`
+    }
+    out.push(
+      '',
+      `${withChanges.row.id} against ${alone.row.id} (${alone.rounds} and ${withChanges.rounds} rounds, run alternately, latencies pooled): ` +
+        `delivered/s ${change((r) => r.delivered / r.rounds)}, delivery p50 ${change((r) => r.delivery.p50)}, p99 ${change((r) => r.delivery.p99)}.`,
+    )
   }
   const troubled = results.filter((r) => r.problems.size > 0 || r.unanswered > 0)
   for (const r of troubled) {
