@@ -32,6 +32,27 @@ afterAll(async () => {
   await stopRedis()
 })
 
+const LOCAL_PROBES = 5
+/** Well under the hub's once-a-second reconcile, the only way a message could arrive without the broker. */
+const LOCAL_DELIVERY_MS = 300
+
+/**
+ * With Redis away, a socket on the sending instance still gets each message live: the
+ * instance that stored it hands it to its own feed at once, not when Redis echoes it back.
+ */
+async function expectLocalDeliveryWithoutRedis(sender: SocketClient, room: string, token: string, instanceUrl: string) {
+  const local = await connect(instanceUrl, token)
+  await joinRoom(local, room)
+  for (let i = 0; i < LOCAL_PROBES; i++) {
+    const clientId = `local-${i}`
+    const started = performance.now()
+    sender.send({ type: 'send', room, body: clientId, clientId })
+    await local.next((f) => f.type === 'message' && f.clientId === clientId, 3000)
+    expect(performance.now() - started).toBeLessThan(LOCAL_DELIVERY_MS)
+  }
+  local.close()
+}
+
 describe('Redis restart under traffic', () => {
   test('no stored message is lost, and live delivery across instances resumes', async () => {
     const [a, b] = stack.instancesOf('chat')
@@ -54,6 +75,8 @@ describe('Redis restart under traffic', () => {
     await sendSome(30)
     await stopRedis()
     await sendSome(30)
+    await expectLocalDeliveryWithoutRedis(sender, room, alice.accessToken, a.url)
+    sent += LOCAL_PROBES
     await startRedis()
     await sleep(500)
     await sendSome(30)

@@ -228,7 +228,14 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
     reconcile,
     typing: (roomId: string, userId: string) => broker.publish(roomId, { kind: 'typing', userId }),
     onlineUserIds: (roomId: string) => presence.onlineUserIds(roomId),
-    /** Fans freshly stored messages or events out to every instance, one broker event per room. */
+    /**
+     * Fans freshly stored messages or events out to every instance, one broker event per
+     * room, and hands them to this instance's own feeds at once rather than when the broker
+     * echoes them back (a round trip through Redis saved for local sockets). The echo is
+     * then dropped by the feed as already delivered; order and gaps are the feed's concern
+     * either way. The broker publishes are started first, so other instances wait for no
+     * local delivery.
+     */
     async publishStored(items: StreamItem[]) {
       const byRoom = new Map<string, FeedItem[]>()
       for (const item of items) {
@@ -237,11 +244,11 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
         if (list === undefined) byRoom.set(item.room, [feedItem])
         else list.push(feedItem)
       }
-      await Promise.all(
-        [...byRoom].map(([roomId, list]) =>
-          broker.publish(roomId, { kind: 'timeline', items: list }).catch((error) => deps.log.warn('publish failed; receivers will catch up', { roomId, error })),
-        ),
+      const published = [...byRoom].map(([roomId, list]) =>
+        broker.publish(roomId, { kind: 'timeline', items: list }).catch((error) => deps.log.warn('publish failed; receivers will catch up', { roomId, error })),
       )
+      for (const [roomId, list] of byRoom) rooms.get(roomId)?.feed.offer(list)
+      await Promise.all(published)
     },
   }
 }
