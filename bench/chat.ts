@@ -565,6 +565,8 @@ type RowResult = {
   row: Row
   /** How many times the row ran; counts and CPU are over all of them, latencies pooled. */
   rounds: number
+  /** Each round's own delivery p99, to show how far one round's figure strays. */
+  p99ByRound: number[]
   senders: number
   receivers: number
   delivered: number
@@ -721,9 +723,11 @@ async function runRow(row: Row, driver: Driver, components: Component[]): Promis
     await waitFor(async () => missing() === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: DRAIN_POLL_MS })
 
     const { delivered, acked, changed, samples, problems } = tally.result()
+    const delivery = summarize(samples.delivery)
     return {
       row,
       rounds: 1,
+      p99ByRound: [delivery.p99],
       senders: senders.length,
       receivers: load.receivers,
       delivered,
@@ -731,7 +735,7 @@ async function runRow(row: Row, driver: Driver, components: Component[]): Promis
       changed,
       samples,
       change: summarize(samples.change),
-      delivery: summarize(samples.delivery),
+      delivery,
       ack: summarize(samples.ack),
       lost: missing(),
       duplicates: checks.reduce((sum, { check }) => sum + check.duplicates, 0),
@@ -788,6 +792,7 @@ function pooled(runs: RowResult[]): RowResult {
   return {
     ...runs[0],
     rounds: runs.length,
+    p99ByRound: runs.flatMap((r) => r.p99ByRound),
     delivered: total((r) => r.delivered),
     acked: total((r) => r.acked),
     changed: total((r) => r.changed),
@@ -1005,7 +1010,8 @@ function printReport(results: RowResult[], info: { software: string; load: strin
     out.push(
       '',
       `${withChanges.row.id} against ${alone.row.id} (${alone.rounds} and ${withChanges.rounds} rounds, run alternately, latencies pooled): ` +
-        `delivered/s ${change((r) => r.delivered / r.rounds)}, delivery p50 ${change((r) => r.delivery.p50)}, p99 ${change((r) => r.delivery.p99)}.`,
+        `delivered/s ${change((r) => r.delivered / r.rounds)}, delivery p50 ${change((r) => r.delivery.p50)}, p99 ${change((r) => r.delivery.p99)}. ` +
+        `Each round's p99: ${[alone, withChanges].map((r) => `${r.row.id} ${r.p99ByRound.map(ms).join(' / ')} ms`).join(', ')}.`,
     )
   }
   const troubled = results.filter((r) => r.problems.size > 0 || r.unanswered > 0)
