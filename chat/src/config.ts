@@ -86,6 +86,12 @@ export const ChatConfig = t.Composite([
     /** Presence entries of a crashed instance expire after this long. */
     PRESENCE_TTL_SECONDS: t.Number({ minimum: 5, default: 30 }),
     ROOM_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
+    /**
+     * `unread` in the caller's room list looks at most this many messages after the read
+     * marker, so a room with a huge backlog costs the list no more than a small one (the
+     * count is then a lower bound: clients show "999+").
+     */
+    UNREAD_COUNT_MAX: t.Number({ minimum: 1, default: 1000 }),
     HISTORY_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),
     HISTORY_PAGE_MAX: t.Number({ minimum: 1, default: 100 }),
     /** A room's topic at most (characters); set by owners and admins. */

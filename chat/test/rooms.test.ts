@@ -6,9 +6,12 @@ import { connect, joinRoom } from '../../test/ws-client'
 import { INTERNAL_TOKEN_HEADER } from '@chat/common/internal'
 import { createUserDirectory } from '../src/users-client'
 
+/** Small, so the cap is reached with a few stored messages. */
+const UNREAD_COUNT_MAX = 10
+
 let stack: TestStack
 beforeAll(async () => {
-  stack = await startTestStack({ chat: 1 })
+  stack = await startTestStack({ chat: 1, env: { UNREAD_COUNT_MAX: String(UNREAD_COUNT_MAX) } })
 })
 afterAll(() => stack?.stop())
 
@@ -289,6 +292,22 @@ describe('unread counts and read markers', () => {
     await storeMessages(room.id, [alice])
     expect(await unreadOf(bob, room.id)).toBe(1)
     expect(await unreadOf(alice, room.id)).toBe(2)
+  })
+
+  test('unread looks at most UNREAD_COUNT_MAX messages past the marker: a backlog beyond that reads as a lower bound', async () => {
+    const [alice, bob] = await Promise.all([newUser(), newUser()])
+    const room = await createRoom(alice)
+    await api(bob, 'POST', `/chat/rooms/${room.id}/join`)
+    // Seq 1 is Bob's join; Alice's messages are seqs 2–26.
+    await storeMessages(room.id, Array(25).fill(alice))
+    expect(await unreadOf(bob, room.id)).toBe(UNREAD_COUNT_MAX)
+
+    expect((await api(bob, 'POST', `/chat/rooms/${room.id}/read`, { seq: 20 })).status).toBe(204)
+    expect(await unreadOf(bob, room.id)).toBe(6)
+    // Seqs 27–36 are Bob's own, 37–41 Alice's: the ten messages past the marker (21–30)
+    // hold six of Alice's, so 6, though eleven of hers are unread.
+    await storeMessages(room.id, [...Array(10).fill(bob), ...Array(5).fill(alice)])
+    expect(await unreadOf(bob, room.id)).toBe(6)
   })
 
   test('messages from before one joined are not unread', async () => {

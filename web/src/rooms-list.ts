@@ -6,6 +6,8 @@ import type { Me, Room } from './types'
 
 /** Search answers shown at once; a narrower query finds the rest. */
 const SEARCH_LIMIT = 10
+/** Past this many unread, a badge reads "99+". */
+const BADGE_MAX = 99
 
 /**
  * The sidebar: the user's rooms (unread badges, a presence dot for direct messages, the
@@ -182,7 +184,9 @@ export function createRoomsList(deps: {
       const badge = items.get(roomId)?.querySelector('.badge')
       if (badge === undefined || badge === null) return
       badge.toggleAttribute('hidden', unread === 0)
-      badge.replaceChildren(String(unread), hiddenText(unread === 1 ? ' unread message' : ' unread messages'))
+      // The server counts a backlog only so far (UNREAD_COUNT_MAX); a badge needs no more than this.
+      const shown = unread > BADGE_MAX ? `${BADGE_MAX}+` : String(unread)
+      badge.replaceChildren(shown, hiddenText(unread === 1 ? ' unread message' : ' unread messages'))
     },
 
     setPeerOnline(roomId: string, online: boolean) {
