@@ -30,7 +30,7 @@ export function loginController(deps: AuthDeps) {
         summary: 'Log in with username or email',
         tags: ['Sessions'],
         description:
-          'Opens a session. For a user with two-factor on it answers `{mfaRequired: true, mfaToken, expiresIn}` and no tokens: POST /auth/mfa/verify with a code finishes the login. 401 INVALID_CREDENTIALS is the same for an unknown login and a wrong password. 10 failures for one account (by username or email) from one IP, or 100 from one IP, within 15 minutes, or more than 120 logins of any outcome from one IP within a minute, answer 429 TOO_MANY_ATTEMPTS with Retry-After.',
+          'Opens a session. For a user with two-factor on it answers `{mfaRequired: true, mfaToken, expiresIn}` and no tokens: POST /auth/mfa/verify with a code finishes the login. 401 INVALID_CREDENTIALS is the same for an unknown login and a wrong password. 10 failures for one login (a username or an email, each counted apart) from one IP, or 100 from one IP, within 15 minutes, or more than 120 logins of any outcome from one IP within a minute, answer 429 TOO_MANY_ATTEMPTS with Retry-After.',
       },
     },
   )

@@ -19,7 +19,7 @@ export type LoginLimiters = ReturnType<typeof createLoginLimiters>
 type CredentialRow = { user_id: string; password_hash: string; checked_at: string; mfa: boolean }
 
 /**
- * Two failure limits: per (account, client IP), so a stranger elsewhere cannot lock the
+ * Two failure limits: per (login, client IP), so a stranger elsewhere cannot lock the
  * owner out, and per client IP across logins, against credential stuffing. And one on every
  * login per client IP, right or wrong, against a flood of password checks.
  */
@@ -27,7 +27,7 @@ export function createLoginLimiters(deps: Pick<AuthDeps, 'redis' | 'config'>) {
   const { config } = deps
   const windowSeconds = config.LOGIN_FAILURE_WINDOW_SECONDS
   return {
-    perAccountAndIp: createFailureLimiter(deps.redis, {
+    perLoginAndIp: createFailureLimiter(deps.redis, {
       prefix: `${config.REDIS_PREFIX}auth:login-failures:pair:`,
       max: config.LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP,
       windowSeconds,
@@ -67,16 +67,16 @@ export async function login(
     from auth.credentials c left join auth.totp_factors t on t.user_id = c.user_id
     where lower(c.username) = ${login} or lower(c.email) = ${login}
     limit 1`
-  const pairKey = `${ipKey}:${accountKey(login, credential)}`
+  const pairKey = `${ipKey}:${loginKey(login)}`
   // Counted as failures until the password proves otherwise (see createFailureLimiter).
-  const [pair, ip] = await Promise.all([limiters.perAccountAndIp.begin(pairKey), limiters.perIp.begin(ipKey)])
+  const [pair, ip] = await Promise.all([limiters.perLoginAndIp.begin(pairKey), limiters.perIp.begin(ipKey)])
   // A refused attempt is no failure: `begin` gave back the count that refused it, and the other is given back here.
   if (!pair.allowed) {
     if (ip.allowed) await limiters.perIp.forgive(ipKey)
     return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: pair.retryAfterSeconds }
   }
   if (!ip.allowed) {
-    await limiters.perAccountAndIp.forgive(pairKey)
+    await limiters.perLoginAndIp.forgive(pairKey)
     return { ok: false, reason: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: ip.retryAfterSeconds }
   }
   const valid =
@@ -86,25 +86,27 @@ export async function login(
   if (!valid || credential === undefined) return { ok: false, reason: 'INVALID_CREDENTIALS' }
   if (credential.mfa) {
     // The password was right: it is no failure, whatever the code step brings (it has its own limits).
-    await Promise.all([limiters.perAccountAndIp.reset(pairKey), limiters.perIp.forgive(ipKey)])
+    await Promise.all([limiters.perLoginAndIp.reset(pairKey), limiters.perIp.forgive(ipKey)])
     const challenge = await createMfaChallenge(deps, credential.user_id, credential.checked_at)
     return challenge === null ? { ok: false, reason: 'INVALID_CREDENTIALS' } : { ok: true, challenge }
   }
   const session = await createSession(deps, credential.user_id, client, credential.checked_at)
   // The account was deleted, or its password or factors changed, while the password was being checked: refused, but not a failure.
   if (!session.ok) {
-    await Promise.all([limiters.perAccountAndIp.forgive(pairKey), limiters.perIp.forgive(ipKey)])
+    await Promise.all([limiters.perLoginAndIp.forgive(pairKey), limiters.perIp.forgive(ipKey)])
     return { ok: false, reason: 'INVALID_CREDENTIALS' }
   }
-  await Promise.all([limiters.perAccountAndIp.reset(pairKey), limiters.perIp.forgive(ipKey)])
+  await Promise.all([limiters.perLoginAndIp.reset(pairKey), limiters.perIp.forgive(ipKey)])
   return { ok: true, pair: session.pair }
 }
 
 /**
- * Username and email of one account share one counter, so both spellings together get
- * no more guesses than either alone; an unknown login is counted by what was typed.
+ * The login as typed (normalized), hashed so no address is kept in a key name. Username
+ * and email are two logins with counters of their own, as the contract has it ("the same
+ * login"): a counter shared by the account's two spellings could be read back, by locking
+ * one and trying the other, to learn which email belongs to which username. Each spelling
+ * gets LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP guesses; the per-IP limit covers them together.
  */
-function accountKey(login: string, credential: CredentialRow | undefined): string {
-  if (credential !== undefined) return `user:${credential.user_id}`
+function loginKey(login: string): string {
   return `login:${createHash('sha256').update(login).digest('base64url')}`
 }
