@@ -158,6 +158,12 @@ describe('roles', () => {
     expectError(await api(outsider, 'GET', `/chat/rooms/${room}/members`), 403, 'FORBIDDEN')
     expectError(await api(outsider, 'GET', `/chat/rooms/${await privateRoom(everyone[0])}/members`), 404, 'NOT_FOUND')
   })
+
+  test('member and ban pages are read in index order, not by sorting the whole room (migration 006)', async () => {
+    const indexes = await stack.sql<{ indexdef: string }[]>`
+      select indexdef from pg_indexes where schemaname = 'chat' and indexname in ('members_by_join_time', 'bans_by_time') order by indexname`
+    expect(indexes.map((i) => i.indexdef.replace(/^.* USING btree /, ''))).toEqual(['(room_id, created_at, user_id)', '(room_id, joined_at, user_id)'])
+  })
 })
 
 describe('removal and bans reach open sockets on every instance', () => {
