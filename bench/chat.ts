@@ -285,11 +285,6 @@ type Driver = {
 /** Peer `index` of a peer row is client `index % perRoom` of room `floor(index / perRoom)`. */
 const peerRoomIndex = (row: Row, index: number) => Math.floor(index / row.peers!.perRoom)
 
-/**
- * `senderAccounts`/`receiverAccounts` serve the split rows; peer rows spread their clients
- * over `peerAccounts` (client i is user i mod their number, at most
- * RECEIVER_SOCKETS_PER_USER sockets each), so each room's members are its clients' users.
- */
 /** The -changes row's REST calls go through one Worker (see rest-worker.ts), started on first use and ended at clean-up. */
 let restCalls: ReturnType<typeof startRestWorker> | null = null
 const restWorker = () => (restCalls ??= startRestWorker())
@@ -314,6 +309,11 @@ function startRestWorker() {
   }
 }
 
+/**
+ * `senderAccounts`/`receiverAccounts` serve the split rows; peer rows spread their clients
+ * over `peerAccounts` (client i is user i mod their number, at most
+ * RECEIVER_SOCKETS_PER_USER sockets each), so each room's members are its clients' users.
+ */
 function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccounts: Tokened[], peerAccounts: Tokened[]): Driver {
   const instances = stack.instancesOf('chat')
   const peerAccount = (index: number) => peerAccounts[index % peerAccounts.length]
