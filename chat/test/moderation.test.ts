@@ -218,6 +218,33 @@ describe('removal and bans reach open sockets on every instance', () => {
     closeAll(sockets)
   })
 
+  test('a member removed while others send gets nothing stored after the removal’s event, on either instance', async () => {
+    const [owner, carol, bob] = await people(3)
+    const room = await createRoom(stack.url, owner, [carol, bob])
+    const watchers = await socketsOnBothInstances(bob)
+    const talkers = await socketsOnBothInstances(carol)
+    for (const socket of [...watchers, ...talkers]) await joinRoom(socket, room)
+    let sent = 0
+    let removing: Promise<{ status: number }> | null = null
+    // Carol keeps sending from both instances while Bob is removed: the messages stored
+    // right after the removal are the ones a socket could still be handed.
+    while (sent < 300) {
+      talkers[sent % 2].send({ type: 'send', room, body: `m${sent}`, clientId: `m-${sent}` })
+      sent++
+      if (sent === 60) removing = api(owner, 'DELETE', `/chat/rooms/${room}/members/${bob.userId}`)
+      if (sent % 3 === 0) await Bun.sleep(1)
+    }
+    expect((await removing!).status).toBe(204)
+    await talkers[0].collect((f) => f.type === 'message', sent, 20_000)
+    const [removal] = await stack.sql`select seq::int from chat.events where room_id = ${room} and kind = 'member' and data->>'change' = 'removed'`
+    const [{ later }] = await stack.sql`select count(*)::int as later from chat.messages where room_id = ${room} and seq > ${removal.seq}`
+    expect(later).toBeGreaterThan(0)
+    for (const socket of watchers) {
+      expect(socket.frames.filter((f) => f.type === 'message' && f.seq > removal.seq)).toEqual([])
+    }
+    closeAll([...watchers, ...talkers])
+  })
+
   test('a ban landing while the member sends continuously: nothing of theirs is stored after the ban’s event, and the stream has no gap', async () => {
     const [owner, bob] = await people(2)
     const room = await createRoom(stack.url, owner, [bob])

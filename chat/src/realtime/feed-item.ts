@@ -13,3 +13,17 @@ export function toStreamFrame(item: StreamItem): ServerFrame {
 }
 
 export const toFeedItem = (item: StreamItem): FeedItem => ({ seq: item.seq, frame: JSON.stringify(toStreamFrame(item)) })
+
+/** The `member` changes after which the user is no longer in the room. */
+const ENDING_CHANGES = new Set(['left', 'removed', 'banned'])
+
+/**
+ * The user whose membership this frame ends (a `member` event that is a leave, a removal
+ * or a ban), else null. Only such event frames are parsed: a frame of JSON.stringify
+ * holds `"kind":"member"` literally only as its own key, never inside a string.
+ */
+export function membershipEndedBy(frame: string): string | null {
+  if (!frame.startsWith('{"type":"event"') || !frame.includes('"kind":"member"')) return null
+  const { data } = JSON.parse(frame) as { data?: { userId?: unknown; change?: unknown } }
+  return typeof data?.userId === 'string' && ENDING_CHANGES.has(String(data.change)) ? data.userId : null
+}

@@ -4,7 +4,7 @@ import { catchUpReads, messagesDelivered } from '../metrics'
 import { readLastSeqs } from '../rooms/service'
 import { readTimelineAfter } from '../timeline/service'
 import type { RoomBroker } from './broker'
-import { toFeedItem, toStreamFrame, type FeedItem } from './feed-item'
+import { membershipEndedBy, toFeedItem, toStreamFrame, type FeedItem } from './feed-item'
 import type { Presence } from './presence'
 import { CATCH_UP_PAGE, createRoomFeed, type RoomFeed } from './room-feed'
 
@@ -42,8 +42,19 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
   /** Local sockets per (room, user), to know when a user comes online or goes offline here. */
   const localPresence = new Map<string, Map<string, number>>()
 
+  /**
+   * Hands an item to the room's local sockets. A member event that ends someone's
+   * membership also stops live delivery to that user's local sockets of the room, right
+   * after it: the feed goes in seq order, and anything stored after a removal has a higher
+   * seq, so they get nothing stored after it, whichever comes first of Redis' notice to
+   * their sockets (which sends `left` and does the rest) and the next message.
+   */
   const deliverTo = (roomId: string) => (item: FeedItem) => {
-    messagesDelivered.inc({ path: 'live' }, publish(roomTopic(roomId), item.frame))
+    const topic = roomTopic(roomId)
+    messagesDelivered.inc({ path: 'live' }, publish(topic, item.frame))
+    const ended = membershipEndedBy(item.frame)
+    if (ended === null) return
+    for (const member of rooms.get(roomId)?.members ?? []) if (member.userId === ended) member.unsubscribe(topic)
   }
   // On the primary: a feed reads past what it has delivered, which only the primary surely holds.
   const readAfter = async (roomId: string, seq: number) => {
@@ -233,8 +244,7 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
      * room, and hands them to this instance's own feeds at once rather than when the broker
      * echoes them back (a round trip through Redis saved for local sockets). The echo is
      * then dropped by the feed as already delivered; order and gaps are the feed's concern
-     * either way. The broker publishes are started first, so other instances wait for no
-     * local delivery.
+     * either way.
      */
     async publishStored(items: StreamItem[]) {
       const byRoom = new Map<string, FeedItem[]>()
@@ -244,11 +254,12 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
         if (list === undefined) byRoom.set(item.room, [feedItem])
         else list.push(feedItem)
       }
-      const published = [...byRoom].map(([roomId, list]) =>
-        broker.publish(roomId, { kind: 'timeline', items: list }).catch((error) => deps.log.warn('publish failed; receivers will catch up', { roomId, error })),
-      )
       for (const [roomId, list] of byRoom) rooms.get(roomId)?.feed.offer(list)
-      await Promise.all(published)
+      await Promise.all(
+        [...byRoom].map(([roomId, list]) =>
+          broker.publish(roomId, { kind: 'timeline', items: list }).catch((error) => deps.log.warn('publish failed; receivers will catch up', { roomId, error })),
+        ),
+      )
     },
   }
 }
