@@ -1,6 +1,6 @@
 import type { FeedItem } from './feed-item'
 
-/** How long an out-of-order item waits for the missing ones before they are read from Postgres. */
+/** How long a hole may stay open, with nothing delivered meanwhile, before what is missing is read from Postgres. */
 export const GAP_FILL_DELAY_MS = 200
 /** Items read per catch-up query; `readAfter` returns at most this many. */
 export const CATCH_UP_PAGE = 500
@@ -39,12 +39,18 @@ export function createRoomFeed(
   let reading: Promise<void> | null = null
 
   const drain = () => {
+    const from = deliveredSeq
     let next = waiting.get(deliveredSeq + 1)
     while (next !== undefined) {
       waiting.delete(next.seq)
       deliveredSeq = next.seq
       deliver(next)
       next = waiting.get(deliveredSeq + 1)
+    }
+    // A hole that closed by itself needs no read; one still open (or a new one) gets its full delay from here.
+    if (deliveredSeq !== from && gapTimer !== null) {
+      clearTimeout(gapTimer)
+      gapTimer = null
     }
     if (waiting.size > 0 && gapTimer === null) gapTimer = setTimeout(fillGap, GAP_FILL_DELAY_MS)
   }
