@@ -89,7 +89,7 @@ export const ChatConfig = t.Composite([
     /**
      * `unread` in the caller's room list looks at most this many messages after the read
      * marker, so a room with a huge backlog costs the list no more than a small one (the
-     * count is then a lower bound: clients show "999+").
+     * count is exact while fewer are past the marker, a lower bound after).
      */
     UNREAD_COUNT_MAX: t.Number({ minimum: 1, default: 1000 }),
     HISTORY_PAGE_DEFAULT: t.Number({ minimum: 1, default: 50 }),

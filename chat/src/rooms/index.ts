@@ -54,7 +54,7 @@ export function roomsController(deps: ChatDeps) {
           summary: 'List public rooms, or the caller’s rooms',
           tags: TAGS,
           description:
-            'Without `mine`: public rooms. With `mine=true`: every room the caller is a member of (public, private and direct messages), each with `unread`, the number of messages from others after the caller’s read marker and since they joined (counted among at most UNREAD_COUNT_MAX, 1000, messages past the marker, so past that it is a lower bound: show it as “999+”). Both are ordered by name (case-insensitive), then id; `q` filters by name prefix; pass `nextCursor` as `cursor` for the next page (null on the last).',
+            'Without `mine`: public rooms. With `mine=true`: every room the caller is a member of (public, private and direct messages), each with `unread`, the number of messages from others after the caller’s read marker and since they joined (counted among at most UNREAD_COUNT_MAX, default 1000, messages past the marker: exact while fewer are, a lower bound after, so a client shows a large count as, say, “99+”). Both are ordered by name (case-insensitive), then id; `q` filters by name prefix; pass `nextCursor` as `cursor` for the next page (null on the last).',
         },
       },
     )

@@ -37,7 +37,7 @@ export const RoomListItem = t.Composite(
     Room,
     t.Object({
       unread: t.Optional(
-        t.Integer({ minimum: 0, description: 'With `mine=true` only: messages from others after the caller’s read marker, among at most UNREAD_COUNT_MAX (1000) messages past it (a lower bound beyond that)' }),
+        t.Integer({ minimum: 0, description: 'With `mine=true` only: messages from others after the caller’s read marker, among at most UNREAD_COUNT_MAX (default 1000) messages past it: exact while fewer are, a lower bound after' }),
       ),
     }),
   ],
