@@ -18,7 +18,7 @@ self.onmessage = async (event: MessageEvent<RestRequest>) => {
   let answer: RestAnswer
   try {
     const { status, body: answered } = await call(url, method, path, { token, body })
-    answer = { id, status, error: String(answered.error ?? ''), ms: performance.now() - startedAt }
+    answer = { id, status, error: String(answered?.error ?? ''), ms: performance.now() - startedAt }
   } catch (error) {
     answer = { id, status: 0, error: error instanceof Error ? error.message : String(error), ms: 0 }
   }
