@@ -159,6 +159,9 @@ describe('GET /chat/search', () => {
     const answer = await call(stack.url, 'GET', '/chat/search?q=hello&cursor=bm90LWEtY3Vyc29y', { token: alice.accessToken })
     expectError(answer, 422, 'VALIDATION_FAILED')
     expect(answer.body.details).toEqual([{ field: 'cursor', message: expect.any(String) }])
+    // A time of the right shape that Postgres cannot take (year 0000) was a 500.
+    const yearZero = Buffer.from(JSON.stringify(['0000-01-01T00:00:00.000000Z', crypto.randomUUID(), 1])).toString('base64url')
+    expectError(await call(stack.url, 'GET', `/chat/search?q=hello&cursor=${yearZero}`, { token: alice.accessToken }), 422, 'VALIDATION_FAILED')
     expectError(await call(stack.url, 'GET', '/chat/search?q=hello'), 401)
     expectError(await call(stack.url, 'GET', `/chat/search?q=hello&room=${crypto.randomUUID()}`, { token: alice.accessToken }), 404, 'NOT_FOUND')
   })

@@ -20,6 +20,8 @@ describe('search cursor', () => {
       // Date.parse rolls 30 February over to March; Postgres refuses it.
       made(['2026-02-30T00:00:00.000000Z', position.room, 1]),
       made(['2026-11-30T24:00:00.000000Z', position.room, 1]),
+      // JavaScript's year 0 is Postgres' 1 BC, which it writes differently and refuses as typed.
+      made(['0000-01-01T00:00:00.000000Z', position.room, 1]),
       made([position.createdAt, 'not-a-uuid', 1]),
       made([position.createdAt, position.room, 0]),
       made([position.createdAt, position.room, 1.5]),

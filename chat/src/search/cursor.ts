@@ -13,9 +13,10 @@ const isSeq = (value: unknown): value is number => Number.isSafeInteger(value) &
 /**
  * A time in the cursor's form that names a real instant. Date.parse alone takes 30 February
  * (and rolls it over); Postgres refuses it. So the milliseconds must print back the same.
+ * Year 0000 prints back too, but Postgres has no year 0 (1 BC comes before AD 1).
  */
 function isRealTime(text: string): boolean {
-  if (!TIME.test(text)) return false
+  if (!TIME.test(text) || text.startsWith('0000')) return false
   const parsed = Date.parse(text)
   return !Number.isNaN(parsed) && new Date(parsed).toISOString().slice(0, 23) === text.slice(0, 23)
 }
