@@ -1,6 +1,7 @@
 import type { ReservedSql } from 'postgres'
 import { withTimeout } from '@chat/common/async'
 import { createDb, type Sql } from '@chat/common/db'
+import { refusedByPostgres } from '@chat/common/errors'
 import type { Logger } from '@chat/common/logger'
 import type { ChatConfig } from './config'
 import { replicaReads } from './metrics'
@@ -153,6 +154,8 @@ export function createReplicaReads(primary: Sql, replica: Sql | null, options: {
   const onReplicaIfCurrent = async <T>(standby: Sql, isCurrent: (sql: Sql) => Promise<boolean>, read: (sql: Sql) => Promise<T>, options: ReadOptions = {}) => {
     const outcome = await withTimeout(readIfCurrent(standby, isCurrent, read, options), backstopMs).catch((error): Outcome<never> => ({ state: 'failed', error }))
     if (outcome.state === 'failed') {
+      // A statement refused for its data is no sign of a sick replica: the primary would refuse it too.
+      if (refusedByPostgres(outcome.error)) throw outcome.error
       replicaFailed(outcome.error)
       return { value: await onPrimary('unavailable', read, options), fromReplica: false }
     }

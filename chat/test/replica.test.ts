@@ -6,6 +6,8 @@ import { startTestStack, type TestStack } from '../../test/harness'
 import { startPostgresReplica, type PostgresReplica } from '../../test/postgres-replica'
 import { waitUntil } from '../../test/wait'
 import { connect, joinRoom, type SocketClient } from '../../test/ws-client'
+import { createLogger } from '@chat/common/logger'
+import { createReplicaReads } from '../src/replica'
 
 /** Short, so the test sees reads return to a restarted replica quickly. */
 const REPLICA_RETRY_MS = 300
@@ -216,5 +218,19 @@ describe('reads from a streaming replica', () => {
       expect((await call(stack.url, 'GET', `/chat/rooms/${room}/messages`, { token: alice.accessToken })).status).toBe(200)
       return (await readsOf('replica', 'current')) > currentBefore
     }, 'history is read from the replica again')
+  })
+
+  test('a statement the replica refuses for its data fails as it would on the primary, and the replica stays in use', async () => {
+    const primary = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} })
+    // A retry period far longer than the test: had the refusal marked the replica down, the next read would go to the primary.
+    const reads = createReplicaReads(primary, onReplica, { retryMs: 600_000, statementTimeoutMs: REPLICA_STATEMENT_TIMEOUT_MS, log: createLogger('replica-test', 'error') })
+    try {
+      await waitUntil(async () => (await reads.withinLag(SEARCH_MAX_LAG_MS, (sql) => sql`select 1`)).fromReplica, 'the replica is current')
+      const refused = await reads.withinLag(SEARCH_MAX_LAG_MS, (sql) => sql`select '0000-01-01'::timestamptz`).catch((error) => error)
+      expect(refused).toBeInstanceOf(postgres.PostgresError)
+      expect((await reads.withinLag(SEARCH_MAX_LAG_MS, (sql) => sql`select 1`)).fromReplica).toBe(true)
+    } finally {
+      await primary.end({ timeout: 1 })
+    }
   })
 })

@@ -195,6 +195,13 @@ export function failedDependency(error: unknown): Dependency | null {
   return null
 }
 
+/**
+ * Postgres answered with an error about the statement's data (a value it cannot take that
+ * got past validation), not a lost connection, a timeout or a server going away: the server
+ * is fine, and any other server would refuse the statement the same way.
+ */
+export const refusedByPostgres = (error: unknown) => error instanceof postgres.PostgresError && failedDependency(error) === null
+
 /** Elysia checked a handler's answer against the route's response schema, and it failed: our bug. */
 export function isResponseSchemaFailure(code: string | number, error: unknown): boolean {
   return code === 'VALIDATION' && (error as { type?: unknown } | null)?.type === 'response'

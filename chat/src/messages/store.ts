@@ -1,8 +1,7 @@
-import postgres from 'postgres'
 import type { Message } from '@chat/common/chat-protocol'
 import { withTimeout } from '@chat/common/async'
 import { runInOneRoundTrip, type Sql } from '@chat/common/db'
-import { failedDependency } from '@chat/common/errors'
+import { refusedByPostgres } from '@chat/common/errors'
 import type { Logger } from '@chat/common/logger'
 import { countDependencyError } from '@chat/common/metrics'
 import type { ChatConfig } from '../config'
@@ -108,9 +107,6 @@ export function createMessageStore(sql: Sql, log: Logger, settings: StoreSetting
   }
 }
 export type MessageStore = ReturnType<typeof createMessageStore>
-
-/** Postgres answered with an error about the statement's data (not a lost connection, a timeout or a server going away). */
-const refusedByPostgres = (error: unknown) => error instanceof postgres.PostgresError && failedDependency(error) === null
 
 async function storeWithRetry(sql: Sql, batch: NewMessage[], statementTimeoutMs: number): Promise<StoreResult[]> {
   for (let attempt = 1; ; attempt++) {
