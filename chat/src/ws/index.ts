@@ -48,6 +48,9 @@ export function wsController(deps: ChatDeps, context: Omit<ConnectionContext, 'r
       return
     }
     if (index.put(connection, claims.sessionId, claims.userId)) subscriptions.set(claims.userId, users.subscribe(claims.userId))
+    // A revocation that arrived between the token check and this filing found no socket to
+    // close; the list is in memory, so asking again costs nothing.
+    if (deps.revocations.isRevoked(claims.sessionId)) return connection.revoke()
     await withTimeout(subscriptions.get(claims.userId)!, USER_SUBSCRIBE_WAIT_MS).catch((error) =>
       deps.log.warn('user events subscription delayed; membership notices may be late', { error }),
     )
