@@ -245,6 +245,35 @@ describe('removal and bans reach open sockets on every instance', () => {
     closeAll([...watchers, ...talkers])
   })
 
+  test('a member banned while their join{since} replays a long history gets nothing stored after the ban’s event', async () => {
+    const [owner, carol, bob] = await people(3)
+    const room = await createRoom(stack.url, owner, [carol, bob])
+    // A history of several replay pages, stored the way the store does it (seqs and last_seq in one transaction).
+    await stack.sql.begin(async (tx) => {
+      const [{ last_seq }] = await tx`select last_seq::int from chat.rooms where id = ${room} for update`
+      await tx`
+        insert into chat.messages (room_id, seq, id, sender_id, body, client_id)
+        select ${room}, ${last_seq} + g, gen_random_uuid(), ${carol.userId}, 'old ' || g, 'old-' || g from generate_series(1, 3000) g`
+      await tx`update chat.rooms set last_seq = last_seq + 3000 where id = ${room}`
+    })
+    const talker = await connect(stack.instancesOf('chat')[1].url, carol.accessToken)
+    await joinRoom(talker, room)
+    const watcher = await connect(stack.instancesOf('chat')[0].url, bob.accessToken)
+    watcher.send({ type: 'join', room, since: 0, ref: 'replay' })
+    await watcher.next((f) => f.ref === 'replay' && f.type === 'joined')
+    const banned = api(owner, 'POST', `/chat/rooms/${room}/bans`, { userId: bob.userId })
+    for (let i = 0; i < 40; i++) {
+      talker.send({ type: 'send', room, body: `new ${i}`, clientId: `new-${i}` })
+      await Bun.sleep(2)
+    }
+    expect((await banned).status).toBe(204)
+    await talker.collect((f) => f.type === 'message' && String(f.clientId).startsWith('new-'), 40, 20_000)
+    await watcher.next(isLeftNotice(room), 5000)
+    const [ban] = await stack.sql`select seq::int from chat.events where room_id = ${room} and kind = 'member' and data->>'change' = 'banned'`
+    expect(watcher.frames.filter((f) => f.type === 'message' && f.seq > ban.seq)).toEqual([])
+    closeAll([talker, watcher])
+  })
+
   test('a ban landing while the member sends continuously: nothing of theirs is stored after the ban’s event, and the stream has no gap', async () => {
     const [owner, bob] = await people(2)
     const room = await createRoom(stack.url, owner, [bob])

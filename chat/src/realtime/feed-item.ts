@@ -17,13 +17,18 @@ export const toFeedItem = (item: StreamItem): FeedItem => ({ seq: item.seq, fram
 /** The `member` changes after which the user is no longer in the room. */
 const ENDING_CHANGES = new Set(['left', 'removed', 'banned'])
 
+/** The user whose membership this item ends (a `member` event that is a leave, a removal or a ban), else null. */
+export function membershipEndedByItem(item: StreamItem): string | null {
+  if (!isRoomEvent(item) || item.kind !== 'member') return null
+  const { userId, change } = item.data as { userId?: unknown; change?: unknown }
+  return typeof userId === 'string' && ENDING_CHANGES.has(String(change)) ? userId : null
+}
+
 /**
- * The user whose membership this frame ends (a `member` event that is a leave, a removal
- * or a ban), else null. Only such event frames are parsed: a frame of JSON.stringify
- * holds `"kind":"member"` literally only as its own key, never inside a string.
+ * The same, of a frame as the feed carries it. Only member event frames are parsed: a frame
+ * of JSON.stringify holds `"kind":"member"` literally only as its own key, never inside a string.
  */
 export function membershipEndedBy(frame: string): string | null {
   if (!frame.startsWith('{"type":"event"') || !frame.includes('"kind":"member"')) return null
-  const { data } = JSON.parse(frame) as { data?: { userId?: unknown; change?: unknown } }
-  return typeof data?.userId === 'string' && ENDING_CHANGES.has(String(data.change)) ? data.userId : null
+  return membershipEndedByItem(JSON.parse(frame) as StreamItem)
 }

@@ -4,7 +4,7 @@ import { catchUpReads, messagesDelivered } from '../metrics'
 import { readLastSeqs } from '../rooms/service'
 import { readTimelineAfter } from '../timeline/service'
 import type { RoomBroker } from './broker'
-import { membershipEndedBy, toFeedItem, toStreamFrame, type FeedItem } from './feed-item'
+import { membershipEndedBy, membershipEndedByItem, toFeedItem, toStreamFrame, type FeedItem } from './feed-item'
 import type { Presence } from './presence'
 import { CATCH_UP_PAGE, createRoomFeed, type RoomFeed } from './room-feed'
 
@@ -145,7 +145,8 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
     for (let tries = 0; since !== undefined && since > room.feed.deliveredSeq && tries < SINCE_CATCH_UP_TRIES; tries++) {
       await room.feed.catchUp()
     }
-    answer(room.feed.deliveredSeq)
+    const joinedAt = room.feed.deliveredSeq
+    answer(joinedAt)
     if (since !== undefined) {
       // The next page is read while this one is sent. The loop ends when a page is read up
       // to the feed's position with no await between that check and the subscription below.
@@ -155,17 +156,29 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
         return cursor < upto ? deps.reads.forRoom(roomId, upto, (sql) => readTimelineAfter(sql, roomId, cursor, upto, CATCH_UP_PAGE)) : null
       }
       let next = readFrom(since)
-      // A membership that ended during the replay (left, removed, banned) stops it before the
-      // next page: that page may already hold what was sent after the end.
-      while (next !== null && stillJoined(room, member)) {
+      // A membership that ended during the replay (left, removed, banned) stops it: at the
+      // next page once the notice has undone the join, and at once at its own event when
+      // that is in a page (past `joined`; earlier ones are history, the membership check
+      // came after them), since what follows was stored after the end.
+      let ended = false
+      while (next !== null && stillJoined(room, member) && !ended) {
         const page = await next
         if (page.length === 0 || !stillJoined(room, member)) break
         next = readFrom(page.at(-1)!.seq)
-        for (const item of page) member.send(toStreamFrame(item))
-        messagesDelivered.inc({ path: 'replay' }, page.length)
+        let sent = 0
+        for (const item of page) {
+          member.send(toStreamFrame(item))
+          sent++
+          if (item.seq > joinedAt && membershipEndedByItem(item) === member.userId) {
+            ended = true
+            break
+          }
+        }
+        messagesDelivered.inc({ path: 'replay' }, sent)
       }
       // A closed socket may leave a read in flight: its failure is of no interest.
       next?.catch(() => {})
+      if (ended) return forget(roomId, room, member)
     }
     // Closed, or left (by the client or because the membership ended) during the replay.
     if (!stillJoined(room, member)) return forget(roomId, room, member)
