@@ -285,10 +285,7 @@ type Driver = {
 /** Peer `index` of a peer row is client `index % perRoom` of room `floor(index / perRoom)`. */
 const peerRoomIndex = (row: Row, index: number) => Math.floor(index / row.peers!.perRoom)
 
-/** The -changes row's REST calls go through one Worker (see rest-worker.ts), started on first use and ended at clean-up. */
-let restCalls: ReturnType<typeof startRestWorker> | null = null
-const restWorker = () => (restCalls ??= startRestWorker())
-
+/** The -changes row's REST calls go through one Worker (see rest-worker.ts), ended at clean-up. */
 function startRestWorker() {
   const worker = new Worker(join(import.meta.dir, 'rest-worker.ts'))
   const waiting = new Map<number, (answer: RestAnswer) => void>()
@@ -322,6 +319,9 @@ function startRestWorker() {
 function chatDriver(stack: TestStack, senderAccounts: Tokened[], receiverAccounts: Tokened[], peerAccounts: Tokened[]): Driver {
   const instances = stack.instancesOf('chat')
   const peerAccount = (index: number) => peerAccounts[index % peerAccounts.length]
+  // Started on first use: only the -changes row needs it.
+  let restCalls: ReturnType<typeof startRestWorker> | null = null
+  const restWorker = () => (restCalls ??= startRestWorker())
   const createRoom = async (row: Row, r: number, users: Tokened[]) => {
     const [owner, ...others] = users
     const created = await call(stack.url, 'POST', '/chat/rooms', { token: owner.accessToken, body: { name: `bench ${row.id} ${r} ${Date.now()}` } })
@@ -566,14 +566,10 @@ type SenderState = { index: number; room: string; sender: Sender; sent: number; 
 
 type Latencies = { delivery: Float64Array; ack: Float64Array; change: Float64Array }
 
-type RowResult = {
+/** What one run of a row counted; `rest`: CPU no listed process accounted for (cores). */
+type RoundResult = {
   row: Row
-  /** How many times the row ran; counts and CPU are over all of them, latencies pooled. */
-  rounds: number
-  /** Each round's own delivery p99, to show how far one round's figure strays. */
-  p99ByRound: number[]
-  /** The most CPU that no listed process accounted for in any one round (cores): the disturbed mark goes by it. */
-  worstRest: number
+  rest: number
   senders: number
   receivers: number
   delivered: number
@@ -581,9 +577,6 @@ type RowResult = {
   /** Changes answered 2xx in the window (the -changes row), and their latency. */
   changed: number
   samples: Latencies
-  change: Summary
-  delivery: Summary
-  ack: Summary
   lost: number
   duplicates: number
   outOfOrder: number
@@ -592,6 +585,18 @@ type RowResult = {
   problems: Map<string, number>
   messagesPerCommit: number | null
   cpu: CpuUsage
+}
+
+/** A row's rounds together: counts and CPU added up, latencies pooled and summarized. */
+type RowResult = Omit<RoundResult, 'rest'> & {
+  rounds: number
+  /** Each round's own delivery p99, to show how far one round's figure strays. */
+  p99ByRound: number[]
+  /** The most CPU that no listed process accounted for in any one round (cores): the disturbed mark goes by it. */
+  worstRest: number
+  change: Summary
+  delivery: Summary
+  ack: Summary
 }
 
 /** What a row set up: its sockets, and how to start and stop the load. */
@@ -702,7 +707,7 @@ async function peerLoad(row: Row, driver: Driver, tally: Tally, clock: Clock): P
   }
 }
 
-async function runRow(row: Row, driver: Driver, components: Component[]): Promise<RowResult> {
+async function runRow(row: Row, driver: Driver, components: Component[]): Promise<RoundResult> {
   const tally = createTally()
   const clock: Clock = { sendUntil: Infinity }
   const load = await (row.peers === null ? splitLoad : peerLoad)(row, driver, tally, clock)
@@ -730,21 +735,15 @@ async function runRow(row: Row, driver: Driver, components: Component[]): Promis
     await waitFor(async () => missing() === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: DRAIN_POLL_MS })
 
     const { delivered, acked, changed, samples, problems } = tally.result()
-    const delivery = summarize(samples.delivery)
     return {
       row,
-      rounds: 1,
-      p99ByRound: [delivery.p99],
-      worstRest: restCores(measured.cpu, measured.cpu.seconds, COLUMNS),
+      rest: restCores(measured.cpu, measured.cpu.seconds, COLUMNS),
       senders: senders.length,
       receivers: load.receivers,
       delivered,
       acked,
       changed,
       samples,
-      change: summarize(samples.change),
-      delivery,
-      ack: summarize(samples.ack),
       lost: missing(),
       duplicates: checks.reduce((sum, { check }) => sum + check.duplicates, 0),
       outOfOrder: checks.reduce((sum, { check }) => sum + check.outOfOrder, 0),
@@ -791,10 +790,9 @@ const concatenated = (arrays: Float64Array[]) => {
   return all
 }
 
-/** One result for a row that ran several times: counts and CPU added up, latencies pooled. */
-function pooled(runs: RowResult[]): RowResult {
-  if (runs.length === 1) return runs[0]
-  const total = (pick: (r: RowResult) => number) => runs.reduce((sum, r) => sum + pick(r), 0)
+/** One result for a row's rounds (one or more): counts and CPU added up, latencies pooled. */
+function pooled(runs: RoundResult[]): RowResult {
+  const total = (pick: (r: RoundResult) => number) => runs.reduce((sum, r) => sum + pick(r), 0)
   const samples: Latencies = {
     delivery: concatenated(runs.map((r) => r.samples.delivery)),
     ack: concatenated(runs.map((r) => r.samples.ack)),
@@ -805,11 +803,12 @@ function pooled(runs: RowResult[]): RowResult {
   const perCommit = runs.map((r) => r.messagesPerCommit).filter((n) => n !== null)
   const seconds: Record<string, number> = {}
   for (const r of runs) for (const [name, value] of Object.entries(r.cpu.seconds)) seconds[name] = (seconds[name] ?? 0) + value
+  const { rest: _, ...first } = runs[0]
   return {
-    ...runs[0],
+    ...first,
     rounds: runs.length,
-    p99ByRound: runs.flatMap((r) => r.p99ByRound),
-    worstRest: Math.max(...runs.map((r) => r.worstRest)),
+    p99ByRound: runs.map((r) => summarize(r.samples.delivery).p99),
+    worstRest: Math.max(...runs.map((r) => r.rest)),
     delivered: total((r) => r.delivered),
     acked: total((r) => r.acked),
     changed: total((r) => r.changed),
@@ -924,7 +923,7 @@ async function main() {
   ]
   const background = await backgroundLoad()
 
-  const runs = new Map<Row, RowResult[]>()
+  const runs = new Map<Row, RoundResult[]>()
   const failures: { row: Row; error: unknown }[] = []
   for (const row of runOrder(ROWS)) {
     const clients = row.peers === null ? `${SENDERS} senders, ${RECEIVERS} receivers` : `${row.rooms * row.peers.perRoom} clients`

@@ -17,6 +17,7 @@
  * Settings (environment): BENCH_MESSAGES (1000000), BENCH_ROOMS (200),
  * BENCH_MEMBER_ROOMS (20), BENCH_REQUESTS (200 per query), BENCH_WARMUP_REQUESTS (20).
  */
+import { CREATE_SEARCH_INDEX } from '../chat/src/search/language'
 import { call, login, register } from '../scripts/api-client'
 import { startTestStack, type TestStack } from '../scripts/test-stack'
 import { atCleanUp, runBench } from './lifecycle'
@@ -102,7 +103,7 @@ async function seed(stack: TestStack, searcherId: string): Promise<string[]> {
       from generate_series(0, ${MESSAGES - 1}) as g
       join bench_bodies b on b.n = (g::bigint * 7919) % ${BODIES}`
     await tx`update chat.rooms r set last_seq = (select max(seq) from chat.messages m where m.room_id = r.id) where r.id = any(${rooms}::uuid[])`
-    await tx`create index messages_search on chat.messages using gin (search_vector) with (fastupdate = off)`
+    await tx.unsafe(CREATE_SEARCH_INDEX)
     await tx`create index messages_by_time on chat.messages (created_at desc, room_id desc, seq desc)`
   })
   // What autovacuum would have done by the time anyone searches: statistics, and the

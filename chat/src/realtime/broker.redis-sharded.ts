@@ -1,8 +1,7 @@
 import type { Logger } from '@chat/common/logger'
 import type { RedisClusterClient } from '@chat/common/redis'
-import { brokerPublishErrors } from '../metrics'
-import { jsonCodec, roomEventCodec, type BrokerCodec, type BrokerEvent, type RoomBroker } from './broker'
-import { startRedisSubscriber } from './subscriber.redis'
+import { jsonCodec, roomEventCodec, type BrokerEvent, type RoomBroker } from './broker'
+import { startChannels, type ChannelCommands } from './broker.redis'
 import type { UserBroker, UserEvent } from './user-broker'
 
 /**
@@ -16,41 +15,16 @@ import type { UserBroker, UserEvent } from './user-broker'
  * periodic check) fills the gap.
  */
 export async function startShardedRoomBroker(redis: RedisClusterClient, log: Logger, redisPrefix: string): Promise<RoomBroker> {
-  return startShardedChannels<BrokerEvent>(redis, log, `${redisPrefix}chat:room:`, 'rooms', roomEventCodec)
+  return startChannels<BrokerEvent, RedisClusterClient>(redis, SHARDED, log, `${redisPrefix}chat:room:`, 'rooms', roomEventCodec)
 }
 
 /** One sharded channel per user (`<REDIS_PREFIX>chat:user:<id>`); see startShardedRoomBroker. */
 export async function startShardedUserBroker(redis: RedisClusterClient, log: Logger, redisPrefix: string): Promise<UserBroker> {
-  return startShardedChannels<UserEvent>(redis, log, `${redisPrefix}chat:user:`, 'users', jsonCodec<UserEvent>())
+  return startChannels<UserEvent, RedisClusterClient>(redis, SHARDED, log, `${redisPrefix}chat:user:`, 'users', jsonCodec<UserEvent>())
 }
 
-async function startShardedChannels<E extends { kind: string }>(redis: RedisClusterClient, log: Logger, channelPrefix: string, role: string, codec: BrokerCodec<E>) {
-  const { subscriber: sharded, onReconnect, stop } = await startRedisSubscriber(redis, log, role)
-  const handlers: ((id: string, event: E) => void)[] = []
-
-  const listener = (message: string, channel: string) => {
-    let event: E
-    try {
-      event = codec.decode(message)
-    } catch (error) {
-      log.warn('bad sharded event', { channel, error })
-      return
-    }
-    const id = channel.slice(channelPrefix.length)
-    for (const handler of handlers) handler(id, event)
-  }
-
-  return {
-    subscribe: async (id: string) => void (await sharded.sSubscribe(channelPrefix + id, listener)),
-    unsubscribe: async (id: string) => void (await sharded.sUnsubscribe(channelPrefix + id, listener)),
-    async publish(id: string, event: E) {
-      await redis.sPublish(channelPrefix + id, codec.encode(event)).catch((error) => {
-        brokerPublishErrors.inc({ kind: event.kind })
-        throw error
-      })
-    },
-    onEvent: (handler: (id: string, event: E) => void) => void handlers.push(handler),
-    onReconnect,
-    stop,
-  }
+const SHARDED: ChannelCommands<RedisClusterClient> = {
+  subscribe: (subscriber, channel, listener) => subscriber.sSubscribe(channel, listener),
+  unsubscribe: (subscriber, channel, listener) => subscriber.sUnsubscribe(channel, listener),
+  publish: (redis, channel, message) => redis.sPublish(channel, message),
 }

@@ -1,4 +1,4 @@
-import { isRoomEvent, type ServerFrame, type StreamItem } from '@chat/common/chat-protocol'
+import { isRoomEvent, type MemberChange, type ServerFrame, type StreamItem } from '@chat/common/chat-protocol'
 
 /**
  * A stored message or event on its way to sockets: its seq, for the feed's ordering, and its
@@ -15,13 +15,13 @@ export function toStreamFrame(item: StreamItem): ServerFrame {
 export const toFeedItem = (item: StreamItem): FeedItem => ({ seq: item.seq, frame: JSON.stringify(toStreamFrame(item)) })
 
 /** The `member` changes after which the user is no longer in the room. */
-const ENDING_CHANGES = new Set(['left', 'removed', 'banned'])
+const ENDING_CHANGES = new Set<MemberChange>(['left', 'removed', 'banned'])
 
 /** The user whose membership this item ends (a `member` event that is a leave, a removal or a ban), else null. */
 export function membershipEndedByItem(item: StreamItem): string | null {
   if (!isRoomEvent(item) || item.kind !== 'member') return null
   const { userId, change } = item.data as { userId?: unknown; change?: unknown }
-  return typeof userId === 'string' && ENDING_CHANGES.has(String(change)) ? userId : null
+  return typeof userId === 'string' && ENDING_CHANGES.has(change as MemberChange) ? userId : null
 }
 
 /**

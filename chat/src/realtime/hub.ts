@@ -49,12 +49,14 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
    * seq, so they get nothing stored after it, whichever comes first of Redis' notice to
    * their sockets (which sends `left` and does the rest) and the next message.
    */
-  const deliverTo = (roomId: string) => (item: FeedItem) => {
+  const deliverTo = (roomId: string) => {
     const topic = roomTopic(roomId)
-    messagesDelivered.inc({ path: 'live' }, publish(topic, item.frame))
-    const ended = membershipEndedBy(item.frame)
-    if (ended === null) return
-    for (const member of rooms.get(roomId)?.members ?? []) if (member.userId === ended) member.unsubscribe(topic)
+    return (item: FeedItem) => {
+      messagesDelivered.inc({ path: 'live' }, publish(topic, item.frame))
+      const ended = membershipEndedBy(item.frame)
+      if (ended === null) return
+      for (const member of rooms.get(roomId)?.members ?? []) if (member.userId === ended) member.unsubscribe(topic)
+    }
   }
   // On the primary: a feed reads past what it has delivered, which only the primary surely holds.
   const readAfter = async (roomId: string, seq: number) => {
@@ -160,25 +162,21 @@ export function createHub(deps: Pick<ChatDeps, 'sql' | 'reads' | 'log'>, broker:
       // next page once the notice has undone the join, and at once at its own event when
       // that is in a page (past `joined`; earlier ones are history, the membership check
       // came after them), since what follows was stored after the end.
-      let ended = false
-      while (next !== null && stillJoined(room, member) && !ended) {
+      while (next !== null && stillJoined(room, member)) {
         const page = await next
         if (page.length === 0 || !stillJoined(room, member)) break
         next = readFrom(page.at(-1)!.seq)
-        let sent = 0
-        for (const item of page) {
-          member.send(toStreamFrame(item))
-          sent++
-          if (item.seq > joinedAt && membershipEndedByItem(item) === member.userId) {
-            ended = true
-            break
-          }
+        const end = page.findIndex((item) => item.seq > joinedAt && membershipEndedByItem(item) === member.userId)
+        const shown = end < 0 ? page : page.slice(0, end + 1)
+        for (const item of shown) member.send(toStreamFrame(item))
+        messagesDelivered.inc({ path: 'replay' }, shown.length)
+        if (end >= 0) {
+          next?.catch(() => {})
+          return forget(roomId, room, member)
         }
-        messagesDelivered.inc({ path: 'replay' }, sent)
       }
       // A closed socket may leave a read in flight: its failure is of no interest.
       next?.catch(() => {})
-      if (ended) return forget(roomId, room, member)
     }
     // Closed, or left (by the client or because the membership ended) during the replay.
     if (!stillJoined(room, member)) return forget(roomId, room, member)

@@ -5,6 +5,9 @@ import type { SearchLanguage } from '../config'
 /** The generated column's expression as Postgres prints it ends with the stemmed half. */
 const stemmedHalf = (language: SearchLanguage) => `to_tsvector('${language}'::regconfig, body))`
 
+/** The search index as migrations 004 and 005 left it: without a pending list (see 005). For whatever drops and rebuilds it. */
+export const CREATE_SEARCH_INDEX = 'create index messages_search on chat.messages using gin (search_vector) with (fastupdate = off)'
+
 /**
  * Makes the stored search vectors (migration 004) stem in SEARCH_LANGUAGE. A stored vector
  * cannot follow a setting by itself, so when the setting changes the column is rebuilt
@@ -31,8 +34,7 @@ export async function ensureSearchLanguage(sql: Sql, language: SearchLanguage, l
       alter table chat.messages drop column search_vector,
         add column search_vector tsvector
         generated always as (to_tsvector('simple'::regconfig, body) || to_tsvector('${language}'::regconfig, body)) stored`)
-    // Without a pending list, as migration 005 set it.
-    await tx.unsafe('create index messages_search on chat.messages using gin (search_vector) with (fastupdate = off)')
+    await tx.unsafe(CREATE_SEARCH_INDEX)
     return true
   })
   if (rebuilt) log.info('search vectors rebuilt for SEARCH_LANGUAGE', { language })
